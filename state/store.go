@@ -1,0 +1,483 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// The files of the state directory. Token caches (token-*.json) live there
+// too but belong to their clients; Reset leaves them alone.
+const (
+	stateName   = "state.json"
+	journalName = "journal"
+	lockName    = "lock"
+)
+
+// lockRetry is how often a waiting Open tries the lock again.
+const lockRetry = 50 * time.Millisecond
+
+// ErrLocked means another teamsface run holds the state directory's lock.
+var ErrLocked = errors.New("state: another teamsface run holds the lock")
+
+var errClosed = errors.New("state: store is closed")
+
+// CorruptError is a state.json (or journal) that cannot be parsed.
+type CorruptError struct {
+	Path string
+	Err  error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("state: %s is corrupt (%v): run with --reset-state to start afresh; "+
+		"teamsface then forgets which DND it switched on — check those phones by hand", e.Path, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// VersionError is a state.json written by a newer teamsface. It is refused
+// rather than half-read: an older teamsface would drop what it does not know
+// on the next Save.
+type VersionError struct {
+	Path    string
+	Version int
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("state: %s is version %d, from a newer teamsface (this one reads up to version %d): "+
+		"upgrade teamsface, or run with --reset-state to start afresh", e.Path, e.Version, Version)
+}
+
+// Store is an open state directory whose lock this process holds. Its
+// methods are safe for concurrent use.
+type Store struct {
+	dir string
+
+	mu   sync.Mutex
+	lock *os.File // nil once closed
+	// saved is state.json's content as last read or written, so that a pass
+	// that changed nothing costs no rewrite and no fsync.
+	saved []byte
+}
+
+// clock lets tests wait for the lock without sleeping.
+type clock struct {
+	now   func() time.Time
+	sleep func(time.Duration)
+}
+
+var realClock = clock{now: time.Now, sleep: time.Sleep}
+
+// Open opens the state directory dir, creating it 0700, and takes an
+// exclusive OS lock on dir/lock for the whole run. While another process
+// holds it, Open retries every 50ms for up to lockTimeout (0: not at all)
+// and then returns an error wrapping ErrLocked. The OS drops the lock when
+// its holder dies, so a killed run never blocks the next one.
+//
+// An existing directory that group or others may access is tightened to 0700
+// rather than refused: it holds cached tokens, and a directory made with a
+// plain mkdir (0755) or by a provisioning tool should neither stay readable
+// nor make every cron run fail. If it cannot be tightened (someone else owns
+// it), Open refuses.
+func Open(dir string, lockTimeout time.Duration) (*Store, error) {
+	return open(dir, lockTimeout, realClock)
+}
+
+func open(dir string, lockTimeout time.Duration, c clock) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("state: no state directory given")
+	}
+	if err := prepareDir(dir); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, lockName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("state: open lock file: %w", err)
+	}
+	if err := acquire(f, lockTimeout, c); err != nil {
+		f.Close()
+		return nil, err
+	}
+	s := &Store{dir: dir, lock: f}
+	s.removeTemps()
+	return s, nil
+}
+
+func prepareDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("state: create state directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("state: state directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("state: state directory %s is not a directory", dir)
+	}
+	// Windows has no mode bits to check; the directory inherits the ACL of
+	// %LOCALAPPDATA%, which only its user can read.
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("state: state directory %s is open to others (mode %04o) and cannot be restricted to 0700: %w",
+				dir, perm, err)
+		}
+	}
+	return nil
+}
+
+func acquire(f *os.File, timeout time.Duration, c clock) error {
+	deadline := c.now().Add(timeout)
+	for {
+		ok, err := tryLock(f)
+		if err != nil {
+			return fmt.Errorf("state: lock %s: %w", f.Name(), err)
+		}
+		if ok {
+			return nil
+		}
+		left := deadline.Sub(c.now())
+		if left <= 0 {
+			return fmt.Errorf("%w on %s (gave up after %s; see --lock-timeout)", ErrLocked, f.Name(), timeout)
+		}
+		c.sleep(min(lockRetry, left))
+	}
+}
+
+// removeTemps removes temporary files a run killed inside Save left behind.
+// Only the lock holder writes state.json, so none of them is in use.
+func (s *Store) removeTemps() {
+	matches, _ := filepath.Glob(filepath.Join(s.dir, tempPrefix(stateName)+"*"))
+	for _, m := range matches {
+		os.Remove(m)
+	}
+}
+
+// Dir returns the state directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
+
+// Load reads state.json. A missing file gives a fresh State; one that cannot
+// be parsed gives a *CorruptError; one from a newer teamsface a
+// *VersionError.
+func (s *Store) Load() (*State, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return nil, errClosed
+	}
+	st, raw, err := readState(s.path(stateName))
+	if err != nil {
+		return nil, err
+	}
+	s.saved = raw
+	return st, nil
+}
+
+// Save writes st atomically to state.json (see WriteFileAtomic), then
+// empties the journal: the intents recorded since the last Save are settled
+// in st. It writes Version whatever st.Version says. If st encodes to what
+// state.json already holds, the rewrite is skipped.
+func (s *Store) Save(st *State) error {
+	if st == nil {
+		return errors.New("state: save: no state")
+	}
+	data, err := encode(st)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return errClosed
+	}
+	if !bytes.Equal(data, s.saved) {
+		if err := WriteFileAtomic(s.path(stateName), data, 0o600); err != nil {
+			return err
+		}
+		s.saved = data
+	}
+	// Only after the new state.json is durable: a crash in between leaves
+	// intents that are already settled, which the next run finds consistent
+	// with the state; the reverse order could lose a write.
+	if err := clearJournal(s.path(journalName)); err != nil {
+		return fmt.Errorf("state: settle journal: %w", err)
+	}
+	return nil
+}
+
+func encode(st *State) ([]byte, error) {
+	c := *st
+	c.Version = Version
+	if c.Users == nil {
+		c.Users = map[string]*User{}
+	}
+	// Indented, because admins read this file when a phone is in the wrong
+	// state; map keys come out sorted, so equal states encode equally.
+	data, err := json.MarshalIndent(&c, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("state: encode state: %w", err)
+	}
+	return append(data, '\n'), nil
+}
+
+func clearJournal(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Size() == 0) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// RecordIntents appends in to the journal, one JSON line each, with a single
+// fsync, and returns once they are on disk: call it before the STARFACE
+// writes it announces.
+func (s *Store) RecordIntents(in []Intent) error {
+	if len(in) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	for _, i := range in {
+		line, err := json.Marshal(i)
+		if err != nil {
+			return fmt.Errorf("state: record intents: %w", err)
+		}
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return errClosed
+	}
+	if err := appendJournal(s.dir, buf.Bytes()); err != nil {
+		return fmt.Errorf("state: record intents: %w", err)
+	}
+	return nil
+}
+
+func appendJournal(dir string, data []byte) error {
+	path := filepath.Join(dir, journalName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	created := err == nil
+	if errors.Is(err, fs.ErrExist) {
+		f, err = os.OpenFile(path, os.O_RDWR, 0)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// O_APPEND is not used: on Windows it takes away the right to truncate,
+	// and the lock already rules out a second writer.
+	if err := dropTornTail(f); err != nil {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if created {
+		// The new file's directory entry must survive a crash as well.
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// dropTornTail cuts a line a crash left half-written off the end of the
+// journal, so the next lines do not get glued to it. Its RecordIntents never
+// returned, so the write it announced never happened.
+func dropTornTail(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return err
+	}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, fi.Size()-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	all := make([]byte, fi.Size())
+	if _, err := f.ReadAt(all, 0); err != nil {
+		return err
+	}
+	return f.Truncate(int64(bytes.LastIndexByte(all, '\n') + 1))
+}
+
+// Pending returns the intents recorded since the last Save, oldest first.
+// Each announced a write that may or may not have happened before the run
+// ended; the caller reconciles them with the phone configs it reads.
+func (s *Store) Pending() ([]Intent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return nil, errClosed
+	}
+	return readJournal(s.path(journalName))
+}
+
+// Reset removes state.json and the journal (--reset-state). Cached tokens
+// and the lock stay.
+func (s *Store) Reset() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return errClosed
+	}
+	for _, name := range []string{stateName, journalName} {
+		if err := os.Remove(s.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("state: reset: %w", err)
+		}
+	}
+	s.saved = nil
+	s.removeTemps()
+	if err := syncDir(s.dir); err != nil {
+		return fmt.Errorf("state: reset: %w", err)
+	}
+	return nil
+}
+
+// Close releases the lock. The lock file itself stays: removing it would let
+// a waiting run lock a file that a third run no longer sees.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return nil
+	}
+	f := s.lock
+	s.lock = nil
+	uerr := unlock(f)
+	cerr := f.Close()
+	if err := errors.Join(uerr, cerr); err != nil {
+		return fmt.Errorf("state: release lock: %w", err)
+	}
+	return nil
+}
+
+// ReadOnly reads the state and the pending intents of dir without taking the
+// lock or creating anything, for --dry-run and `presence get`. A missing
+// directory reads as a fresh state. It can run beside a sync: state.json is
+// only ever replaced whole, and a journal line being appended is ignored.
+func ReadOnly(dir string) (*State, []Intent, error) {
+	st, _, err := readState(filepath.Join(dir, stateName))
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := readJournal(filepath.Join(dir, journalName))
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, in, nil
+}
+
+func readState(path string) (*State, []byte, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return New(), nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("state: read state: %w", err)
+	}
+	st, err := decode(path, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, raw, nil
+}
+
+func decode(path string, raw []byte) (*State, error) {
+	var st State
+	if err := json.Unmarshal(raw, &st); err != nil {
+		// A newer format may have changed a field's type; say "newer", not
+		// "corrupt", whenever the version can still be read.
+		var head struct {
+			Version int `json:"version"`
+		}
+		if json.Unmarshal(raw, &head) == nil && head.Version > Version {
+			return nil, &VersionError{Path: path, Version: head.Version}
+		}
+		return nil, &CorruptError{Path: path, Err: err}
+	}
+	switch {
+	case st.Version > Version:
+		return nil, &VersionError{Path: path, Version: st.Version}
+	case st.Version < 1:
+		return nil, &CorruptError{Path: path, Err: errors.New("no version")}
+	}
+	if st.Users == nil {
+		st.Users = map[string]*User{}
+	}
+	for login, u := range st.Users {
+		if u == nil {
+			delete(st.Users, login)
+		}
+	}
+	return &st, nil
+}
+
+func readJournal(path string) ([]Intent, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: read journal: %w", err)
+	}
+	return parseJournal(path, data)
+}
+
+// parseJournal reads JSON lines. A last line without its newline that does
+// not parse was torn by a crash mid-append and is ignored; any other bad line
+// means the file is corrupt.
+func parseJournal(path string, data []byte) ([]Intent, error) {
+	var out []Intent
+	for n := 1; len(data) > 0; n++ {
+		line, rest, complete := bytes.Cut(data, []byte{'\n'})
+		data = rest
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		var in Intent
+		if err := json.Unmarshal(line, &in); err != nil {
+			if !complete {
+				break
+			}
+			return nil, &CorruptError{Path: path, Err: fmt.Errorf("line %d: %w", n, err)}
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}

@@ -1,0 +1,792 @@
+package state
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
+
+func ptr[T any](v T) *T { return &v }
+
+func mustOpen(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir, 0)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func sample() *State {
+	return &State{
+		Version: Version,
+		Users: map[string]*User{
+			"0003": {
+				StarfaceID: 3, EntraID: "e-3", UPN: "alice@contoso.com",
+				Availability: "Busy", Activity: "InACall", Applied: "on",
+				Written: ptr(true), Owned: true, Replaced: false, DND: ptr(true), DNDReadAt: t0,
+				Session: &Session{Availability: "DoNotDisturb", Activity: "Presenting", SetAt: t0,
+					Expires: t0.Add(15 * time.Minute), ClearedAt: t0.Add(time.Minute)},
+				Failures: 2, LastError: "starface: set DND for 0003: 500 internal server error",
+			},
+			"0004": {StarfaceID: 4},
+		},
+		Match: &MatchCache{Time: t0, Entries: []MatchEntry{
+			{Login: "0003", StarfaceID: 3, Name: "Alice", Email: "alice@contoso.com", Status: "matched",
+				Basis: "mail", EntraID: "e-3", UPN: "alice@contoso.com"},
+			{Login: "0004", StarfaceID: 4, Status: "unmatched", Reason: "no Entra user"},
+		}},
+		LastPass: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "st")
+	s := mustOpen(t, dir)
+	st, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(st, New()) {
+		t.Fatalf("fresh Load = %+v, want %+v", st, New())
+	}
+	want := sample()
+	if err := s.Save(want); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = mustOpen(t, dir)
+	got, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		a, _ := json.Marshal(got)
+		b, _ := json.Marshal(want)
+		t.Fatalf("round trip differs:\n got %s\nwant %s", a, b)
+	}
+	ro, in, err := ReadOnly(dir)
+	if err != nil || len(in) != 0 || !reflect.DeepEqual(ro, want) {
+		t.Fatalf("ReadOnly = %+v, %v, %v", ro, in, err)
+	}
+}
+
+// The JSON field names are part of the file format: renaming one loses data
+// on upgrade.
+func TestFieldNames(t *testing.T) {
+	data, err := encode(sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{`"version": 1`, `"users"`, `"starface_id"`, `"entra_id"`, `"upn"`,
+		`"availability"`, `"activity"`, `"applied"`, `"written"`, `"owned"`, `"dnd"`, `"dnd_read_at"`,
+		`"session"`, `"set_at"`, `"expires"`, `"cleared_at"`, `"failures"`, `"last_error"`, `"match"`,
+		`"time"`, `"entries"`, `"login"`, `"name"`, `"email"`, `"status"`, `"basis"`, `"reason"`, `"last_pass"`} {
+		if !strings.Contains(string(data), k) {
+			t.Errorf("encoded state lacks %s", k)
+		}
+	}
+	in, _ := json.Marshal(Intent{Login: "0003", StarfaceID: 3, Want: true, Before: false, At: t0})
+	if want := `{"login":"0003","starface_id":3,"want":true,"before":false,"at":"2025-03-04T10:00:00Z"}`; string(in) != want {
+		t.Errorf("intent = %s, want %s", in, want)
+	}
+}
+
+func TestSaveWritesCurrentVersion(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	if err := s.Save(&State{}); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := ReadOnly(dir)
+	if err != nil || st.Version != Version || st.Users == nil {
+		t.Fatalf("ReadOnly = %+v, %v", st, err)
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix mode bits on Windows")
+	}
+	tests := []struct {
+		name     string
+		existing os.FileMode // 0: the directory does not exist yet
+	}{
+		{"created", 0},
+		{"loose existing dir tightened", 0o755},
+		{"world-writable existing dir tightened", 0o777},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "a", "st")
+			if tt.existing != 0 {
+				if err := os.MkdirAll(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(dir, tt.existing); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := mustOpen(t, dir)
+			if err := s.RecordIntents([]Intent{{Login: "0003"}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Save(sample()); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RecordIntents([]Intent{{Login: "0003"}}); err != nil {
+				t.Fatal(err)
+			}
+			assertMode(t, dir, 0o700)
+			for _, f := range []string{stateName, journalName, lockName} {
+				assertMode(t, filepath.Join(dir, f), 0o600)
+			}
+		})
+	}
+}
+
+func assertMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != want {
+		t.Errorf("%s: mode %04o, want %04o", filepath.Base(path), got, want)
+	}
+}
+
+func TestOpenRefusesFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(p, nil, 0o600)
+	if _, err := Open(p, 0); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("Open on a file: %v", err)
+	}
+}
+
+type fakeClock struct {
+	t       time.Time
+	sleeps  []time.Duration
+	onSleep func(n int)
+}
+
+func (f *fakeClock) clock() clock {
+	return clock{
+		now: func() time.Time { return f.t },
+		sleep: func(d time.Duration) {
+			f.sleeps = append(f.sleeps, d)
+			f.t = f.t.Add(d)
+			if f.onSleep != nil {
+				f.onSleep(len(f.sleeps))
+			}
+		},
+	}
+}
+
+func TestLockTimeout(t *testing.T) {
+	tests := []struct {
+		timeout time.Duration
+		sleeps  []time.Duration
+	}{
+		{0, nil},
+		{100 * time.Millisecond, []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}},
+		{120 * time.Millisecond, []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 20 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.timeout.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			mustOpen(t, dir)
+			fc := &fakeClock{t: t0}
+			s, err := open(dir, tt.timeout, fc.clock())
+			if !errors.Is(err, ErrLocked) {
+				if s != nil {
+					s.Close()
+				}
+				t.Fatalf("second open: %v, want ErrLocked", err)
+			}
+			if !strings.Contains(err.Error(), "another teamsface run holds the lock") {
+				t.Errorf("message %q", err)
+			}
+			if !slices.Equal(fc.sleeps, tt.sleeps) {
+				t.Errorf("waited %v, want %v", fc.sleeps, tt.sleeps)
+			}
+		})
+	}
+}
+
+func TestLockTakenWhileWaiting(t *testing.T) {
+	dir := t.TempDir()
+	first := mustOpen(t, dir)
+	fc := &fakeClock{t: t0}
+	fc.onSleep = func(n int) {
+		if n == 2 {
+			first.Close()
+		}
+	}
+	s, err := open(dir, time.Second, fc.clock())
+	if err != nil {
+		t.Fatalf("open while the holder lets go: %v", err)
+	}
+	defer s.Close()
+	if len(fc.sleeps) != 2 {
+		t.Errorf("slept %d times, want 2", len(fc.sleeps))
+	}
+}
+
+func TestLockFreedAfterClose(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	if _, err := Open(dir, 0); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	s2 := mustOpen(t, dir)
+	if s2.Dir() != dir {
+		t.Errorf("Dir = %q", s2.Dir())
+	}
+	// A closed store refuses to work: it no longer holds the lock.
+	if _, err := s.Load(); !errors.Is(err, errClosed) {
+		t.Errorf("Load after Close: %v", err)
+	}
+	if err := s.Save(New()); !errors.Is(err, errClosed) {
+		t.Errorf("Save after Close: %v", err)
+	}
+	if err := s.RecordIntents([]Intent{{}}); !errors.Is(err, errClosed) {
+		t.Errorf("RecordIntents after Close: %v", err)
+	}
+}
+
+const holdEnv = "TEAMSFACE_STATE_TEST_HOLD"
+
+// TestHelperLockHolder is not a test: TestLockAcrossProcesses runs the test
+// binary again with holdEnv set, and this holds the lock in that child,
+// records an intent and waits to be killed.
+func TestHelperLockHolder(t *testing.T) {
+	dir := os.Getenv(holdEnv)
+	if dir == "" {
+		t.Skip("helper process for TestLockAcrossProcesses")
+	}
+	s, err := Open(dir, 0)
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(2)
+	}
+	if err := s.RecordIntents([]Intent{{Login: "0003", StarfaceID: 3, Want: true, Before: false, At: t0}}); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(2)
+	}
+	fmt.Println("locked")
+	io.Copy(io.Discard, os.Stdin)
+	os.Exit(0)
+}
+
+func TestLockAcrossProcesses(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperLockHolder$", "-test.count=1")
+	cmd.Env = append(os.Environ(), holdEnv+"="+dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "locked" {
+			break
+		}
+		if strings.HasPrefix(line, "error:") {
+			t.Fatalf("child: %s", line)
+		}
+	}
+
+	if _, err := Open(dir, 0); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Open while the child holds the lock: %v", err)
+	}
+	fc := &fakeClock{t: t0}
+	if _, err := open(dir, 100*time.Millisecond, fc.clock()); !errors.Is(err, ErrLocked) || len(fc.sleeps) != 2 {
+		t.Fatalf("open with timeout: %v after %v", err, fc.sleeps)
+	}
+	// ReadOnly works beside the holder and sees its intent.
+	if _, in, err := ReadOnly(dir); err != nil || len(in) != 1 {
+		t.Fatalf("ReadOnly beside the holder: %v, %v", in, err)
+	}
+
+	// A killed run never blocks the next one, and its unsettled intent is
+	// still there.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	s := mustOpen(t, dir)
+	in, err := s.Pending()
+	if err != nil || len(in) != 1 || in[0].Login != "0003" || !in[0].Want {
+		t.Fatalf("Pending after the child was killed = %+v, %v", in, err)
+	}
+}
+
+func TestCorrupt(t *testing.T) {
+	tests := []struct {
+		name, content string
+	}{
+		{"not json", "garbage"},
+		{"truncated", `{"version":1,"users":{"0003":{"starface_id":3`},
+		{"empty file", ""},
+		{"no version", `{"users":{}}`},
+		{"wrong type", `{"version":1,"users":[]}`},
+		{"version as string", `{"version":"1"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, stateName)
+			os.WriteFile(path, []byte(tt.content), 0o600)
+			s := mustOpen(t, dir)
+			_, err := s.Load()
+			var ce *CorruptError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Load = %v, want *CorruptError", err)
+			}
+			msg := err.Error()
+			for _, want := range []string{"state: ", path, "is corrupt", "--reset-state", "check those phones by hand"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message %q lacks %q", msg, want)
+				}
+			}
+			if _, _, err := ReadOnly(dir); !errors.As(err, &ce) {
+				t.Errorf("ReadOnly = %v, want *CorruptError", err)
+			}
+		})
+	}
+}
+
+func TestNewerVersion(t *testing.T) {
+	for _, content := range []string{
+		`{"version":2,"users":{}}`,
+		`{"version":2,"users":[{"login":"0003"}]}`, // a field whose type changed
+	} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, stateName), []byte(content), 0o600)
+		s := mustOpen(t, dir)
+		_, err := s.Load()
+		var ve *VersionError
+		if !errors.As(err, &ve) || ve.Version != 2 {
+			t.Fatalf("Load(%s) = %v, want *VersionError", content, err)
+		}
+		if !strings.Contains(err.Error(), "newer teamsface") {
+			t.Errorf("message %q", err)
+		}
+		var ce *CorruptError
+		if errors.As(err, &ce) {
+			t.Errorf("a newer file is not corrupt: %v", err)
+		}
+	}
+}
+
+func TestLoadLenient(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, stateName),
+		[]byte(`{"version":1,"future":{"x":1},"users":{"0003":{"starface_id":3,"new_field":true,"availability":"SomethingNew"},"0009":null}}`), 0o600)
+	st, err := mustOpen(t, dir).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]*User{"0003": {StarfaceID: 3, Availability: "SomethingNew"}}
+	if !reflect.DeepEqual(st.Users, want) {
+		t.Errorf("users = %+v", st.Users)
+	}
+}
+
+// The crash story: intents recorded before the STARFACE writes survive a run
+// that dies before its Save; the next Save settles them.
+func TestCrashStory(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	st, _ := s.Load()
+	st.Users["0003"] = &User{StarfaceID: 3}
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	a := []Intent{
+		{Login: "0003", StarfaceID: 3, Want: true, Before: false, At: t0},
+		{Login: "0004", StarfaceID: 4, Want: false, Before: true, At: t0},
+	}
+	b := []Intent{{Login: "0005", StarfaceID: 5, Want: true, At: t0.Add(time.Second)}}
+	if err := s.RecordIntents(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntents(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntents(nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close() // dies: no Save
+
+	s = mustOpen(t, dir)
+	got, err := s.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := append(slices.Clone(a), b...); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Pending = %+v, want %+v", got, want)
+	}
+	st, err = s.Load()
+	if err != nil || st.Users["0003"] == nil {
+		t.Fatalf("the old state survives: %+v, %v", st, err)
+	}
+	st.Users["0003"].Owned = true
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Pending(); err != nil || len(got) != 0 {
+		t.Fatalf("Pending after Save = %+v, %v", got, err)
+	}
+	if _, in, _ := ReadOnly(dir); len(in) != 0 {
+		t.Fatalf("ReadOnly after Save sees intents %+v", in)
+	}
+}
+
+func intentLine(login string) string {
+	b, _ := json.Marshal(Intent{Login: login, At: t0})
+	return string(b) + "\n"
+}
+
+func TestJournalParsing(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		want    []string // logins
+		corrupt bool
+	}{
+		{"empty", "", nil, false},
+		{"two lines", intentLine("a") + intentLine("b"), []string{"a", "b"}, false},
+		{"torn last line", intentLine("a") + `{"login":"b","starf`, []string{"a"}, false},
+		{"torn into zeros", intentLine("a") + "\x00\x00\x00", []string{"a"}, false},
+		{"last line complete but unterminated", intentLine("a") + strings.TrimSuffix(intentLine("b"), "\n"), []string{"a", "b"}, false},
+		{"blank lines", "\n" + intentLine("a") + "\n\n", []string{"a"}, false},
+		{"bad line in the middle", intentLine("a") + "nonsense\n" + intentLine("b"), nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, journalName), []byte(tt.content), 0o600)
+			got, err := mustOpen(t, dir).Pending()
+			var ce *CorruptError
+			if tt.corrupt {
+				if !errors.As(err, &ce) || !strings.Contains(err.Error(), "line 2") {
+					t.Fatalf("Pending = %v, want *CorruptError naming line 2", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logins []string
+			for _, in := range got {
+				logins = append(logins, in.Login)
+			}
+			if !slices.Equal(logins, tt.want) {
+				t.Errorf("Pending logins = %v, want %v", logins, tt.want)
+			}
+		})
+	}
+}
+
+// A torn tail must not swallow the next run's intents by gluing them onto a
+// broken line.
+func TestRecordAfterTornTail(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, journalName), []byte(intentLine("a")+`{"login":"torn`), 0o600)
+	s := mustOpen(t, dir)
+	if err := s.RecordIntents([]Intent{{Login: "b"}, {Login: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logins []string
+	for _, in := range got {
+		logins = append(logins, in.Login)
+	}
+	if want := []string{"a", "b", "c"}; !slices.Equal(logins, want) {
+		t.Errorf("Pending logins = %v, want %v", logins, want)
+	}
+}
+
+func TestReset(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	if err := s.Save(sample()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntents([]Intent{{Login: "0003"}}); err != nil {
+		t.Fatal(err)
+	}
+	token := filepath.Join(dir, "token-graph.json")
+	os.WriteFile(token, []byte("{}"), 0o600)
+
+	if err := s.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{stateName, journalName} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there after Reset: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(token); err != nil {
+		t.Errorf("Reset removed the token cache: %v", err)
+	}
+	st, err := s.Load()
+	if err != nil || !reflect.DeepEqual(st, New()) {
+		t.Fatalf("Load after Reset = %+v, %v", st, err)
+	}
+	in, err := s.Pending()
+	if err != nil || len(in) != 0 {
+		t.Fatalf("Pending after Reset = %+v, %v", in, err)
+	}
+	// Reset must also forget what it last wrote, or saving the same state
+	// again would be skipped and leave no file.
+	if err := s.Save(sample()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, stateName)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reset(); err != nil {
+		t.Fatalf("Reset of nothing: %v", err)
+	}
+}
+
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestReadOnlyCreatesNothing(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	st, in, err := ReadOnly(missing)
+	if err != nil || in != nil || !reflect.DeepEqual(st, New()) {
+		t.Fatalf("ReadOnly(missing) = %+v, %v, %v", st, in, err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("ReadOnly created %s: %v", missing, err)
+	}
+
+	empty := t.TempDir()
+	if _, _, err := ReadOnly(empty); err != nil {
+		t.Fatal(err)
+	}
+	if names := listDir(t, empty); len(names) != 0 {
+		t.Fatalf("ReadOnly created %v", names)
+	}
+}
+
+func TestSaveSkipsIdenticalState(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, stateName)
+	s := mustOpen(t, dir)
+	st := sample()
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(path)
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	same, _ := os.Stat(path)
+	if !os.SameFile(before, same) {
+		t.Error("an unchanged state was rewritten")
+	}
+	st.Users["0004"].Failures++
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	changed, _ := os.Stat(path)
+	if os.SameFile(before, changed) {
+		t.Error("a changed state was not rewritten")
+	}
+	// Load primes the comparison too: a fresh run that changes nothing
+	// rewrites nothing.
+	s.Close()
+	s = mustOpen(t, dir)
+	st, _ = s.Load()
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.Stat(path)
+	if !os.SameFile(changed, again) {
+		t.Error("a loaded and unchanged state was rewritten")
+	}
+}
+
+func TestSaveFailureLeavesNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	// A directory where state.json belongs makes the rename fail.
+	if err := os.Mkdir(filepath.Join(dir, stateName), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntents([]Intent{{Login: "0003"}}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Save(sample())
+	if err == nil || !strings.HasPrefix(err.Error(), "state: write ") {
+		t.Fatalf("Save = %v, want a write error", err)
+	}
+	for _, name := range listDir(t, dir) {
+		if strings.Contains(name, ".tmp-") {
+			t.Errorf("temp file %s left behind", name)
+		}
+	}
+	// A failed Save settles nothing.
+	if in, err := s.Pending(); err != nil || len(in) != 1 {
+		t.Errorf("Pending after a failed Save = %+v, %v", in, err)
+	}
+}
+
+func TestOpenRemovesStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, tempPrefix(stateName)+"12345")
+	other := filepath.Join(dir, tempPrefix("token-graph.json")+"999")
+	os.WriteFile(stale, []byte("half"), 0o600)
+	os.WriteFile(other, []byte("half"), 0o600)
+	mustOpen(t, dir)
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temp file kept: %v", err)
+	}
+	// Token caches are written by others, possibly without the lock.
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file's temp removed: %v", err)
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		perm os.FileMode
+	}{
+		{"secret", 0o600},
+		{"metrics", 0o644},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.name)
+			for _, content := range []string{"old", "new"} {
+				if err := WriteFileAtomic(path, []byte(content), tt.perm); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := os.ReadFile(path); string(got) != content {
+					t.Fatalf("content %q, want %q", got, content)
+				}
+			}
+			if runtime.GOOS != "windows" {
+				assertMode(t, path, tt.perm)
+			}
+		})
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x"), 0o600); err == nil {
+		t.Error("write into a missing directory succeeded")
+	}
+	for _, name := range listDir(t, dir) {
+		if strings.Contains(name, ".tmp-") {
+			t.Errorf("temp file %s left behind", name)
+		}
+	}
+}
+
+func bigState(n int) *State {
+	st := New()
+	for i := range n {
+		login := fmt.Sprintf("%04d", i)
+		st.Users[login] = &User{
+			StarfaceID: i, EntraID: fmt.Sprintf("00000000-0000-0000-0000-%012d", i),
+			UPN: "user" + login + "@contoso.com", Availability: "Available", Activity: "Available",
+			Applied: "off", Written: ptr(false), DND: ptr(false), DNDReadAt: t0,
+		}
+	}
+	return st
+}
+
+// BenchmarkSave is one pass's Save among 10,000 users: encode, one file
+// fsync, one directory fsync.
+func BenchmarkSave(b *testing.B) {
+	s, err := Open(b.TempDir(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	st := bigState(10000)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		st.Users["0042"].Failures = i // defeat the unchanged-state shortcut
+		if err := s.Save(st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPass is a pass with 100 changes among 10,000 users: one
+// RecordIntents (one fsync) and one Save.
+func BenchmarkPass(b *testing.B) {
+	s, err := Open(b.TempDir(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	st := bigState(10000)
+	intents := make([]Intent, 100)
+	for i := range intents {
+		intents[i] = Intent{Login: fmt.Sprintf("%04d", i), StarfaceID: i, Want: true, At: t0}
+	}
+	for i := 0; b.Loop(); i++ {
+		if err := s.RecordIntents(intents); err != nil {
+			b.Fatal(err)
+		}
+		st.Users["0042"].Failures = i
+		if err := s.Save(st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
