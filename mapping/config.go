@@ -1,0 +1,241 @@
+package mapping
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the whole mapping.yaml, validated and with defaults filled in.
+type Config struct {
+	File            string          `yaml:"-"` // the path it was loaded from
+	Microsoft       Microsoft       `yaml:"microsoft"`
+	Starface        Starface        `yaml:"starface"`
+	Users           Users           `yaml:"users"`
+	TeamsToStarface TeamsToStarface `yaml:"teams_to_starface"`
+	StarfaceToTeams StarfaceToTeams `yaml:"starface_to_teams"`
+	Tests           []Test          `yaml:"tests"`
+}
+
+// Microsoft is how teamsface signs in to Entra and reaches Graph.
+type Microsoft struct {
+	Cloud            string `yaml:"cloud"`
+	Tenant           string `yaml:"tenant"`
+	ClientID         string `yaml:"client_id"`
+	Auth             string `yaml:"auth"`
+	ClientSecretEnv  string `yaml:"client_secret_env"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	CertificateFile  string `yaml:"certificate_file"`
+	Group            string `yaml:"group"`
+	// AuthorityHost and GraphEndpoint are origins without a trailing slash
+	// once loaded; empty means the cloud's default (see Authority, GraphRoot).
+	AuthorityHost string `yaml:"authority_host"`
+	GraphEndpoint string `yaml:"graph_endpoint"`
+}
+
+// Starface is how teamsface reaches the PBX.
+type Starface struct {
+	// URL is the PBX's base URL; once loaded it has no trailing slash and no
+	// trailing /rest.
+	URL          string `yaml:"url"`
+	Login        string `yaml:"login"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	CAFile       string `yaml:"ca_file"`
+	// Fingerprint is, once loaded, 64 lower-case hex digits without colons
+	// (or empty).
+	Fingerprint        string `yaml:"fingerprint"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	Group              string `yaml:"group"`
+	Concurrency        int    `yaml:"concurrency"`
+}
+
+// Users says which STARFACE users take part and how they are matched.
+type Users struct {
+	Match     []string          `yaml:"match"`
+	Overrides map[string]string `yaml:"overrides"`
+	Exclude   []string          `yaml:"exclude"`
+	Refresh   time.Duration     `yaml:"refresh"`
+}
+
+// TeamsToStarface holds the presence → DND rules, first match wins.
+type TeamsToStarface struct {
+	Rules []Rule `yaml:"rules"`
+}
+
+// Rule switches DND when its condition holds.
+type Rule struct {
+	When Condition `yaml:"when"`
+	DND  DND       `yaml:"dnd"`
+	Line int       `yaml:"-"` // where the rule starts in the file, for messages
+}
+
+// Condition lists the values a presence field must have; a field that is not
+// listed matches anything, so an empty Condition matches every presence.
+type Condition struct {
+	Availability []string `yaml:"availability"`
+	Activity     []string `yaml:"activity"`
+}
+
+// StarfaceToTeams is the optional reverse direction: a DND set by hand on
+// STARFACE shows in Teams through teamsface's own presence session.
+type StarfaceToTeams struct {
+	Enabled    bool          `yaml:"enabled"`
+	OnDND      Pair          `yaml:"on_dnd"`
+	Expiration time.Duration `yaml:"expiration"`
+	Poll       time.Duration `yaml:"poll"`
+	EchoGuard  time.Duration `yaml:"echo_guard"`
+}
+
+// Test is one entry of the file's tests: section.
+type Test struct {
+	Availability string     `yaml:"availability"`
+	Activity     string     `yaml:"activity"`
+	Expect       TestExpect `yaml:"expect"`
+	Line         int        `yaml:"-"`
+}
+
+// TestExpect is what a test expects the rules to decide.
+type TestExpect struct {
+	DND DND `yaml:"dnd"`
+}
+
+// Defaults, also listed by Keys.
+const (
+	DefaultCloud           = "global"
+	DefaultAuth            = "client-secret"
+	DefaultClientSecretEnv = "TEAMSFACE_CLIENT_SECRET"
+	DefaultPasswordEnv     = "STARFACE_PASSWORD"
+	DefaultConcurrency     = 4
+	DefaultRefresh         = 10 * time.Minute
+	DefaultExpiration      = 15 * time.Minute
+	DefaultPoll            = 60 * time.Second
+	DefaultEchoGuard       = 10 * time.Minute
+)
+
+// DefaultMatch is the default order of users.match.
+func DefaultMatch() []string { return []string{"mail", "proxyAddresses", "userPrincipalName"} }
+
+// DefaultOnDND is the default starface_to_teams.on_dnd.
+func DefaultOnDND() Pair { return Pair{Availability: "DoNotDisturb", Activity: "Presenting"} }
+
+// DefaultRules reproduce STARFACE's own Teams integration: calls,
+// conferences, presenting, Do-Not-Disturb and Busy switch DND on, everything
+// else switches it off. They apply when the file has no teams_to_starface.rules.
+func DefaultRules() []Rule {
+	return []Rule{
+		{When: Condition{Activity: []string{"InACall", "InAConferenceCall", "Presenting"}}, DND: DNDOn},
+		{When: Condition{Availability: []string{"DoNotDisturb"}}, DND: DNDOn},
+		{When: Condition{Availability: []string{"Busy", "BusyIdle"}}, DND: DNDOn},
+		{When: Condition{}, DND: DNDOff},
+	}
+}
+
+// Clouds maps microsoft.cloud to its sign-in host and Graph root.
+var Clouds = map[string]struct{ AuthorityHost, GraphEndpoint string }{
+	"global":    {"https://login.microsoftonline.com", "https://graph.microsoft.com"},
+	"usgov":     {"https://login.microsoftonline.us", "https://graph.microsoft.us"},
+	"usgov-dod": {"https://login.microsoftonline.us", "https://dod-graph.microsoft.us"},
+	"china":     {"https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"},
+}
+
+var cloudNames = []string{"global", "usgov", "usgov-dod", "china"}
+
+// Authority is the sign-in origin: authority_host if set, else the cloud's.
+func (m Microsoft) Authority() string {
+	if m.AuthorityHost != "" {
+		return strings.TrimSuffix(m.AuthorityHost, "/")
+	}
+	return Clouds[m.Cloud].AuthorityHost
+}
+
+// GraphRoot is the Graph origin (without /v1.0): graph_endpoint if set, else
+// the cloud's. The token scope is GraphRoot()+"/.default".
+func (m Microsoft) GraphRoot() string {
+	if m.GraphEndpoint != "" {
+		return strings.TrimSuffix(m.GraphEndpoint, "/")
+	}
+	return Clouds[m.Cloud].GraphEndpoint
+}
+
+// Load reads, parses and validates the file at path and fills in defaults.
+// Every problem is a *ConfigError (several come as ConfigErrors).
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("read configuration: %v", unwrapPathError(err)), Err: err}
+	}
+	return Parse(data, path)
+}
+
+// unwrapPathError drops the *fs.PathError wrapper, whose text repeats the
+// path the ConfigError already names.
+func unwrapPathError(err error) error {
+	if pe, ok := err.(interface{ Unwrap() error }); ok && pe.Unwrap() != nil {
+		if _, isPath := err.(*os.PathError); isPath {
+			return pe.Unwrap()
+		}
+	}
+	return err
+}
+
+// Parse is Load for data already in memory; file is used in messages only.
+func Parse(data []byte, file string) (*Config, error) {
+	c := &Config{File: file}
+	d, err := decodeYAML(data, file, c)
+	if err != nil {
+		return nil, err
+	}
+	c.applyDefaults(d)
+	d.validate(c)
+	if err := d.errs.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// applyDefaults fills in what the file leaves out. It looks at which keys the
+// file has, not at zero values, so an explicit `refresh: 0s` or `rules: []`
+// stays what it says.
+func (c *Config) applyDefaults(d *decoder) {
+	m := &c.Microsoft
+	if !d.has("microsoft.cloud") {
+		m.Cloud = DefaultCloud
+	}
+	if !d.has("microsoft.auth") {
+		m.Auth = DefaultAuth
+	}
+	if !d.has("microsoft.client_secret_env") && m.ClientSecretFile == "" {
+		m.ClientSecretEnv = DefaultClientSecretEnv
+	}
+	s := &c.Starface
+	if !d.has("starface.password_env") && s.PasswordFile == "" {
+		s.PasswordEnv = DefaultPasswordEnv
+	}
+	if !d.has("starface.concurrency") {
+		s.Concurrency = DefaultConcurrency
+	}
+	if !d.has("users.match") {
+		c.Users.Match = DefaultMatch()
+	}
+	if !d.has("users.refresh") {
+		c.Users.Refresh = DefaultRefresh
+	}
+	if !d.has("teams_to_starface.rules") {
+		c.TeamsToStarface.Rules = DefaultRules()
+	}
+	r := &c.StarfaceToTeams
+	if !d.has("starface_to_teams.on_dnd") {
+		r.OnDND = DefaultOnDND()
+	}
+	if !d.has("starface_to_teams.expiration") {
+		r.Expiration = DefaultExpiration
+	}
+	if !d.has("starface_to_teams.poll") {
+		r.Poll = DefaultPoll
+	}
+	if !d.has("starface_to_teams.echo_guard") {
+		r.EchoGuard = DefaultEchoGuard
+	}
+}

@@ -1,0 +1,83 @@
+package mapping
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// ReadSecret returns a secret from file if it is set, else from the
+// environment variable envName. what is the configuration key of the
+// variable (microsoft.client_secret_env, starface.password_env); the file's
+// key is derived from it. Problems are *ConfigError and never contain the
+// secret itself.
+func ReadSecret(file, envName, what string) (string, error) {
+	if file != "" {
+		return readSecretFile(file, strings.TrimSuffix(what, "_env")+"_file")
+	}
+	if envName == "" {
+		return "", &ConfigError{Field: what, Msg: "no environment variable or file set for this secret"}
+	}
+	v, ok := os.LookupEnv(envName)
+	switch {
+	case !ok:
+		return "", &ConfigError{Field: what, Msg: fmt.Sprintf("environment variable %s is not set; export it or name a file with %s", envName, strings.TrimSuffix(what, "_env")+"_file")}
+	case strings.TrimSpace(v) == "":
+		return "", &ConfigError{Field: what, Msg: fmt.Sprintf("environment variable %s is empty", envName)}
+	}
+	return v, nil
+}
+
+func readSecretFile(file, field string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", &ConfigError{File: file, Field: field, Msg: fmt.Sprintf("read secret: %v", unwrapPathError(err)), Err: err}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", &ConfigError{File: file, Field: field, Msg: fmt.Sprintf("read secret: %v", unwrapPathError(err)), Err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		return "", &ConfigError{File: file, Field: field, Msg: "not a regular file"}
+	}
+	if err := checkSecretMode(file, fi); err != nil {
+		return "", &ConfigError{File: file, Field: field, Msg: err.Error()}
+	}
+	// Secrets are short; a bound keeps a wrong path (a log, a device) from
+	// being read whole.
+	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return "", &ConfigError{File: file, Field: field, Msg: fmt.Sprintf("read secret: %v", unwrapPathError(err)), Err: err}
+	}
+	s := strings.TrimRight(string(data), "\r\n")
+	if strings.TrimSpace(s) == "" {
+		return "", &ConfigError{File: file, Field: field, Msg: "empty secret file"}
+	}
+	return s, nil
+}
+
+// ClientSecret is the Entra client secret from client_secret_file or the
+// environment variable client_secret_env (default TEAMSFACE_CLIENT_SECRET).
+func (c *Config) ClientSecret() (string, error) {
+	s, err := ReadSecret(c.Microsoft.ClientSecretFile, c.Microsoft.ClientSecretEnv, "microsoft.client_secret_env")
+	return s, c.blame(err)
+}
+
+// StarfacePassword is the STARFACE administrator's password from
+// password_file or the environment variable password_env (default
+// STARFACE_PASSWORD).
+func (c *Config) StarfacePassword() (string, error) {
+	s, err := ReadSecret(c.Starface.PasswordFile, c.Starface.PasswordEnv, "starface.password_env")
+	return s, c.blame(err)
+}
+
+// blame names the configuration file in an error about a variable, which
+// has no file of its own.
+func (c *Config) blame(err error) error {
+	if ce, ok := err.(*ConfigError); ok && ce.File == "" {
+		ce.File = c.File
+	}
+	return err
+}
