@@ -1,0 +1,173 @@
+package starface
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// User is one entry of GET /rest/users.
+type User struct {
+	ID         int // REST id, used in every /users/{userId} path
+	Login      string
+	Email      string
+	FirstName  string
+	FamilyName string
+}
+
+// Name is "First Family", or the login when both are empty.
+func (u User) Name() string {
+	n := strings.TrimSpace(strings.TrimSpace(u.FirstName) + " " + strings.TrimSpace(u.FamilyName))
+	if n == "" {
+		return u.Login
+	}
+	return n
+}
+
+// Group is one entry of GET /rest/groups.
+type Group struct {
+	ID             int
+	Name           string
+	InternalNumber string
+	ExternalNumber string
+}
+
+// Users lists every user the login may see. The list is not paged (STARFACE answers all at once).
+func (c *Client) Users(ctx context.Context) ([]User, error) {
+	var wire []struct {
+		ID         int    `json:"id"`
+		Login      string `json:"login"`
+		Email      string `json:"email"`
+		FirstName  string `json:"firstName"`
+		FamilyName string `json:"familyName"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/rest/users", nil, &wire); err != nil {
+		return nil, fmt.Errorf("starface: list users: %w", err)
+	}
+	users := make([]User, len(wire))
+	for i, w := range wire {
+		users[i] = User(w)
+	}
+	return users, nil
+}
+
+// Groups lists the PBX's groups. The list's keys are lower case (groupname, ...) unlike the
+// rest of the API.
+func (c *Client) Groups(ctx context.Context) ([]Group, error) {
+	var wire []struct {
+		ID       int    `json:"id"`
+		Name     string `json:"groupname"`
+		Internal string `json:"groupinternalnumber"`
+		External string `json:"groupexternalnumber"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/rest/groups", nil, &wire); err != nil {
+		return nil, fmt.Errorf("starface: list groups: %w", err)
+	}
+	groups := make([]Group, len(wire))
+	for i, w := range wire {
+		groups[i] = Group{ID: w.ID, Name: w.Name, InternalNumber: w.Internal, ExternalNumber: w.External}
+	}
+	return groups, nil
+}
+
+// GroupMembers returns the REST ids of the members of the group with this name (compared
+// exactly but case-insensitively). GET /rest/groups/{id} lists every assignable user; the
+// members are those with assigned: true. An unknown name gives a *GroupNotFoundError listing
+// the groups that exist.
+func (c *Client) GroupMembers(ctx context.Context, name string) ([]int, error) {
+	groups, err := c.Groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var found []Group
+	var names []string
+	for _, g := range groups {
+		names = append(names, g.Name)
+		if strings.EqualFold(strings.TrimSpace(g.Name), strings.TrimSpace(name)) {
+			found = append(found, g)
+		}
+	}
+	switch len(found) {
+	case 0:
+		slices.Sort(names)
+		return nil, &GroupNotFoundError{Name: name, Known: names}
+	case 1:
+	default:
+		return nil, fmt.Errorf("starface: group %q is ambiguous: %d groups differ only in case", name, len(found))
+	}
+	var detail struct {
+		AssignableUsers []struct {
+			ID       int  `json:"id"`
+			Assigned bool `json:"assigned"`
+		} `json:"assignableUsers"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/rest/groups/"+strconv.Itoa(found[0].ID), nil, &detail); err != nil {
+		return nil, fmt.Errorf("starface: get group %q: %w", found[0].Name, err)
+	}
+	members := []int{}
+	for _, u := range detail.AssignableUsers {
+		if u.Assigned {
+			members = append(members, u.ID)
+		}
+	}
+	return members, nil
+}
+
+func phoneConfigPath(userID int) string {
+	return "/rest/users/" + strconv.Itoa(userID) + "/phoneconfig"
+}
+
+// PhoneConfig reads one user's phone config.
+func (c *Client) PhoneConfig(ctx context.Context, userID int) (PhoneConfig, error) {
+	var pc PhoneConfig
+	if err := c.do(ctx, http.MethodGet, phoneConfigPath(userID), nil, &pc); err != nil {
+		return PhoneConfig{}, fmt.Errorf("starface: get phone config for user %d: %w", userID, err)
+	}
+	return pc, nil
+}
+
+// PutPhoneConfig writes a whole phone config (the four fields and any unknown ones it was read
+// with). Any 2xx counts as success: STARFACE documents 204 and lists 200 as "unexpected".
+// Changing another user's config needs an administrator login (else 403).
+func (c *Client) PutPhoneConfig(ctx context.Context, userID int, pc PhoneConfig) error {
+	if err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), pc, nil); err != nil {
+		return fmt.Errorf("starface: put phone config for user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// SetDND switches one user's Do-Not-Disturb: it reads the phone config, changes only
+// doNotDisturb and writes the whole config back, so call waiting, the shown number and the
+// primary phone stay as they were. Nothing is written when DND already has the wanted value.
+// before is the config as read (zero if the read failed).
+func (c *Client) SetDND(ctx context.Context, userID int, on bool) (wrote bool, before PhoneConfig, err error) {
+	before, err = c.PhoneConfig(ctx, userID)
+	if err != nil {
+		return false, PhoneConfig{}, err
+	}
+	if before.DoNotDisturb == on {
+		return false, before, nil
+	}
+	after := before
+	after.DoNotDisturb = on
+	if err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), after, nil); err != nil {
+		return false, before, fmt.Errorf("starface: set DND for user %d: %w", userID, err)
+	}
+	return true, before, nil
+}
+
+// CheckWrite proves the login may write phone configs (login --check): it reads one user's
+// config and puts it back unchanged.
+func (c *Client) CheckWrite(ctx context.Context, userID int) error {
+	pc, err := c.PhoneConfig(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), pc, nil); err != nil {
+		return fmt.Errorf("starface: check write access with user %d: %w", userID, err)
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+// Package starface is teamsface's client for the STARFACE PBX REST API (see
+// ../shared/api/starface.md): the nonce/secret login with a token cached across runs, the user
+// and group lists, and the per-user phone config whose doNotDisturb flag is the one presence
+// state the REST API can write.
+//
+// Every request goes through one helper (Client.do) that adds the authToken and X-Version
+// headers, bounds the requests in flight, logs one debug line without secrets, retries
+// idempotent GETs on 5xx and transient network errors, and logs in again once on a 401.
+// Business methods never sleep or retry themselves.
+package starface
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a Client. URL and Login are required.
+type Options struct {
+	// URL is the PBX base URL (https://pbx.example.com); a trailing "/" or "/rest" is tolerated.
+	URL string
+	// Login is the administrator's login id ("0001"), Password its password.
+	Login, Password string
+	// CAFile is an optional PEM bundle. When set it replaces the system roots (like curl --cacert).
+	CAFile string
+	// Fingerprint is an optional SHA-256 of the PBX leaf certificate's DER, hex in either case,
+	// colons or spaces optional. When set the pin alone decides trust: a self-signed
+	// certificate works and neither CAFile nor the host name are checked.
+	Fingerprint string
+	// InsecureSkipVerify turns certificate checks off (last resort; Warnings reports it).
+	InsecureSkipVerify bool
+	// Concurrency bounds the requests in flight, login included (default 4).
+	Concurrency int
+	// TokenCacheDir is where token-starface.json is kept (file 0600, directory 0700).
+	// "" keeps the token in memory only.
+	TokenCacheDir string
+	// HTTPClient replaces the client New builds (tests). The TLS options above are then not
+	// applied: the given client's transport decides trust.
+	HTTPClient *http.Client
+	// Timeout bounds one HTTP request (default 30s). Ignored when HTTPClient is set.
+	Timeout time.Duration
+	// UserAgent is sent with every request (default "teamsface").
+	UserAgent string
+	// Logger receives one debug line per request (default: discard).
+	Logger *slog.Logger
+	// Now is the clock for token age (default time.Now).
+	Now func() time.Time
+	// MaxRetries is how often a failed idempotent GET is repeated (default 2; negative: never).
+	MaxRetries int
+	// Sleep waits between retries (default: a timer that honours ctx). Tests inject a no-op.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Client talks to one STARFACE. It is safe for concurrent use.
+type Client struct {
+	base     string // scheme://host[:port][/prefix], without /rest
+	login    string
+	password string
+	hc       *http.Client
+	sem      chan struct{}
+	ua       string
+	log      *slog.Logger
+	now      func() time.Time
+	retries  int
+	sleep    func(context.Context, time.Duration) error
+	cacheDir string
+	warnings []string
+	auth     authMethod
+
+	tok tokenState
+
+	nRequests atomic.Int64
+	nLogins   atomic.Int64
+	nRetries  atomic.Int64
+}
+
+// Stats counts what a Client did, for run summaries and tests.
+type Stats struct {
+	Requests int64 // HTTP requests sent, logins and retries included
+	Logins   int64 // successful POST /rest/login
+	Retries  int64 // requests repeated after a 5xx or a network error
+}
+
+// Stats returns the counters so far.
+func (c *Client) Stats() Stats {
+	return Stats{Requests: c.nRequests.Load(), Logins: c.nLogins.Load(), Retries: c.nRetries.Load()}
+}
+
+// Warnings lists configuration choices that weaken security; cmd prints them on every run.
+func (c *Client) Warnings() []string { return append([]string(nil), c.warnings...) }
+
+// New validates the options and builds the client. It does not contact the PBX.
+func New(o Options) (*Client, error) {
+	base, err := normalizeURL(o.URL)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(o.Login) == "" {
+		return nil, errors.New("starface: no login configured")
+	}
+	c := &Client{
+		base:     base,
+		login:    o.Login,
+		password: o.Password,
+		ua:       o.UserAgent,
+		log:      o.Logger,
+		now:      o.Now,
+		retries:  o.MaxRetries,
+		sleep:    o.Sleep,
+		cacheDir: o.TokenCacheDir,
+		auth:     nonceLogin{},
+	}
+	n := o.Concurrency
+	if n <= 0 {
+		n = 4
+	}
+	c.sem = make(chan struct{}, n)
+	if c.ua == "" {
+		c.ua = "teamsface"
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	switch {
+	case c.retries == 0:
+		c.retries = 2
+	case c.retries < 0:
+		c.retries = 0
+	}
+	if c.sleep == nil {
+		c.sleep = sleepCtx
+	}
+	if strings.HasPrefix(base, "http://") {
+		c.warnings = append(c.warnings, "starface: url uses http://, the login secret and the token travel in clear text")
+	}
+	if o.HTTPClient != nil {
+		c.hc = o.HTTPClient
+		return c, nil
+	}
+	tc, warn, err := tlsConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	c.warnings = append(c.warnings, warn...)
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	tr.MaxIdleConnsPerHost = n
+	c.hc = &http.Client{Transport: tr, Timeout: timeout}
+	return c, nil
+}
+
+// normalizeURL accepts https://pbx, https://pbx/, https://pbx/rest and https://pbx/rest/ and
+// returns the base without /rest and without a trailing slash.
+func normalizeURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", errors.New("starface: no url configured")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("starface: invalid url %q: %v", raw, err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return "", fmt.Errorf("starface: invalid url %q: scheme must be https or http", raw)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("starface: invalid url %q: no host", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("starface: invalid url %q: no user info, query or fragment allowed", raw)
+	}
+	p := strings.TrimRight(u.Path, "/")
+	p = strings.TrimSuffix(p, "/rest")
+	p = strings.TrimRight(p, "/")
+	return u.Scheme + "://" + u.Host + p, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// tokenState is the current token and the login in progress, if any. Guarded by mu; a login
+// runs outside the lock and others wait on its done channel, so that many goroutines needing a
+// token at once cause one login (and can still give up when their context ends).
+type tokenState struct {
+	mu       sync.Mutex
+	token    string
+	issued   time.Time
+	loaded   bool // the cache file has been consulted
+	inflight *loginCall
+}
+
+type loginCall struct {
+	done  chan struct{}
+	token string
+	err   error
+}

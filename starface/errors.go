@@ -1,0 +1,96 @@
+package starface
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Error is a non-2xx answer from STARFACE, with its {"code","message"} body when it sent one.
+// Callers branch on Status (401/403: authentication, exit 4; others: failure).
+type Error struct {
+	Status  int
+	Code    string // STARFACE's error code, "" when the body had none
+	Message string
+	Method  string
+	Path    string // request path, e.g. /rest/users/17/phoneconfig
+}
+
+// Error reads "500 internal: message"; the operation is added by the caller's wrapping
+// ("starface: get phone config for user 17: 500 internal: message").
+func (e *Error) Error() string {
+	label := strings.ToLower(e.Code)
+	if label == "" || label == strconv.Itoa(e.Status) {
+		label = strings.ToLower(http.StatusText(e.Status))
+	}
+	s := strconv.Itoa(e.Status)
+	if label != "" {
+		s += " " + label
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// newError builds an Error from a response body, which may be STARFACE's JSON, HTML from a
+// proxy or nothing. Only the JSON's code and message are kept, never the raw body: it could
+// echo request data.
+func newError(status int, method, path string, body []byte) *Error {
+	e := &Error{Status: status, Method: method, Path: path}
+	var b struct {
+		Code    json.RawMessage `json:"code"`
+		Message string          `json:"message"`
+	}
+	if json.Unmarshal(body, &b) == nil {
+		// code is documented as a string; tolerate a number.
+		var s string
+		if json.Unmarshal(b.Code, &s) != nil {
+			s = strings.Trim(string(b.Code), `"`)
+		}
+		if s == "null" {
+			s = ""
+		}
+		e.Code = s
+		e.Message = truncate(b.Message, 300)
+	}
+	return e
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// AuthError means STARFACE rejected the credentials (400, 401 or 403 on POST /rest/login) or
+// none are configured. It never contains the password or the secret.
+type AuthError struct {
+	Msg string
+	Err error // the *Error STARFACE answered, if any
+}
+
+func (e *AuthError) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// GroupNotFoundError is returned by GroupMembers for a name no STARFACE group has.
+type GroupNotFoundError struct {
+	Name  string
+	Known []string // the group names that exist
+}
+
+func (e *GroupNotFoundError) Error() string {
+	if len(e.Known) == 0 {
+		return fmt.Sprintf("starface: group %q not found: the PBX has no groups", e.Name)
+	}
+	return fmt.Sprintf("starface: group %q not found; existing groups: %s", e.Name, strings.Join(e.Known, ", "))
+}

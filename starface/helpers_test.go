@@ -1,0 +1,111 @@
+package starface_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/starface/starfacetest"
+)
+
+const (
+	adminPW = "Adm1n-Pässwort!"
+	alicePW = "alice-pw-1234"
+)
+
+// newServer starts a double with an administrator (id 1, login 0001), Alice (17, 0003) and
+// Bob (18, 0004), and two groups.
+func newServer(t *testing.T) *starfacetest.Server {
+	t.Helper()
+	s := starfacetest.NewServer()
+	t.Cleanup(s.Close)
+	s.AddUser(starfacetest.User{ID: 1, Login: "0001", Password: adminPW, Admin: true,
+		Email: "admin@example.com", FirstName: "Pbx", FamilyName: "Admin",
+		Phone: starface.PhoneConfig{CallWaiting: true, DisplayNumberID: 11, PrimaryPhoneID: 21}})
+	s.AddUser(starfacetest.User{ID: 17, Login: "0003", Password: alicePW,
+		Email: "alice@example.com", FirstName: "Alice", FamilyName: "Doe",
+		Phone: starface.PhoneConfig{CallWaiting: false, DisplayNumberID: 12, PrimaryPhoneID: 22}})
+	s.AddUser(starfacetest.User{ID: 18, Login: "0004", Password: "bob-pw",
+		Email: "bob@example.com", FirstName: "Bob", FamilyName: "Roe",
+		Phone: starface.PhoneConfig{CallWaiting: true, DisplayNumberID: 13, DoNotDisturb: true, PrimaryPhoneID: 23}})
+	s.AddGroup(5, "Support", 17)
+	s.AddGroup(6, "Sales", 1, 18)
+	return s
+}
+
+// newClient logs in as the administrator through the double's trusted HTTP client unless
+// mod changes the options.
+func newClient(t *testing.T, s *starfacetest.Server, mod func(*starface.Options)) *starface.Client {
+	t.Helper()
+	o := starface.Options{
+		URL: s.URL, Login: "0001", Password: adminPW, HTTPClient: s.Client(),
+		Sleep: func(context.Context, time.Duration) error { return nil },
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	c, err := starface.New(o)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+// fakeClock is a settable clock shared by client and server.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func debugLogger(buf *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func newRawRequest(method, url, token string) (*http.Request, error) {
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Version", "2")
+	req.Header.Set("authToken", token)
+	return req, nil
+}

@@ -1,0 +1,391 @@
+// Package starfacetest is a test double of the STARFACE REST API parts teamsface uses, built on
+// net/http/httptest the way httptest sits beside net/http.
+//
+// It is written from STARFACE's documentation (../shared/api/starface.md and the Swagger file
+// starface-api-6.7.0.22.yaml), not from our client, and refuses what STARFACE refuses: requests
+// without X-Version: 2, unknown or reused nonces, wrong secrets (400), missing or expired
+// authTokens (401), phone config PUTs that lack one of the four fields or carry a wrong JSON
+// type (400), and a non-administrator writing another user's phone config (403). Errors are
+// STARFACE's {"code","message"} JSON. Every request is recorded; latency and failures can be
+// injected on chosen calls.
+package starfacetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/teamsface/teamsface/starface"
+)
+
+// User is a STARFACE user as the double knows it.
+type User struct {
+	ID         int // REST id
+	Login      string
+	Password   string
+	Email      string
+	FirstName  string
+	FamilyName string
+	Admin      bool // may change other users' phone configs
+	Phone      starface.PhoneConfig
+}
+
+// Fault is an injected failure or latency for requests whose method matches (""= any) and
+// whose path starts with Path. It is used Times times (0 = for ever).
+type Fault struct {
+	Method string
+	Path   string        // prefix of the URL path, e.g. /rest/users/17/phoneconfig
+	Status int           // answer with this status and a {"code","message"} body; 0 = latency only
+	Delay  time.Duration // added before answering
+	Times  int
+	used   int
+}
+
+// Request is one request the server got, as tests see it in Server.Requests.
+type Request struct {
+	Method   string
+	Path     string // URL path, e.g. /rest/users/17/phoneconfig
+	Header   http.Header
+	Body     []byte
+	Status   int    // the status the server answered with
+	Response []byte // the body it answered with
+}
+
+// Server is the double. Its zero value is not usable; call NewServer and Close it.
+type Server struct {
+	*httptest.Server
+
+	mu        sync.Mutex
+	mux       *http.ServeMux
+	users     map[int]*User
+	groups    map[int]*group
+	nonces    map[string]bool
+	sessions  map[string]session
+	ttl       time.Duration
+	now       func() time.Time
+	loginType string
+	faults    []*Fault
+	requests  []Request
+	logins    int
+	inFlight  int
+	maxFlight int
+}
+
+type group struct {
+	id      int
+	name    string
+	members map[int]bool
+}
+
+type session struct {
+	userID int
+	issued time.Time
+}
+
+// NewServer starts a TLS server (s.URL, s.Client(), s.Certificate()). Tokens live 4 hours, as
+// on STARFACE, and loginType is Internal.
+func NewServer() *Server {
+	s := &Server{
+		mux:       http.NewServeMux(),
+		users:     map[int]*User{},
+		groups:    map[int]*group{},
+		nonces:    map[string]bool{},
+		sessions:  map[string]session{},
+		ttl:       4 * time.Hour,
+		now:       time.Now,
+		loginType: "Internal",
+	}
+	s.routes()
+	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// AddUser adds or replaces a user.
+func (s *Server) AddUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[u.ID] = &u
+}
+
+// AddGroup adds or replaces a group with these members (REST user ids).
+func (s *Server) AddGroup(id int, name string, memberIDs ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := &group{id: id, name: name, members: map[int]bool{}}
+	for _, m := range memberIDs {
+		g.members[m] = true
+	}
+	s.groups[id] = g
+}
+
+// SetDND is the user pressing the DND key on the phone.
+func (s *Server) SetDND(userID int, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[userID]; u != nil {
+		u.Phone.DoNotDisturb = on
+	}
+}
+
+// PhoneConfigOf returns a user's phone config as the PBX holds it.
+func (s *Server) PhoneConfigOf(userID int) starface.PhoneConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[userID]; u != nil {
+		return u.Phone
+	}
+	return starface.PhoneConfig{}
+}
+
+// SetTokenTTL changes how long tokens issued from now on, and already issued ones, are valid.
+func (s *Server) SetTokenTTL(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ttl = d
+}
+
+// SetClock replaces the server's notion of now (token expiry).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// SetLoginType sets what GET /rest/login announces: "Internal" (default) or "ActiveDirectory".
+func (s *Server) SetLoginType(t string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loginType = t
+}
+
+// ExpireTokens invalidates every token issued so far, as a PBX restart would.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.sessions)
+}
+
+// AddFault registers an injected failure or latency.
+func (s *Server) AddFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every injected failure.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// Requests returns a copy of the request log.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// ResetRequests empties the request log and the in-flight maximum.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+	s.maxFlight = s.inFlight
+}
+
+// CountRequests counts logged requests with this method ("" = any) and path prefix.
+func (s *Server) CountRequests(method, pathPrefix string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// Logins counts successful POST /rest/login.
+func (s *Server) Logins() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logins
+}
+
+// MaxInFlight is the most requests the server was handling at the same time.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxFlight
+}
+
+// recorder keeps the status and body of an answer for the request log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	s.mu.Lock()
+	s.inFlight++
+	s.maxFlight = max(s.maxFlight, s.inFlight)
+	f := s.faultLocked(r)
+	s.mu.Unlock()
+
+	rec := &recorder{ResponseWriter: w}
+	if s.applyFault(rec, r, f) {
+		s.handle(rec, r)
+	}
+
+	s.mu.Lock()
+	s.inFlight--
+	s.requests = append(s.requests, Request{
+		Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body,
+		Status: rec.status, Response: bytes.Clone(rec.body.Bytes()),
+	})
+	s.mu.Unlock()
+}
+
+func (s *Server) faultLocked(r *http.Request) *Fault {
+	for _, f := range s.faults {
+		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.Path) &&
+			(f.Times == 0 || f.used < f.Times) {
+			f.used++
+			cp := *f
+			return &cp
+		}
+	}
+	return nil
+}
+
+// applyFault waits and/or answers as the fault says; it reports whether to go on normally.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
+	if f == nil {
+		return true
+	}
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return false
+		}
+	}
+	if f.Status == 0 {
+		return true
+	}
+	writeError(w, f.Status, "injected fault")
+	return false
+}
+
+type callerKey struct{}
+
+// handle applies the checks every STARFACE request goes through, then routes it.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	// The knowledge base sends X-Version=2 with every call, GET /rest/login included; how a
+	// PBX answers without it is not documented, a 400 with the usual error body stands in.
+	if r.Header.Get("X-Version") != "2" {
+		writeError(w, http.StatusBadRequest, "missing or unsupported X-Version header, expected 2")
+		return
+	}
+	if r.Method == http.MethodPost || r.Method == http.MethodPut {
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			writeError(w, http.StatusUnsupportedMediaType, "content type must be application/json")
+			return
+		}
+	}
+	if r.URL.Path != "/rest/login" {
+		u, msg := s.authenticate(r.Header.Get("authToken"))
+		if u == nil {
+			writeError(w, http.StatusUnauthorized, msg)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, u))
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// authenticate returns a copy of the token's user, or nil and why not.
+func (s *Server) authenticate(tok string) (*User, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tok == "" {
+		return nil, "missing authToken"
+	}
+	se, ok := s.sessions[tok]
+	if !ok {
+		return nil, "invalid authToken"
+	}
+	if !s.now().Before(se.issued.Add(s.ttl)) {
+		delete(s.sessions, tok)
+		return nil, "authToken expired"
+	}
+	u := s.users[se.userID]
+	if u == nil {
+		return nil, "invalid authToken"
+	}
+	cp := *u
+	return &cp, ""
+}
+
+func caller(r *http.Request) *User { return r.Context().Value(callerKey{}).(*User) }
+
+// writeError answers in STARFACE's error shape.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"code": strconv.Itoa(status), "message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func sortedIDs[T any](m map[int]T) []int {
+	ids := make([]int, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	return ids
+}
