@@ -1,0 +1,149 @@
+package cmd
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/mapping"
+	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/state"
+)
+
+// run is what one command invocation works with: the loaded config and, on demand, the clients.
+type run struct {
+	g        *globals
+	cfg      *mapping.Config
+	log      *slog.Logger
+	stateDir string
+
+	tokens *graph.CachedTokenSource
+	gc     *graph.Client
+	sf     *starface.Client
+}
+
+// newRun loads the configuration (explicit overrides --config) and resolves the state directory.
+func (g *globals) newRun(explicitConfig string) (*run, error) {
+	path, err := g.configPath(explicitConfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := mapping.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	dir := g.stateDir
+	if dir == "" {
+		if dir, err = state.DefaultDir(); err != nil {
+			return nil, usagef("no state directory: %v; pass --state-dir", err)
+		}
+	}
+	return &run{g: g, cfg: cfg, log: g.logger(), stateDir: dir}, nil
+}
+
+// authConfig turns the microsoft section into sign-in settings, reading the secret or certificate.
+func (r *run) authConfig() (graph.AuthConfig, error) {
+	m := r.cfg.Microsoft
+	cloud, err := graph.ResolveCloud(m.Cloud, m.AuthorityHost, m.GraphEndpoint)
+	if err != nil {
+		return graph.AuthConfig{}, &usageError{fmt.Errorf("%s: microsoft: %w", r.cfg.File, err)}
+	}
+	ac := graph.AuthConfig{
+		Cloud: cloud, Tenant: m.Tenant, ClientID: m.ClientID, Mode: m.Auth,
+		CacheDir: r.stateDir, HTTPClient: r.g.deps.HTTPClient, Logger: r.log, Now: r.g.deps.Now,
+		Scopes: r.delegatedScopes(cloud),
+	}
+	switch m.Auth {
+	case "client-secret":
+		if ac.ClientSecret, err = r.cfg.ClientSecret(); err != nil {
+			return ac, err
+		}
+	case "client-certificate":
+		certs, key, err := graph.LoadCertificate(m.CertificateFile)
+		if err != nil {
+			return ac, &usageError{fmt.Errorf("%s: microsoft.certificate_file: %w", r.cfg.File, err)}
+		}
+		ac.Certificates, ac.PrivateKey = certs, key
+	}
+	return ac, nil
+}
+
+// delegatedScopes are the permissions a device-code sign-in asks for, per configured feature.
+func (r *run) delegatedScopes(c graph.Cloud) []string {
+	var s []string
+	for _, p := range requiredPermissions(r.cfg) {
+		s = append(s, c.GraphEndpoint+"/"+p)
+	}
+	return append(s, "offline_access")
+}
+
+// graphClient builds (once) the token source and the Graph client.
+func (r *run) graphClient() (*graph.Client, error) {
+	if r.gc != nil {
+		return r.gc, nil
+	}
+	ac, err := r.authConfig()
+	if err != nil {
+		return nil, err
+	}
+	ts, err := graph.NewTokenSource(ac)
+	if err != nil {
+		return nil, err
+	}
+	r.tokens = ts
+	r.gc = graph.NewClient(graph.Options{
+		Endpoint: ac.Cloud.GraphEndpoint, Tokens: ts, HTTPClient: r.g.deps.HTTPClient,
+		UserAgent: userAgent(), Logger: r.log,
+	})
+	return r.gc, nil
+}
+
+// starfaceClient builds (once) the STARFACE client and prints its warnings on every run.
+func (r *run) starfaceClient() (*starface.Client, error) {
+	if r.sf != nil {
+		return r.sf, nil
+	}
+	pw, err := r.cfg.StarfacePassword()
+	if err != nil {
+		return nil, err
+	}
+	s := r.cfg.Starface
+	c, err := starface.New(starface.Options{
+		URL: s.URL, Login: s.Login, Password: pw, CAFile: s.CAFile, Fingerprint: s.Fingerprint,
+		InsecureSkipVerify: s.InsecureSkipVerify, Concurrency: s.Concurrency, TokenCacheDir: r.stateDir,
+		HTTPClient: r.g.deps.HTTPClient, UserAgent: userAgent(), Logger: r.log, Now: r.g.deps.Now,
+	})
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("%s: starface: %w", r.cfg.File, err)}
+	}
+	for _, w := range c.Warnings() {
+		r.log.Warn(w)
+	}
+	r.sf = c
+	return c, nil
+}
+
+// clients builds both.
+func (r *run) clients() (*graph.Client, *starface.Client, error) {
+	gc, err := r.graphClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	sf, err := r.starfaceClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	return gc, sf, nil
+}
+
+// requiredPermissions are the Graph permissions the configured features need.
+func requiredPermissions(cfg *mapping.Config) []string {
+	p := []string{"Presence.Read.All", "User.Read.All"}
+	if cfg.StarfaceToTeams.Enabled {
+		p = append(p, "Presence.ReadWrite.All")
+	}
+	if cfg.Microsoft.Group != "" {
+		p = append(p, "GroupMember.Read.All")
+	}
+	return p
+}

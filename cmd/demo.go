@@ -1,0 +1,272 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/teamsface/teamsface/graph/graphtest"
+	"github.com/teamsface/teamsface/mapping"
+	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/starface/starfacetest"
+)
+
+type demoOptions struct {
+	users    int
+	duration time.Duration
+	seed     uint64
+}
+
+func newDemoCmd(g *globals) *cobra.Command {
+	o := &demoOptions{}
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Watch teamsface work against simulated Teams and STARFACE",
+		Long: `Start a simulated Microsoft Teams/Entra and a simulated STARFACE PBX inside this process, fill
+them with a made-up company (including someone without an e-mail address, two STARFACE users
+sharing one address, an excluded admin login and someone who sets DND by hand on the phone),
+play a scripted day of Teams calls, meetings and DND, and run "sync watch" every second against
+them with a temporary state directory. Each change is printed as it happens, then a summary.
+Nothing real is contacted: no configuration, no network, no credentials needed.`,
+		Example: `  teamsface demo
+  teamsface demo --users 200 --duration 20s
+  teamsface demo -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if o.users < 8 {
+				return usagef("--users %d is too few for the scenario; use 8 or more", o.users)
+			}
+			stop, cancel := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer cancel()
+			return runDemo(c.Context(), stop, g, *o)
+		},
+	}
+	c.Flags().IntVar(&o.users, "users", 12, "how many STARFACE users the simulated company has (8 or more)")
+	c.Flags().DurationVar(&o.duration, "duration", 15*time.Second, "how long the scenario runs")
+	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random presence changes, for a repeatable run")
+	return c
+}
+
+const (
+	demoTenant   = "contoso.example"
+	demoClientID = "11111111-2222-3333-4444-555555555555"
+	demoSecret   = "demo-client-secret-not-real"
+	demoPassword = "demo-admin-password-not-real"
+)
+
+// demoPerson is one employee of the made-up company.
+type demoPerson struct {
+	login, first, last, email, entraID string
+	sfID                               int
+}
+
+func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
+	errw := g.deps.Stderr
+	fmt.Fprintln(errw, "SIMULATION: Microsoft Teams/Entra and STARFACE are both simulated inside this process.")
+	fmt.Fprintln(errw, "Nothing real is contacted; names, addresses and calls are made up.")
+
+	gs := graphtest.NewServer()
+	defer gs.Close()
+	ss := starfacetest.NewServer()
+	defer ss.Close()
+	people := demoCompany(gs, ss, o.users)
+
+	dir, err := os.MkdirTemp("", "teamsface-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg, err := demoConfig(dir, gs.URL, ss.URL)
+	if err != nil {
+		return err
+	}
+
+	dg := *g
+	dg.deps.HTTPClient = gs.Client() // both doubles present httptest's built-in certificate
+	r := &run{g: &dg, cfg: cfg, log: dg.logger(), stateDir: filepath.Join(dir, "state")}
+
+	sc := newScenario(gs, ss, people, o.seed)
+	end, cancel := context.WithTimeout(stop, o.duration)
+	defer cancel()
+	total := Summary{}
+	passes := 0
+	err = runSyncWatch(ctx, end, r, syncOptions{interval: time.Second}, func(rep *PassReport, err error) {
+		passes++
+		if rep != nil {
+			addSummary(&total, rep.Summary)
+		}
+		sc.step(errw)
+	})
+	if err != nil {
+		return err
+	}
+	return printDemoSummary(r, total, passes, gs, ss)
+}
+
+// demoCompany fills both doubles: an admin (excluded), people with matching addresses, one
+// without an e-mail, two STARFACE users sharing one address, and the rest.
+func demoCompany(gs *graphtest.Server, ss *starfacetest.Server, n int) []demoPerson {
+	firsts := []string{"Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Mallory", "Niaj", "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Victor", "Walter", "Yara"}
+	lasts := []string{"Adler", "Brandt", "Cramer", "Dietz", "Engel", "Fischer", "Graf", "Hahn", "Imhof", "Jung"}
+	gs.RegisterApp(graphtest.App{Tenant: demoTenant, ClientID: demoClientID, ClientSecret: demoSecret,
+		Roles: []string{"Presence.Read.All", "Presence.ReadWrite.All", "User.Read.All"}})
+	ss.AddUser(starfacetest.User{ID: 1, Login: "0001", Password: demoPassword, FirstName: "PBX", FamilyName: "Admin", Email: "pbx-admin@contoso.example", Admin: true})
+	var people []demoPerson
+	for i := 0; i < n; i++ {
+		first, last := firsts[i%len(firsts)], lasts[(i/len(firsts))%len(lasts)]
+		if i >= len(firsts) {
+			first = fmt.Sprintf("%s%d", first, i/len(firsts))
+		}
+		p := demoPerson{login: fmt.Sprintf("%04d", i+2), first: first, last: last, sfID: i + 2,
+			email:   fmt.Sprintf("%s.%s@contoso.example", lower(first), lower(last)),
+			entraID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+2)}
+		sfEmail := p.email
+		switch i {
+		case 4: // Erin has no e-mail address on STARFACE: unmatched
+			sfEmail = ""
+		case 6: // Grace's desk phone account carries Frank's address: ambiguous, neither synced
+			sfEmail = people[5].email
+		}
+		ss.AddUser(starfacetest.User{ID: p.sfID, Login: p.login, Password: "x", FirstName: first, FamilyName: last,
+			Email: sfEmail, Phone: starface.PhoneConfig{CallWaiting: true, DisplayNumberID: 100 + i, PrimaryPhoneID: 200 + i}})
+		gs.AddUser(graphtest.User{ID: p.entraID, DisplayName: first + " " + last, Mail: p.email,
+			UserPrincipalName: p.email, AccountEnabled: true, Availability: "Available", Activity: "Available"})
+		people = append(people, p)
+	}
+	return people
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func demoConfig(dir, graphURL, starfaceURL string) (*mapping.Config, error) {
+	yaml := fmt.Sprintf(`microsoft:
+  cloud: global
+  tenant: %s
+  client_id: %s
+  auth: client-secret
+  client_secret_file: %s
+  authority_host: %s
+  graph_endpoint: %s
+starface:
+  url: %s
+  login: "0001"
+  password_file: %s
+users:
+  exclude: ["0001"]
+starface_to_teams:
+  enabled: true
+  expiration: 5m
+  poll: 10s
+`, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"))
+	for name, secret := range map[string]string{"client-secret": demoSecret, "starface-password": demoPassword} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(secret), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	path := filepath.Join(dir, "mapping.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		return nil, err
+	}
+	return mapping.Load(path)
+}
+
+// scenario plays the scripted day: one step after every pass.
+type scenario struct {
+	gs     *graphtest.Server
+	ss     *starfacetest.Server
+	people []demoPerson
+	rnd    *rand.Rand
+	n      int
+}
+
+func newScenario(gs *graphtest.Server, ss *starfacetest.Server, people []demoPerson, seed uint64) *scenario {
+	return &scenario{gs: gs, ss: ss, people: people, rnd: rand.New(rand.NewPCG(seed, 42))}
+}
+
+var demoPresences = [][2]string{
+	{"Available", "Available"}, {"Busy", "InACall"}, {"Busy", "InAMeeting"}, {"Away", "Away"},
+	{"DoNotDisturb", "Presenting"}, {"BeRightBack", "BeRightBack"}, {"Available", "Available"}, {"Offline", "OffWork"},
+}
+
+func (s *scenario) step(w interface{ Write([]byte) (int, error) }) {
+	s.n++
+	p := s.people
+	say := func(format string, args ...any) { fmt.Fprintf(w, "[scenario] "+format+"\n", args...) }
+	switch s.n {
+	case 1:
+		say("%s starts a Teams call; %s joins a Teams meeting", p[0].first, p[1].first)
+		s.gs.SetUserPresence(p[0].entraID, "Busy", "InACall")
+		s.gs.SetUserPresence(p[1].entraID, "Busy", "InAMeeting")
+	case 2:
+		say("%s presses DND on the STARFACE phone by hand", p[3].first)
+		s.ss.SetDND(p[3].sfID, true)
+		say("%s's Teams shows PresenceUnknown (no information: teamsface keeps what it has)", p[2].first)
+		s.gs.SetUserPresence(p[2].entraID, "PresenceUnknown", "PresenceUnknown")
+	case 3:
+		say("%s's call ends", p[0].first)
+		s.gs.SetUserPresence(p[0].entraID, "Available", "Available")
+	case 5:
+		say("%s switches DND off at the phone again", p[3].first)
+		s.ss.SetDND(p[3].sfID, false)
+	case 6:
+		say("%s's meeting ends", p[1].first)
+		s.gs.SetUserPresence(p[1].entraID, "Available", "Available")
+	default:
+		// From here on, random people change presence, as on an ordinary afternoon.
+		for i := 0; i < max(1, len(p)/10); i++ {
+			q := p[s.rnd.IntN(len(p))]
+			pr := demoPresences[s.rnd.IntN(len(demoPresences))]
+			say("%s is now %s/%s in Teams", q.first, pr[0], pr[1])
+			s.gs.SetUserPresence(q.entraID, pr[0], pr[1])
+		}
+	}
+}
+
+func addSummary(t *Summary, s Summary) {
+	t.InScope, t.Matched = s.InScope, s.Matched
+	t.PresenceRead += s.PresenceRead
+	t.SwitchedOn += s.SwitchedOn
+	t.Released += s.Released
+	t.Failed += s.Failed
+	t.SessionsSet += s.SessionsSet
+	t.SessionsCleared += s.SessionsCleared
+	t.PhoneReads += s.PhoneReads
+}
+
+func printDemoSummary(r *run, t Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server) error {
+	graphReqs := gs.CountRequests("", "/v1.0/")
+	presenceReqs := gs.CountRequests("POST", "/v1.0/communications/getPresencesByUserId")
+	tokenReqs := gs.CountRequests("POST", "/"+demoTenant+"/oauth2/v2.0/token")
+	phonePuts := ss.CountRequests("PUT", "/rest/users/")
+	sfReqs := ss.CountRequests("", "/rest/")
+	if r.g.output == "json" {
+		return printJSON(r.g.deps.Stdout, map[string]any{
+			"simulated": true, "passes": passes, "totals": t,
+			"graph_requests": graphReqs, "presence_requests": presenceReqs, "token_requests": tokenReqs,
+			"starface_requests": sfReqs, "starface_phone_writes": phonePuts,
+		})
+	}
+	out := r.g.deps.Stdout
+	fmt.Fprintf(out, "\nDemo over (simulated services): %d passes, %d STARFACE users in scope, %d matched.\n", passes, t.InScope, t.Matched)
+	fmt.Fprintf(out, "DND switched on %d times, released %d times; %d Teams sessions set/refreshed, %d cleared; %d failures.\n",
+		t.SwitchedOn, t.Released, t.SessionsSet, t.SessionsCleared, t.Failed)
+	fmt.Fprintf(out, "Requests: Graph %d (presence %d, one per pass), Entra tokens %d; STARFACE %d (%d phone-config writes).\n",
+		graphReqs, presenceReqs, tokenReqs, sfReqs, phonePuts)
+	fmt.Fprintln(out, "Next: copy mapping.example.yaml, fill in your tenant and PBX, and run `teamsface login --check`.")
+	return nil
+}

@@ -1,0 +1,92 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/mapping"
+	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/state"
+)
+
+// Exit codes, as documented in `teamsface help exit-codes` and DESIGN.md. Every error maps to one
+// of them here and nowhere else.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+	ExitPartial = 3
+	ExitAuth    = 4
+	ExitLocked  = 5
+)
+
+// exitCodeHelp is the text of `teamsface help exit-codes`.
+const exitCodeHelp = `Exit codes:
+  0  success, including "nothing to change"
+  1  failure: a service unreachable or erroring after retries, a TLS failure (a pinned
+     fingerprint that does not match included), a corrupt state file, an unexpected error
+  2  usage or configuration error: bad flag, invalid YAML, unknown key or value, missing secret
+  3  partial: the pass finished but some users failed (they are retried next pass);
+     users match --fail-on-unmatched found unmatched users; mapping check: a test failed
+  4  authentication: no usable token, credentials rejected, a Graph permission missing
+  5  another teamsface run holds the state lock (after --lock-timeout)
+
+A 401/403 on something the whole run depends on (sign-in, presence read, user or group lists)
+is 4; a failure on one user's write counts as that user's failure (3). sync watch stopped by
+SIGINT or SIGTERM exits 0.
+`
+
+// usageError is a mistake in how teamsface was called (exit 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// partialError says the command finished but something in it failed (exit 3). The details were
+// already printed; Error is the one-line summary for stderr.
+type partialError struct{ msg string }
+
+func (e *partialError) Error() string { return e.msg }
+
+// authError is an authentication problem found by cmd itself (exit 4), e.g. a missing permission.
+type authError struct{ err error }
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
+
+// ExitCode maps an error to the process exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var (
+		usage   *usageError
+		cfgErr  *mapping.ConfigError
+		partial *partialError
+		auth    *authError
+		gAuth   *graph.AuthError
+		sfAuth  *starface.AuthError
+		gErr    *graph.Error
+		sfErr   *starface.Error
+	)
+	switch {
+	case errors.As(err, &usage), errors.As(err, &cfgErr):
+		return ExitUsage
+	case errors.Is(err, state.ErrLocked):
+		return ExitLocked
+	case errors.As(err, &auth), errors.As(err, &gAuth), errors.As(err, &sfAuth):
+		return ExitAuth
+	case errors.As(err, &gErr) && (gErr.Status == 401 || gErr.Status == 403):
+		return ExitAuth
+	case errors.As(err, &sfErr) && sfErr.Status == 401:
+		return ExitAuth
+	case errors.As(err, &partial):
+		return ExitPartial
+	}
+	return ExitFailure
+}

@@ -1,0 +1,129 @@
+package cmd
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/teamsface/teamsface/mapping"
+)
+
+type tableRowJSON struct {
+	Availability string `json:"availability"`
+	Activity     string `json:"activity"`
+	DND          string `json:"dnd"`
+	Rule         int    `json:"rule"`
+	Reason       string `json:"reason"`
+}
+
+type testResultJSON struct {
+	Line         int    `json:"line"`
+	Availability string `json:"availability"`
+	Activity     string `json:"activity"`
+	Expect       string `json:"expect"`
+	Got          string `json:"got"`
+	Pass         bool   `json:"pass"`
+}
+
+func newMappingCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "mapping", Short: "Validate and explain the configuration"}
+	c.AddCommand(&cobra.Command{
+		Use:   "check [FILE]",
+		Short: "Validate a configuration, print its decision table and run its tests",
+		Long: `Validate the YAML (unknown keys, names, pairs, durations), print what the rules decide for
+every availability × activity pair Teams reports, with the rule that fired, and run the file's
+tests: section. No network, no secrets needed. Exit 0 when valid and every test passes, 2 when
+invalid, 3 when a test fails: made for CI checks of a mapping.`,
+		Example: `  teamsface mapping check
+  teamsface mapping check /etc/teamsface/mapping.yaml
+  teamsface mapping check -o json mapping.yaml`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			file := ""
+			if len(args) == 1 {
+				file = args[0]
+			}
+			path, err := g.configPath(file)
+			if err != nil {
+				return err
+			}
+			cfg, err := mapping.Load(path)
+			if err != nil {
+				return err
+			}
+			return runMappingCheck(g, cfg)
+		},
+	})
+	return c
+}
+
+func runMappingCheck(g *globals, cfg *mapping.Config) error {
+	table := cfg.DecisionTable()
+	results := cfg.RunTests()
+	failed := 0
+	for _, r := range results {
+		if !r.Pass {
+			failed++
+		}
+	}
+	if g.output == "json" {
+		out := struct {
+			File  string           `json:"file"`
+			Valid bool             `json:"valid"`
+			Table []tableRowJSON   `json:"table"`
+			Tests []testResultJSON `json:"tests"`
+		}{File: cfg.File, Valid: true, Table: []tableRowJSON{}, Tests: []testResultJSON{}}
+		for _, t := range table {
+			out.Table = append(out.Table, tableRowJSON{t.Availability, t.Activity, string(t.Decision.DND), t.Decision.Rule, t.Decision.Reason})
+		}
+		for _, r := range results {
+			out.Tests = append(out.Tests, testResultJSON{r.Test.Line, r.Test.Availability, r.Test.Activity, string(r.Test.Expect.DND), string(r.Got.DND), r.Pass})
+		}
+		if err := printJSON(g.deps.Stdout, out); err != nil {
+			return err
+		}
+	} else {
+		rows := make([][]string, len(table))
+		for i, t := range table {
+			rule := "-"
+			if t.Decision.Rule > 0 {
+				rule = strconv.Itoa(t.Decision.Rule)
+			}
+			rows[i] = []string{t.Availability, t.Activity, string(t.Decision.DND), rule}
+		}
+		fmt.Fprintf(g.deps.Stdout, "%s is valid. Decision table (first matching rule wins):\n\n", cfg.File)
+		if err := printTable(g.deps.Stdout, []string{"AVAILABILITY", "ACTIVITY", "DND", "RULE"}, rows); err != nil {
+			return err
+		}
+		if len(results) > 0 {
+			fmt.Fprintf(g.deps.Stdout, "\nTests: %d passed, %d failed\n", len(results)-failed, failed)
+			for _, r := range results {
+				if !r.Pass {
+					fmt.Fprintf(g.deps.Stdout, "  FAIL %s:%d: %s/%s: expected dnd %s, got %s (%s)\n", cfg.File, r.Test.Line,
+						r.Test.Availability, r.Test.Activity, r.Test.Expect.DND, r.Got.DND, r.Got.Reason)
+				}
+			}
+		}
+	}
+	if failed > 0 {
+		return &partialError{fmt.Sprintf("%d of %d mapping tests failed", failed, len(results))}
+	}
+	return nil
+}
+
+// configHelp is `teamsface help config`, generated from the loader's own list of keys.
+func configHelp() string {
+	var b strings.Builder
+	b.WriteString("Every key teamsface's configuration file accepts (see mapping.example.yaml).\n")
+	b.WriteString("Secrets never go in the file: they come from the environment or a 0600 file.\n\n")
+	for _, k := range mapping.Keys() {
+		def := k.Default
+		if def == "" {
+			def = "(none)"
+		}
+		fmt.Fprintf(&b, "  %s (%s, default %s)\n      %s\n", k.Key, k.Type, def, k.Meaning)
+	}
+	return b.String()
+}

@@ -1,0 +1,117 @@
+package cmd
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/mapping"
+	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/state"
+)
+
+// directory is the part of each service the user match reads.
+type graphDirectory interface {
+	ListUsers(ctx context.Context) ([]graph.User, error)
+	ListGroupUsers(ctx context.Context, groupID string) ([]graph.User, error)
+}
+
+type starfaceDirectory interface {
+	Users(ctx context.Context) ([]starface.User, error)
+	GroupMembers(ctx context.Context, name string) ([]int, error)
+}
+
+// matchUsers reads both directories (concurrently) and matches them by DESIGN.md rule 1.
+func matchUsers(ctx context.Context, cfg *mapping.Config, g graphDirectory, sf starfaceDirectory) ([]mapping.Match, error) {
+	type entraResult struct {
+		users []graph.User
+		err   error
+	}
+	ch := make(chan entraResult, 1)
+	go func() {
+		var r entraResult
+		if cfg.Microsoft.Group != "" {
+			r.users, r.err = g.ListGroupUsers(ctx, cfg.Microsoft.Group)
+			if r.err != nil {
+				r.err = fmt.Errorf("list members of Entra group %s: %w", cfg.Microsoft.Group, r.err)
+			}
+		} else {
+			r.users, r.err = g.ListUsers(ctx)
+			if r.err != nil {
+				r.err = fmt.Errorf("list Entra users: %w", r.err)
+			}
+		}
+		ch <- r
+	}()
+	sfUsers, sfErr := starfaceUsersInScope(ctx, cfg, sf)
+	er := <-ch
+	if sfErr != nil {
+		return nil, sfErr
+	}
+	if er.err != nil {
+		return nil, er.err
+	}
+	entra := make([]mapping.EntraUser, len(er.users))
+	for i, u := range er.users {
+		entra[i] = mapping.EntraUser{ID: u.ID, DisplayName: u.DisplayName, UPN: u.UserPrincipalName,
+			Mail: u.Mail, ProxyAddresses: u.ProxyAddresses, Enabled: u.AccountEnabled}
+	}
+	return mapping.MatchUsers(sfUsers, entra, cfg.Users), nil
+}
+
+// starfaceUsersInScope lists STARFACE users, restricted to starface.group when set.
+func starfaceUsersInScope(ctx context.Context, cfg *mapping.Config, sf starfaceDirectory) ([]mapping.StarfaceUser, error) {
+	users, err := sf.Users(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list STARFACE users: %w", err)
+	}
+	var inGroup map[int]bool
+	if cfg.Starface.Group != "" {
+		ids, err := sf.GroupMembers(ctx, cfg.Starface.Group)
+		if err != nil {
+			return nil, fmt.Errorf("list members of STARFACE group %q: %w", cfg.Starface.Group, err)
+		}
+		inGroup = make(map[int]bool, len(ids))
+		for _, id := range ids {
+			inGroup[id] = true
+		}
+	}
+	out := make([]mapping.StarfaceUser, 0, len(users))
+	for _, u := range users {
+		if inGroup != nil && !inGroup[u.ID] {
+			continue
+		}
+		out = append(out, mapping.StarfaceUser{ID: u.ID, Login: u.Login, Name: u.Name(), Email: u.Email})
+	}
+	return out, nil
+}
+
+// matchKey identifies the configuration a cached match was made with; a change invalidates it.
+func matchKey(cfg *mapping.Config) string {
+	b, _ := json.Marshal([]any{cfg.Users.Match, cfg.Users.Overrides, cfg.Users.Exclude,
+		cfg.Microsoft.Group, cfg.Microsoft.Tenant, cfg.Starface.Group, cfg.Starface.URL})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+func matchesToCache(ms []mapping.Match, now time.Time, key string) *state.MatchCache {
+	c := &state.MatchCache{Time: now, Key: key, Entries: make([]state.MatchEntry, len(ms))}
+	for i, m := range ms {
+		c.Entries[i] = state.MatchEntry{Login: m.Login, StarfaceID: m.StarfaceID, Name: m.Name, Email: m.Email,
+			Status: string(m.Status), Basis: m.Basis, Reason: m.Reason, EntraID: m.EntraID, UPN: m.UPN}
+	}
+	return c
+}
+
+func matchesFromCache(c *state.MatchCache) []mapping.Match {
+	out := make([]mapping.Match, len(c.Entries))
+	for i, e := range c.Entries {
+		out[i] = mapping.Match{Login: e.Login, StarfaceID: e.StarfaceID, Name: e.Name, Email: e.Email,
+			Status: mapping.Status(e.Status), Basis: e.Basis, Reason: e.Reason, EntraID: e.EntraID, UPN: e.UPN}
+	}
+	return out
+}

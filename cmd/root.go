@@ -1,0 +1,210 @@
+// Package cmd holds teamsface's cobra commands. It wires flags to the library packages, prints
+// their results and maps errors to exit codes; deciding lives in mapping, remembering in state.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Env gives the process environment; tests replace it.
+type Env func(string) string
+
+// Deps are what the commands need from the outside world. Tests and `demo` fill them with
+// in-memory writers and clients that trust the test doubles.
+type Deps struct {
+	Stdout, Stderr io.Writer
+	Stdin          io.Reader
+	Getenv         Env
+	Now            func() time.Time
+	// HTTPClient, when set, is used for both services instead of clients built from the config's
+	// TLS settings (the test doubles use self-signed certificates).
+	HTTPClient *http.Client
+	// StderrIsTerminal enables progress lines.
+	StderrIsTerminal bool
+}
+
+// globals are the values of the persistent flags.
+type globals struct {
+	deps        Deps
+	configFile  string
+	stateDir    string
+	output      string
+	logLevel    string
+	logFormat   string
+	lockTimeout time.Duration
+
+	// started is set once a command's own code runs; errors before it are cobra's usage errors.
+	started bool
+}
+
+// Execute runs teamsface with os.Args and returns the process exit code.
+func Execute(ctx context.Context) int {
+	deps := Deps{
+		Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin,
+		Getenv: os.Getenv, Now: time.Now,
+		StderrIsTerminal: isTerminal(os.Stderr),
+	}
+	return Run(ctx, deps, os.Args[1:])
+}
+
+// Run runs teamsface with the given arguments and returns the exit code. Errors are printed to
+// deps.Stderr.
+func Run(ctx context.Context, deps Deps, args []string) int {
+	if deps.Getenv == nil {
+		deps.Getenv = func(string) string { return "" }
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	g := &globals{deps: deps}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	root.SetOut(deps.Stdout)
+	root.SetErr(deps.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	// Cobra's own errors (unknown command or flag, wrong argument count) come before any RunE.
+	if !g.started {
+		err = &usageError{err}
+	}
+	var partial *partialError
+	if !errors.As(err, &partial) || partial.msg != "" {
+		fmt.Fprintf(deps.Stderr, "teamsface: %v\n", err)
+	}
+	code := ExitCode(err)
+	if code == ExitUsage && !g.started {
+		fmt.Fprintln(deps.Stderr, "Run 'teamsface --help' for usage.")
+	}
+	return code
+}
+
+func newRootCmd(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "teamsface",
+		Short: "Keep Microsoft Teams presence and STARFACE Do-Not-Disturb in step",
+		Long: `teamsface keeps Microsoft Teams presence and a STARFACE PBX in step: while someone is in a
+Teams call or meeting, their STARFACE phone goes to Do-Not-Disturb, so no second call rings
+through; optionally, a DND switched on at the STARFACE phone shows in Teams.
+
+It runs outside the PBX and uses only STARFACE's REST API, which can read and switch DND.
+STARFACE chat status and "on a STARFACE call" are not reachable from outside and are not mirrored.
+
+Run it every 10 seconds (systemd timer, or "sync watch"). See "teamsface help exit-codes"
+and "teamsface help config".`,
+		Example: `  teamsface demo                       # try it against simulated Teams and STARFACE
+  teamsface mapping check mapping.yaml  # validate a config and show its decision table
+  teamsface login --check               # verify sign-in and permissions on both sides
+  teamsface users match --unmatched     # who cannot be synced, and why
+  teamsface sync once --dry-run         # what a pass would change
+  teamsface sync watch --interval 10s   # run passes until stopped`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			g.started = true
+			return g.applyEnv(c.Flags())
+		},
+	}
+	root.CompletionOptions.HiddenDefaultCmd = false
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.configFile, "config", "c", "", "configuration file (env TEAMSFACE_CONFIG; default ./mapping.yaml, $XDG_CONFIG_HOME/teamsface/mapping.yaml, /etc/teamsface/mapping.yaml)")
+	pf.StringVar(&g.stateDir, "state-dir", "", "state directory (env TEAMSFACE_STATE_DIR; default $XDG_STATE_HOME/teamsface)")
+	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	pf.StringVar(&g.logLevel, "log-level", "warn", "log level: error, warn, info, debug or trace")
+	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	pf.DurationVar(&g.lockTimeout, "lock-timeout", 0, "how long to wait for another run's state lock before exiting 5")
+
+	root.AddCommand(
+		newVersionCmd(g),
+		newLoginCmd(g),
+		newLogoutCmd(g),
+		newUsersCmd(g),
+		newPresenceCmd(g),
+		newSyncCmd(g),
+		newMappingCmd(g),
+		newDemoCmd(g),
+	)
+	root.AddCommand(&cobra.Command{
+		Use:   "exit-codes",
+		Short: "What teamsface's exit codes mean",
+		Long:  exitCodeHelp,
+	})
+	root.AddCommand(&cobra.Command{
+		Use:   "config",
+		Short: "Every configuration key, its default and meaning",
+		Long:  configHelp(),
+	})
+	return root
+}
+
+// applyEnv fills every global flag the user did not set from TEAMSFACE_<NAME>; flags win.
+func (g *globals) applyEnv(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || err != nil {
+			return
+		}
+		name := "TEAMSFACE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v := g.deps.Getenv(name)
+		if v == "" {
+			return
+		}
+		if e := f.Value.Set(v); e != nil {
+			err = usagef("environment variable %s: %v", name, e)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	switch g.output {
+	case "table", "json":
+	default:
+		return usagef("--output %q is not valid; use table or json", g.output)
+	}
+	switch g.logFormat {
+	case "text", "json":
+	default:
+		return usagef("--log-format %q is not valid; use text or json", g.logFormat)
+	}
+	if _, ok := logLevels[g.logLevel]; !ok {
+		return usagef("--log-level %q is not valid; use error, warn, info, debug or trace", g.logLevel)
+	}
+	return nil
+}
+
+// configPath finds the configuration file as DESIGN.md says.
+func (g *globals) configPath(explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	if g.configFile != "" {
+		return g.configFile, nil
+	}
+	candidates := []string{"mapping.yaml"}
+	if x := g.deps.Getenv("XDG_CONFIG_HOME"); x != "" {
+		candidates = append(candidates, filepath.Join(x, "teamsface", "mapping.yaml"))
+	} else if h := g.deps.Getenv("HOME"); h != "" {
+		candidates = append(candidates, filepath.Join(h, ".config", "teamsface", "mapping.yaml"))
+	}
+	candidates = append(candidates, "/etc/teamsface/mapping.yaml")
+	for _, c := range candidates {
+		if _, err := os.Stat(c); err == nil {
+			return c, nil
+		}
+	}
+	return "", usagef("no configuration file: looked for %s; pass --config FILE or set TEAMSFACE_CONFIG (see mapping.example.yaml)", strings.Join(candidates, ", "))
+}

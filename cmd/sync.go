@@ -1,0 +1,313 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/state"
+)
+
+type syncOptions struct {
+	dryRun       bool
+	refreshUsers bool
+	resetState   bool
+	metricsFile  string
+	interval     time.Duration
+}
+
+func newSyncCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "sync",
+		Short: "Bring STARFACE DND in line with Teams presence",
+		Long: `Read Teams presence for every matched user, decide with the mapping whether their STARFACE
+phone should be on Do-Not-Disturb, and write only what changed. "sync once" runs one pass (for
+cron or a systemd timer); "sync watch" runs passes in a loop.`,
+	}
+	c.AddCommand(newSyncOnceCmd(g), newSyncWatchCmd(g))
+	return c
+}
+
+func addSyncFlags(c *cobra.Command, o *syncOptions) {
+	c.Flags().BoolVar(&o.refreshUsers, "refresh-users", false, "match users anew instead of using the cached match")
+	c.Flags().BoolVar(&o.resetState, "reset-state", false, "forget the state file (after a corrupt one); teamsface then no longer knows which DND it switched on")
+	c.Flags().StringVar(&o.metricsFile, "metrics-file", "", "write Prometheus text-format metrics here after every pass (node_exporter textfile collector)")
+}
+
+func newSyncOnceCmd(g *globals) *cobra.Command {
+	o := &syncOptions{}
+	c := &cobra.Command{
+		Use:   "once",
+		Short: "Run one sync pass",
+		Long: `Run one pass: read Teams presence, decide, switch STARFACE DND where the decision changed,
+record it in the state directory. Exit 0 when done (also when nothing changed), 3 when some
+users failed (they are retried next pass). --dry-run reads everything, prints the plan and changes
+nothing on either service nor in the state file.`,
+		Example: `  teamsface sync once
+  teamsface sync once --dry-run -o json
+  teamsface sync once --refresh-users --metrics-file /var/lib/node_exporter/teamsface.prom`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			r, err := g.newRun("")
+			if err != nil {
+				return err
+			}
+			return runSyncOnce(c.Context(), r, *o)
+		},
+	}
+	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan; write nothing to STARFACE, Teams or the state file")
+	addSyncFlags(c, o)
+	return c
+}
+
+func newSyncWatchCmd(g *globals) *cobra.Command {
+	o := &syncOptions{}
+	c := &cobra.Command{
+		Use:   "watch",
+		Short: "Run sync passes in a loop until stopped",
+		Long: `Run a pass every --interval, keeping clients and tokens in memory, until SIGINT or SIGTERM;
+the pass in flight is finished and the state saved, then it exits 0. A failed pass is logged and
+retried after a growing pause (up to 5 minutes, honouring Retry-After); an authentication failure
+ends it with exit 4, since only a person can fix that.`,
+		Example: `  teamsface sync watch
+  teamsface sync watch --interval 10s --metrics-file /var/lib/node_exporter/teamsface.prom`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if o.interval < time.Second {
+				return usagef("--interval %s is too short; use 1s or more", o.interval)
+			}
+			r, err := g.newRun("")
+			if err != nil {
+				return err
+			}
+			stop, cancel := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			defer cancel()
+			return runSyncWatch(c.Context(), stop, r, *o, nil)
+		},
+	}
+	c.Flags().DurationVar(&o.interval, "interval", 10*time.Second, "time between the starts of two passes (1s or more)")
+	addSyncFlags(c, o)
+	return c
+}
+
+// runSyncOnce is `sync once`.
+func runSyncOnce(ctx context.Context, r *run, o syncOptions) error {
+	if o.dryRun && o.resetState {
+		return usagef("--dry-run and --reset-state do not go together")
+	}
+	gc, sf, err := r.clients()
+	if err != nil {
+		return err
+	}
+	env := r.passEnv(gc, sf, o)
+	if o.dryRun {
+		st, pending, err := state.ReadOnly(r.stateDir)
+		if err != nil {
+			return err
+		}
+		if len(pending) > 0 {
+			r.log.Warn("an earlier run's writes are not settled yet; a real pass settles them first", "count", len(pending))
+		}
+		rep, err := runPass(ctx, env, st, nil, nil)
+		if err != nil {
+			return err
+		}
+		return r.printPass(r.g.deps.Stdout, rep, true)
+	}
+	store, err := r.openStore(o.resetState)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	st, err := store.Load()
+	if err != nil {
+		return err
+	}
+	rep, passErr := r.passAndSave(ctx, env, store, st, o)
+	if passErr != nil {
+		return passErr
+	}
+	if err := r.printPass(r.g.deps.Stdout, rep, false); err != nil {
+		return err
+	}
+	return rep.failedErr()
+}
+
+func (r *run) openStore(reset bool) (*state.Store, error) {
+	store, err := state.Open(r.stateDir, r.g.lockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if reset {
+		if err := store.Reset(); err != nil {
+			store.Close()
+			return nil, err
+		}
+		r.log.Warn("state reset: teamsface no longer knows which DND it switched on; check those phones by hand")
+	}
+	return store, nil
+}
+
+func (r *run) passEnv(gc graphAPI, sf starfaceAPI, o syncOptions) passEnv {
+	return passEnv{cfg: r.cfg, graph: gc, sf: sf, log: r.log, now: r.g.deps.Now,
+		dryRun: o.dryRun, refreshUsers: o.refreshUsers, interval: o.interval}
+}
+
+// passAndSave runs one pass on st and saves it: the state file first, then the intents whose
+// outcome is still open, so that no STARFACE write is ever unknown to the state.
+func (r *run) passAndSave(ctx context.Context, env passEnv, store *state.Store, st *state.State, o syncOptions) (*PassReport, error) {
+	pending, err := store.Pending()
+	if err != nil {
+		return nil, err
+	}
+	before := r.requestCounts()
+	start := r.g.deps.Now()
+	rep, passErr := runPass(ctx, env, st, pending, store)
+	if passErr == nil {
+		if err := store.Save(st); err != nil {
+			return nil, err
+		}
+		if len(rep.Leftover) > 0 {
+			if err := store.RecordIntents(rep.Leftover); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if o.metricsFile != "" {
+		m := r.passMetrics(rep, st, start, before)
+		if err := writeMetrics(o.metricsFile, m); err != nil {
+			r.log.Error("cannot write the metrics file", "file", o.metricsFile, "error", err)
+		}
+	}
+	return rep, passErr
+}
+
+// runSyncWatch is `sync watch`. Passes run on ctx; stop ends the loop after the pass in flight.
+// onPass, when set, is called after each pass (demo and tests).
+func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(*PassReport, error)) error {
+	gc, sf, err := r.clients()
+	if err != nil {
+		return err
+	}
+	store, err := r.openStore(o.resetState)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	st, err := store.Load()
+	if err != nil {
+		return err
+	}
+	env := r.passEnv(gc, sf, o)
+	pause := time.Duration(0)
+	for {
+		started := time.Now()
+		rep, err := r.passAndSave(ctx, env, store, st, o)
+		env.refreshUsers = false
+		if onPass != nil {
+			onPass(rep, err)
+		}
+		wait := o.interval - time.Since(started)
+		switch {
+		case err != nil && isAuthFailure(err):
+			return err
+		case err != nil:
+			pause = nextPause(pause, o.interval, err)
+			wait = pause
+			r.log.Error("pass failed; retrying", "error", err, "retry_in", pause.String())
+			// Reload the state: a failed pass may have changed it in memory without saving.
+			if st, err = store.Load(); err != nil {
+				return err
+			}
+		default:
+			pause = 0
+			if err := r.printWatchPass(r.g.deps.Stdout, rep); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-stop.Done():
+			return nil
+		case <-time.After(max(wait, 0)):
+		}
+	}
+}
+
+// nextPause grows the pause after a failed pass: doubling from the interval up to 5 minutes, and
+// never shorter than a Retry-After the service asked for.
+func nextPause(prev, interval time.Duration, err error) time.Duration {
+	p := max(prev*2, interval)
+	p = min(p, 5*time.Minute)
+	var ge *graph.Error
+	if errors.As(err, &ge) && ge.RetryAfter > p {
+		p = ge.RetryAfter
+	}
+	return p
+}
+
+// printPass prints `sync once`'s summary and changes.
+func (r *run) printPass(w io.Writer, rep *PassReport, dryRun bool) error {
+	if r.g.output == "json" {
+		return printJSON(w, rep)
+	}
+	s := rep.Summary
+	verb := ""
+	if dryRun {
+		verb = "dry run, nothing written: "
+	}
+	fmt.Fprintf(r.g.deps.Stderr, "%s%d in scope, %d matched, %d presence read, %d DND on, %d released, %d unchanged, %d kept, %d failed",
+		verb, s.InScope, s.Matched, s.PresenceRead, s.SwitchedOn, s.Released, s.Unchanged, s.Kept, s.Failed)
+	if r.cfg.StarfaceToTeams.Enabled || s.SessionsSet+s.SessionsCleared > 0 {
+		fmt.Fprintf(r.g.deps.Stderr, ", %d Teams sessions set, %d cleared", s.SessionsSet, s.SessionsCleared)
+	}
+	fmt.Fprintln(r.g.deps.Stderr)
+	if len(rep.Changes) == 0 {
+		return nil
+	}
+	return printTable(w, []string{"LOGIN", "UPN", "AVAILABILITY", "ACTIVITY", "DND BEFORE", "ACTION", "REASON"}, changeRows(rep.Changes))
+}
+
+func changeRows(cs []Change) [][]string {
+	rows := make([][]string, len(cs))
+	for i, c := range cs {
+		reason := c.Reason
+		if c.Error != "" {
+			reason = c.Error
+		}
+		rows[i] = []string{c.Login, c.UPN, dash(c.Availability), dash(c.Activity), onOff(c.DNDBefore), c.Action, reason}
+	}
+	return rows
+}
+
+// printWatchPass prints one line per change (or one JSON object per pass) as passes happen.
+func (r *run) printWatchPass(w io.Writer, rep *PassReport) error {
+	if r.g.output == "json" {
+		return printJSON(w, rep)
+	}
+	ts := r.g.deps.Now().Format(time.TimeOnly)
+	for _, c := range rep.Changes {
+		reason := c.Reason
+		if c.Error != "" {
+			reason = c.Error
+		}
+		if _, err := fmt.Fprintf(w, "%s %-6s %-28s %-14s %s\n", ts, c.Login, c.UPN, c.Action, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

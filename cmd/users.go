@@ -1,0 +1,97 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/teamsface/teamsface/mapping"
+)
+
+type usersMatchOptions struct {
+	unmatchedOnly   bool
+	failOnUnmatched bool
+}
+
+// matchRow is one line of `users match`; the JSON names are stable.
+type matchRow struct {
+	Login   string `json:"login"`
+	Name    string `json:"name"`
+	Email   string `json:"email"`
+	Status  string `json:"status"`
+	Basis   string `json:"basis"`
+	Reason  string `json:"reason"`
+	EntraID string `json:"entra_id"`
+	UPN     string `json:"upn"`
+}
+
+func newUsersCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "users", Short: "Inspect how STARFACE users match Entra users"}
+	o := &usersMatchOptions{}
+	m := &cobra.Command{
+		Use:   "match",
+		Short: "Show which STARFACE user matches which Entra user, and why not",
+		Long: `List every STARFACE user in scope (starface.group, users.exclude) with the Entra user it
+matches and the basis of the match (override, mail, alias, upn), or why it does not match
+(unmatched, ambiguous, disabled, excluded). Only matched users take part in a sync.
+A summary goes to stderr. --fail-on-unmatched exits 3 when any user in scope is unmatched or
+ambiguous, for CI checks of a new configuration.`,
+		Example: `  teamsface users match
+  teamsface users match --unmatched
+  teamsface users match -o json --fail-on-unmatched`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			r, err := g.newRun("")
+			if err != nil {
+				return err
+			}
+			return runUsersMatch(c.Context(), r, *o)
+		},
+	}
+	m.Flags().BoolVar(&o.unmatchedOnly, "unmatched", false, "show only users that are not matched")
+	m.Flags().BoolVar(&o.failOnUnmatched, "fail-on-unmatched", false, "exit 3 when a user in scope is unmatched or ambiguous")
+	c.AddCommand(m)
+	return c
+}
+
+func runUsersMatch(ctx context.Context, r *run, o usersMatchOptions) error {
+	gc, sf, err := r.clients()
+	if err != nil {
+		return err
+	}
+	matches, err := matchUsers(ctx, r.cfg, gc, sf)
+	if err != nil {
+		return err
+	}
+	rows := make([]matchRow, 0, len(matches))
+	for _, m := range matches {
+		if o.unmatchedOnly && m.Status == mapping.StatusMatched {
+			continue
+		}
+		rows = append(rows, matchRow{Login: m.Login, Name: m.Name, Email: m.Email, Status: string(m.Status),
+			Basis: m.Basis, Reason: m.Reason, EntraID: m.EntraID, UPN: m.UPN})
+	}
+	sum := mapping.Summarize(matches)
+	if r.g.output == "json" {
+		err = printJSON(r.g.deps.Stdout, rows)
+	} else {
+		table := make([][]string, len(rows))
+		for i, x := range rows {
+			basis := x.Basis
+			if x.Reason != "" {
+				basis = x.Reason
+			}
+			table[i] = []string{x.Login, x.Name, dash(x.Email), x.Status, dash(basis), dash(x.UPN), dash(x.EntraID)}
+		}
+		err = printTable(r.g.deps.Stdout, []string{"LOGIN", "NAME", "E-MAIL", "STATUS", "BASIS / REASON", "ENTRA UPN", "ENTRA ID"}, table)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(r.g.deps.Stderr, sum.String())
+	if o.failOnUnmatched && sum.Unmatched+sum.Ambiguous > 0 {
+		return &partialError{fmt.Sprintf("%d users in scope are unmatched or ambiguous", sum.Unmatched+sum.Ambiguous)}
+	}
+	return nil
+}
