@@ -1,0 +1,271 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Availabilities are the documented presence availability values. Graph may add more; decoding
+// keeps unknown strings as they are.
+var Availabilities = []string{
+	"Available", "AvailableIdle", "Away", "BeRightBack", "Busy", "BusyIdle",
+	"DoNotDisturb", "Offline", "PresenceUnknown",
+}
+
+// Activities are the documented presence activity values. AvailableInactive is what an Available
+// app session fades to after 5 minutes without refresh (setPresence docs).
+var Activities = []string{
+	"Available", "Away", "BeRightBack", "Busy", "DoNotDisturb", "InACall", "InAConferenceCall",
+	"Inactive", "InAMeeting", "Offline", "OffWork", "OutOfOffice", "PresenceUnknown", "Presenting",
+	"UrgentInterruptionsOnly", "AvailableInactive",
+}
+
+// Presence is one user's Teams presence.
+type Presence struct {
+	ID           string `json:"id"`
+	Availability string `json:"availability"`
+	Activity     string `json:"activity"`
+}
+
+// PresenceResult is the answer to GetPresences.
+type PresenceResult struct {
+	Presences map[string]Presence // keyed by the id as asked for
+	Missing   []string            // ids asked for but absent from the answers
+}
+
+// maxPresenceIDs is getPresencesByUserId's documented limit per request.
+const maxPresenceIDs = 650
+
+// GetPresences reads the presence of many users by object id, in ceil(n/650) requests with at
+// most Options.Concurrency in flight. Duplicate and empty ids are dropped first; zero ids make
+// no request.
+//
+// When a request fails the others still running are cancelled (throttling or a missing permission
+// would only be repeated) and the error names the failed id range; the result then holds what
+// the finished requests returned. Ids of a failed range are in neither Presences nor Missing.
+func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult, error) {
+	ids = uniqueIDs(ids)
+	res := PresenceResult{Presences: make(map[string]Presence, len(ids))}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	type chunk struct {
+		first int // index into ids
+		ids   []string
+		got   map[string]Presence
+		err   error
+	}
+	var chunks []*chunk
+	for i := 0; i < len(ids); i += maxPresenceIDs {
+		chunks = append(chunks, &chunk{first: i, ids: ids[i:min(i+maxPresenceIDs, len(ids))]})
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, c.concurrency)
+	var wg sync.WaitGroup
+	for _, ch := range chunks {
+		select {
+		case sem <- struct{}{}:
+		case <-runCtx.Done():
+			ch.err = runCtx.Err()
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ch.got, ch.err = c.presenceChunk(runCtx, ch.ids)
+			if ch.err != nil {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+
+	var errs []error
+	for _, ch := range chunks {
+		if ch.err != nil {
+			// A chunk cancelled because another one failed adds nothing to that failure.
+			if errors.Is(ch.err, context.Canceled) && ctx.Err() == nil {
+				continue
+			}
+			op := fmt.Sprintf("get presences (ids %d-%d)", ch.first+1, ch.first+len(ch.ids))
+			errs = append(errs, wrapOp(op, ch.err))
+			continue
+		}
+		for _, id := range ch.ids {
+			if p, ok := ch.got[id]; ok {
+				res.Presences[id] = p
+			} else {
+				res.Missing = append(res.Missing, id)
+			}
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// presenceChunk makes one getPresencesByUserId request and maps the answers back to the ids as
+// asked (object ids are GUIDs; Graph may answer them in another letter case).
+func (c *Client) presenceChunk(ctx context.Context, ids []string) (map[string]Presence, error) {
+	var out struct {
+		Value []Presence `json:"value"`
+	}
+	r := call{
+		method: http.MethodPost,
+		url:    c.url("/v1.0/communications/getPresencesByUserId", ""),
+		body:   map[string][]string{"ids": ids},
+	}
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	asked := make(map[string]string, len(ids))
+	for _, id := range ids {
+		asked[strings.ToLower(id)] = id
+	}
+	got := make(map[string]Presence, len(out.Value))
+	for _, p := range out.Value {
+		// The docs do not say what happens to unknown ids; they are treated as absent, and an
+		// answer for an id never asked about is ignored.
+		if id, ok := asked[strings.ToLower(p.ID)]; ok {
+			p.ID = id
+			got[id] = p
+		}
+	}
+	return got, nil
+}
+
+func uniqueIDs(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if id == "" || seen[strings.ToLower(id)] {
+			continue
+		}
+		seen[strings.ToLower(id)] = true
+		out = append(out, id)
+	}
+	return out
+}
+
+// SessionPresence is teamsface's own presence session for a user (setPresence).
+type SessionPresence struct {
+	SessionID    string        // the application's (client) id
+	Availability string        // with Activity, one of the pairs ValidatePair accepts
+	Activity     string        //
+	Expiration   time.Duration // 5m..4h; 0 leaves Graph's default of 5 minutes
+}
+
+// Bounds of setPresence's expirationDuration (PT5M..PT4H).
+const (
+	MinSessionExpiration = 5 * time.Minute
+	MaxSessionExpiration = 4 * time.Hour
+)
+
+// ErrInvalidPresence marks a presence that setPresence would refuse; checked before sending.
+var ErrInvalidPresence = errors.New("invalid presence")
+
+// setPresencePairs are the availability/activity pairs setPresence accepts (graph.md; the
+// DoNotDisturb/Presenting pair comes from the newer docs).
+var setPresencePairs = [][2]string{
+	{"Available", "Available"},
+	{"Busy", "InACall"},
+	{"Busy", "InAConferenceCall"},
+	{"Away", "Away"},
+	{"DoNotDisturb", "Presenting"},
+}
+
+// ValidatePair checks that setPresence accepts availability/activity. The error wraps
+// ErrInvalidPresence and lists the valid pairs.
+func ValidatePair(availability, activity string) error {
+	valid := make([]string, len(setPresencePairs))
+	for i, p := range setPresencePairs {
+		if p[0] == availability && p[1] == activity {
+			return nil
+		}
+		valid[i] = p[0] + "/" + p[1]
+	}
+	return fmt.Errorf("%w: setPresence does not accept %s/%s; valid pairs: %s",
+		ErrInvalidPresence, availability, activity, strings.Join(valid, ", "))
+}
+
+// SetPresence creates or refreshes teamsface's presence session for the user. The pair and the
+// expiration are checked before anything is sent.
+func (c *Client) SetPresence(ctx context.Context, userID string, p SessionPresence) error {
+	op := "set presence for " + userID
+	if err := validateSession(userID, p); err != nil {
+		return wrapOp(op, err)
+	}
+	body := map[string]string{
+		"sessionId":    p.SessionID,
+		"availability": p.Availability,
+		"activity":     p.Activity,
+	}
+	if p.Expiration != 0 {
+		body["expirationDuration"] = isoDuration(p.Expiration)
+	}
+	r := call{method: http.MethodPost, url: c.presenceURL(userID, "setPresence"), body: body}
+	return wrapOp(op, c.do(ctx, r, nil))
+}
+
+func validateSession(userID string, p SessionPresence) error {
+	if strings.TrimSpace(userID) == "" {
+		return fmt.Errorf("%w: empty user id", ErrInvalidPresence)
+	}
+	if strings.TrimSpace(p.SessionID) == "" {
+		return fmt.Errorf("%w: empty session id", ErrInvalidPresence)
+	}
+	if err := ValidatePair(p.Availability, p.Activity); err != nil {
+		return err
+	}
+	if p.Expiration != 0 && (p.Expiration < MinSessionExpiration || p.Expiration > MaxSessionExpiration) {
+		return fmt.Errorf("%w: expiration %s is outside 5m..4h", ErrInvalidPresence, p.Expiration)
+	}
+	return nil
+}
+
+// ClearPresence ends teamsface's presence session for the user. Graph answers 404 when there is
+// no such session (it expired, or was never set): the goal is reached, so that is not an error.
+func (c *Client) ClearPresence(ctx context.Context, userID, sessionID string) error {
+	op := "clear presence for " + userID
+	if strings.TrimSpace(userID) == "" || strings.TrimSpace(sessionID) == "" {
+		return wrapOp(op, errors.New("empty user or session id"))
+	}
+	r := call{
+		method: http.MethodPost,
+		url:    c.presenceURL(userID, "clearPresence"),
+		body:   map[string]string{"sessionId": sessionID},
+	}
+	if err := c.do(ctx, r, nil); err != nil && !isNotFound(err) {
+		return wrapOp(op, err)
+	}
+	return nil
+}
+
+func (c *Client) presenceURL(userID, action string) string {
+	return c.url("/v1.0/users/"+url.PathEscape(userID)+"/presence/"+action, "")
+}
+
+// isoDuration formats d (whole seconds) as an ISO-8601 duration: 15m → PT15M, 1h30m → PT1H30M.
+func isoDuration(d time.Duration) string {
+	d = d.Truncate(time.Second)
+	h := d / time.Hour
+	m := (d % time.Hour) / time.Minute
+	s := (d % time.Minute) / time.Second
+	out := "PT"
+	if h > 0 {
+		out += fmt.Sprintf("%dH", h)
+	}
+	if m > 0 {
+		out += fmt.Sprintf("%dM", m)
+	}
+	if s > 0 || (h == 0 && m == 0) {
+		out += fmt.Sprintf("%dS", s)
+	}
+	return out
+}
