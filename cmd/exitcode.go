@@ -73,9 +73,11 @@ func ExitCode(err error) int {
 		sfAuth  *starface.AuthError
 		gErr    *graph.Error
 		sfErr   *starface.Error
+		gCfg    *graph.ConfigError
+		sfGroup *starface.GroupNotFoundError
 	)
 	switch {
-	case errors.As(err, &usage), errors.As(err, &cfgErr):
+	case errors.As(err, &usage), errors.As(err, &cfgErr), errors.As(err, &gCfg), errors.As(err, &sfGroup):
 		return ExitUsage
 	case errors.Is(err, state.ErrLocked):
 		return ExitLocked
@@ -83,7 +85,7 @@ func ExitCode(err error) int {
 		return ExitAuth
 	case errors.As(err, &gErr) && (gErr.Status == 401 || gErr.Status == 403):
 		return ExitAuth
-	case errors.As(err, &sfErr) && sfErr.Status == 401:
+	case errors.As(err, &sfErr) && (sfErr.Status == 401 || sfErr.Status == 403):
 		return ExitAuth
 	case errors.As(err, &partial):
 		return ExitPartial

@@ -44,6 +44,9 @@ type globals struct {
 	logFormat   string
 	lockTimeout time.Duration
 
+	// after waits between watch passes; tests replace it so that no test sleeps.
+	after func(time.Duration) <-chan time.Time
+
 	// started is set once a command's own code runs; errors before it are cobra's usage errors.
 	started bool
 }

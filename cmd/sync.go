@@ -236,9 +236,16 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 		select {
 		case <-stop.Done():
 			return nil
-		case <-time.After(max(wait, 0)):
+		case <-r.g.wait(max(wait, 0)):
 		}
 	}
+}
+
+func (g *globals) wait(d time.Duration) <-chan time.Time {
+	if g.after != nil {
+		return g.after(d)
+	}
+	return time.After(d)
 }
 
 // nextPause grows the pause after a failed pass: doubling from the interval up to 5 minutes, and
