@@ -31,6 +31,7 @@ func newSyncCmd(g *globals) *cobra.Command {
 		Long: `Read Teams presence for every matched user, decide with the mapping whether their STARFACE
 phone should be on Do-Not-Disturb, and write only what changed. "sync once" runs one pass (for
 cron or a systemd timer); "sync watch" runs passes in a loop.`,
+		Example: "  teamsface sync once --dry-run\n  teamsface sync watch --interval 10s",
 	}
 	c.AddCommand(newSyncOnceCmd(g), newSyncWatchCmd(g))
 	return c

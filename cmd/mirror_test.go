@@ -1,0 +1,262 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/teamsface/teamsface/state"
+)
+
+const mirrorYAML = `starface_to_teams:
+  enabled: true
+  expiration: 15m
+  poll: 60s
+  echo_guard: 10m
+`
+
+// presenceCalls counts setPresence or clearPresence requests for one Entra user since the last reset.
+func (h *harness) presenceCalls(i int, verb string) int {
+	return h.gs.CountRequests("POST", "/v1.0/users/"+h.people[i].entraID+"/presence/"+verb)
+}
+
+// setPresenceBodies decodes the setPresence requests for one user.
+func (h *harness) setPresenceBodies(i int) []map[string]any {
+	var out []map[string]any
+	for _, r := range h.gs.Requests() {
+		if r.Method == "POST" && r.Path == "/v1.0/users/"+h.people[i].entraID+"/presence/setPresence" {
+			var b map[string]any
+			_ = json.Unmarshal(r.Body, &b)
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// passes runs `sync once` n times, d apart, as cron or a timer would.
+func (h *harness) passes(n int, d time.Duration) {
+	h.t.Helper()
+	for i := 0; i < n; i++ {
+		h.advance(d)
+		h.mustRun(ExitOK, "sync", "once")
+	}
+}
+
+func TestMirrorHandSetDNDSetsOneSessionAndRefreshesWhenDue(t *testing.T) {
+	h := newHarness(t, 4, mirrorYAML)
+	h.mustRun(ExitOK, "sync", "once")
+	h.ss.SetDND(h.people[1].sfID, true)
+	h.resetLogs()
+
+	h.passes(6, 10*time.Second) // one poll: every user is read once
+	if n := h.presenceCalls(1, "setPresence"); n != 1 {
+		t.Fatalf("setPresence calls = %d, want exactly 1", n)
+	}
+	b := h.setPresenceBodies(1)[0]
+	if b["sessionId"] != testClientID || b["availability"] != "DoNotDisturb" || b["activity"] != "Presenting" || b["expirationDuration"] != "PT15M" {
+		t.Errorf("setPresence body = %v", b)
+	}
+	if a, act := h.gs.PresenceOf(h.people[1].entraID); a != "DoNotDisturb" || act != "Presenting" {
+		t.Errorf("Teams shows %s/%s, want DoNotDisturb/Presenting", a, act)
+	}
+	for i := range h.people {
+		if i != 1 && h.presenceCalls(i, "setPresence") > 0 {
+			t.Errorf("setPresence for %s, who has no DND", h.people[i].login)
+		}
+	}
+	// No refresh while more than half of the 15 minutes is left.
+	h.resetLogs()
+	h.passes(36, 10*time.Second) // 6 more minutes: 7 minutes since the set
+	if n := h.presenceCalls(1, "setPresence"); n != 0 {
+		t.Fatalf("refreshed %d times before it was due", n)
+	}
+	h.passes(6, 10*time.Second) // past 7.5 minutes
+	if n := h.presenceCalls(1, "setPresence"); n != 1 {
+		t.Fatalf("refreshes once due = %d, want 1", n)
+	}
+	// The STARFACE DND stays as the user set it: teamsface never took it over.
+	if !h.dnd(1) {
+		t.Error("the hand-set DND was changed")
+	}
+	if n := h.phoneRequests("PUT"); n != 0 {
+		t.Errorf("%d phone-config writes, want none", n)
+	}
+}
+
+func TestMirrorDNDOffClearsOnceAndTheEchoDoesNotSwitchDNDOn(t *testing.T) {
+	h := newHarness(t, 3, mirrorYAML)
+	h.gs.SetClearLag(3 * time.Minute) // Teams clients are slow to drop a cleared session
+	h.ss.SetDND(h.people[0].sfID, true)
+	h.passes(6, 10*time.Second)
+	if n := h.presenceCalls(0, "setPresence"); n != 1 {
+		t.Fatalf("setPresence calls = %d, want 1", n)
+	}
+	h.ss.SetDND(h.people[0].sfID, false)
+	h.resetLogs()
+	h.passes(6, 10*time.Second)
+	if n := h.presenceCalls(0, "clearPresence"); n != 1 {
+		t.Fatalf("clearPresence calls = %d, want 1", n)
+	}
+	if a, _ := h.gs.PresenceOf(h.people[0].entraID); a != "DoNotDisturb" {
+		t.Fatalf("the double should still show the cleared pair (lag); shows %s", a)
+	}
+	// Several passes while Teams still shows our pair: the rules say DoNotDisturb → DND on, but
+	// it is our own echo.
+	h.passes(12, 10*time.Second)
+	if h.dnd(0) {
+		t.Fatal("teamsface's own echo switched the STARFACE DND back on")
+	}
+	if n := h.phoneRequests("PUT"); n != 0 {
+		t.Errorf("%d phone-config writes during the echo, want none", n)
+	}
+	if n := h.presenceCalls(0, "clearPresence"); n != 1 {
+		t.Errorf("clearPresence calls = %d, want still 1", n)
+	}
+	// Once Teams has dropped it, a real DoNotDisturb picked in Teams switches DND on again.
+	h.advance(10 * time.Minute)
+	h.setPresence(0, "DoNotDisturb", "DoNotDisturb")
+	h.mustRun(ExitOK, "sync", "once")
+	if !h.dnd(0) {
+		t.Error("a real Teams DoNotDisturb after the echo guard did not switch DND on")
+	}
+}
+
+func TestMirrorNeverMirrorsADNDTeamsfaceSet(t *testing.T) {
+	h := newHarness(t, 3, mirrorYAML)
+	h.setPresence(2, "Busy", "InACall")
+	h.passes(12, 10*time.Second)
+	if !h.dnd(2) {
+		t.Fatal("DND not switched on for the call")
+	}
+	for i := range h.people {
+		if n := h.presenceCalls(i, "setPresence"); n != 0 {
+			t.Errorf("%s: %d setPresence calls; a DND teamsface set must not be mirrored", h.people[i].login, n)
+		}
+	}
+}
+
+func TestMirrorClearsSessionWhenUserLeavesTheMatch(t *testing.T) {
+	h := newHarness(t, 2, mirrorYAML)
+	h.ss.SetDND(h.people[0].sfID, true)
+	h.passes(6, 10*time.Second)
+	if n := h.presenceCalls(0, "setPresence"); n != 1 {
+		t.Fatalf("setPresence calls = %d, want 1", n)
+	}
+	h.writeFile("mapping.yaml", strings.Replace(readFile(t, h.cfgPath), `exclude: ["0001"]`, `exclude: ["0001", "0002"]`, 1))
+	h.advance(10 * time.Second)
+	h.mustRun(ExitOK, "sync", "once")
+	if n := h.presenceCalls(0, "clearPresence"); n != 1 {
+		t.Errorf("clearPresence calls = %d, want 1 when the user left the match", n)
+	}
+}
+
+func TestMirrorReadSpreadingFor1200Users(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,200 users")
+	}
+	h := newHarness(t, 1200, mirrorYAML)
+	h.mustRun(ExitOK, "sync", "once") // the first pass also matches users
+	readAt := map[string]int{}
+	for pass := 1; pass <= 12; pass++ {
+		h.resetLogs()
+		h.advance(10 * time.Second)
+		h.mustRun(ExitOK, "sync", "once")
+		gets := 0
+		for _, r := range h.ss.Requests() {
+			if r.Method == "GET" && strings.HasSuffix(r.Path, "/phoneconfig") {
+				gets++
+				readAt[r.Path] = pass
+			}
+		}
+		if gets > 200 {
+			t.Fatalf("pass %d read %d phone configs; its share is 200", pass, gets)
+		}
+		if pass >= 6 && len(readAt) < 1200 {
+			t.Fatalf("after %d passes (%ds) only %d of 1200 users were read; poll is 60s", pass, pass*10, len(readAt))
+		}
+	}
+	// Every user read within the last poll (6 passes).
+	for path, last := range readAt {
+		if last <= 12-6 {
+			t.Errorf("%s last read in pass %d of 12: older than poll", path, last)
+		}
+	}
+}
+
+func TestMirrorHoldsInSyncWatch(t *testing.T) {
+	h := newHarness(t, 3, mirrorYAML)
+	h.gs.SetClearLag(2 * time.Minute)
+	var out, errb bytes.Buffer
+	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
+		output: "table", logLevel: "warn", logFormat: "text"}
+	// No test sleeps: the wait between passes moves the shared clock instead.
+	g.after = func(d time.Duration) <-chan time.Time {
+		h.advance(10 * time.Second)
+		c := make(chan time.Time, 1)
+		c <- h.clock()
+		return c
+	}
+	r, err := g.newRun("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, cancel := context.WithCancel(context.Background())
+	passes := 0
+	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: 10 * time.Second}, func(rep *PassReport, err error) {
+		passes++
+		if err != nil {
+			t.Errorf("pass %d: %v", passes, err)
+		}
+		switch passes {
+		case 1:
+			h.ss.SetDND(h.people[1].sfID, true)
+		case 8:
+			h.ss.SetDND(h.people[1].sfID, false)
+		case 30:
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, c := h.presenceCalls(1, "setPresence"), h.presenceCalls(1, "clearPresence"); s != 1 || c != 1 {
+		t.Errorf("setPresence %d, clearPresence %d; want 1 and 1", s, c)
+	}
+	if h.dnd(1) {
+		t.Error("the echo switched DND on in sync watch")
+	}
+	st, _, _ := state.ReadOnly(h.stateDir)
+	if u := st.Users["0003"]; u == nil || u.Session == nil || u.Session.ClearedAt.IsZero() {
+		t.Errorf("state does not remember the cleared session for the echo guard: %+v", u)
+	}
+}
+
+func TestMirrorDryRunPlansSessionCalls(t *testing.T) {
+	h := newHarness(t, 2, mirrorYAML)
+	h.ss.SetDND(h.people[0].sfID, true)
+	h.mustRun(ExitOK, "sync", "once")
+	h.ss.SetDND(h.people[1].sfID, true)
+	h.resetLogs()
+	h.advance(2 * time.Minute)
+	out, _ := h.mustRun(ExitOK, "sync", "once", "--dry-run", "-o", "json")
+	rep := decodePass(t, out)
+	if !hasAction(rep, "0003", actionSetPresence) {
+		t.Errorf("plan = %+v, want set-presence for 0003", rep.Changes)
+	}
+	if n := h.presenceCalls(1, "setPresence"); n != 0 {
+		t.Errorf("dry run called setPresence %d times", n)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
