@@ -3,10 +3,12 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -88,13 +90,22 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 		return err
 	}
 
+	// One simulated clock for teamsface and both services, one second a pass, so the scenario
+	// plays the same however fast the passes come.
+	clock := &demoClock{t: g.deps.Now()}
+	gs.SetClock(clock.now)
+	ss.SetClock(clock.now)
 	dg := *g
+	dg.deps.Now = clock.now
 	dg.deps.HTTPClient = gs.Client() // both doubles present httptest's built-in certificate
 	r := &run{g: &dg, cfg: cfg, log: dg.logger(), stateDir: filepath.Join(dir, "state")}
 
 	sc := newScenario(gs, ss, people, o.seed)
-	end, cancel := context.WithTimeout(stop, o.duration)
+	// The scenario is counted in passes, one a second, so it plays the same however the
+	// passes are timed.
+	end, cancel := context.WithCancel(stop)
 	defer cancel()
+	maxPasses := max(1, int(o.duration/time.Second))
 	total := Summary{}
 	passes := 0
 	err = runSyncWatch(ctx, end, r, syncOptions{interval: time.Second}, func(rep *PassReport, err error) {
@@ -102,12 +113,37 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 		if rep != nil {
 			addSummary(&total, rep.Summary)
 		}
+		if passes == 1 && rep != nil {
+			describeMatch(errw, rep.Matches)
+		}
+		if passes >= maxPasses {
+			cancel()
+			return
+		}
+		clock.advance(time.Second)
 		sc.step(errw)
 	})
 	if err != nil {
 		return err
 	}
 	return printDemoSummary(r, total, passes, gs, ss)
+}
+
+type demoClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *demoClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *demoClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 // demoCompany fills both doubles: an admin (excluded), people with matching addresses, one
@@ -233,6 +269,16 @@ func (s *scenario) step(w interface{ Write([]byte) (int, error) }) {
 			pr := demoPresences[s.rnd.IntN(len(demoPresences))]
 			say("%s is now %s/%s in Teams", q.first, pr[0], pr[1])
 			s.gs.SetUserPresence(q.entraID, pr[0], pr[1])
+		}
+	}
+}
+
+// describeMatch tells who takes part in the demo and who does not, and why.
+func describeMatch(w io.Writer, ms []mapping.Match) {
+	fmt.Fprintf(w, "[match] %s\n", mapping.Summarize(ms))
+	for _, m := range ms {
+		if m.Status != mapping.StatusMatched {
+			fmt.Fprintf(w, "[match] %s %s: %s (%s)\n", m.Login, m.Name, m.Status, dash(m.Reason))
 		}
 	}
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -234,6 +235,9 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 				return err
 			}
 		}
+		if stop.Err() != nil {
+			return nil
+		}
 		select {
 		case <-stop.Done():
 			return nil
@@ -298,7 +302,8 @@ func changeRows(cs []Change) [][]string {
 // printWatchPass prints one line per change (or one JSON object per pass) as passes happen.
 func (r *run) printWatchPass(w io.Writer, rep *PassReport) error {
 	if r.g.output == "json" {
-		return printJSON(w, rep)
+		// One compact object per line, so that a log shipper can take each pass as it comes.
+		return json.NewEncoder(w).Encode(rep)
 	}
 	ts := r.g.deps.Now().Format(time.TimeOnly)
 	for _, c := range rep.Changes {
