@@ -107,9 +107,20 @@ func (r *run) starfaceClient() (*starface.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := r.newStarfaceClient(pw)
+	if err != nil {
+		return nil, err
+	}
+	r.sf = c
+	return c, nil
+}
+
+// newStarfaceClient builds a STARFACE client with the given password; logout builds one
+// without any, since ending a cached session needs only the token.
+func (r *run) newStarfaceClient(password string) (*starface.Client, error) {
 	s := r.cfg.Starface
 	c, err := starface.New(starface.Options{
-		URL: s.URL, Login: s.Login, Password: pw, CAFile: s.CAFile, Fingerprint: s.Fingerprint,
+		URL: s.URL, Login: s.Login, Password: password, CAFile: s.CAFile, Fingerprint: s.Fingerprint,
 		InsecureSkipVerify: s.InsecureSkipVerify, Concurrency: s.Concurrency, TokenCacheDir: r.stateDir,
 		HTTPClient: r.g.deps.HTTPClient, UserAgent: userAgent(), Logger: r.log, Now: r.g.deps.Now,
 	})
@@ -119,7 +130,6 @@ func (r *run) starfaceClient() (*starface.Client, error) {
 	for _, w := range c.Warnings() {
 		r.log.Warn(w)
 	}
-	r.sf = c
 	return c, nil
 }
 

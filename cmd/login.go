@@ -178,11 +178,13 @@ func checkStarface(ctx context.Context, r *run, add func(s, c, st, d string), fa
 			add("starface", "group "+g, "ok", fmt.Sprintf("%d members", len(ids)))
 		}
 	}
-	if len(users) == 0 {
-		add("starface", "write phone configs", "skipped", "no user to try it on")
+	// Any user may write their own phone config, so only another user's proves the right to.
+	target := slices.IndexFunc(users, func(u starface.User) bool { return u.Login != r.cfg.Starface.Login })
+	if target < 0 {
+		add("starface", "write phone configs", "skipped", "no other user to try it on")
 		return
 	}
-	if err := sf.CheckWrite(ctx, users[0].ID); err != nil {
+	if err := sf.CheckWrite(ctx, users[target].ID); err != nil {
 		var se *starface.Error
 		if errors.As(err, &se) && se.Status == 403 {
 			err = &authError{fmt.Errorf("starface: %s may not change other users' phone configs: use an administrator login: %w", r.cfg.Starface.Login, err)}
@@ -190,7 +192,7 @@ func checkStarface(ctx context.Context, r *run, add func(s, c, st, d string), fa
 		fail("starface", "write phone configs", err)
 		return
 	}
-	add("starface", "write phone configs", "ok", "read and wrote back "+users[0].Login+"'s, unchanged")
+	add("starface", "write phone configs", "ok", "read and wrote back "+users[target].Login+"'s, unchanged")
 }
 
 func printChecks(r *run, rows []checkRow) error {
@@ -244,10 +246,13 @@ func newLogoutCmd(g *globals) *cobra.Command {
 			if err := graph.Logout(r.stateDir); err != nil {
 				return err
 			}
-			if sf, err := r.starfaceClient(); err != nil {
-				r.log.Warn("cannot end the STARFACE session", "error", err)
-			} else if err := sf.Logout(c.Context()); err != nil {
-				r.log.Warn("cannot end the STARFACE session", "error", err)
+			sf, err := r.newStarfaceClient("")
+			if err != nil {
+				return err
+			}
+			// Logout removes the cached token even when the PBX cannot be told.
+			if err := sf.Logout(c.Context()); err != nil {
+				r.log.Warn("cannot end the STARFACE session; its cached token is removed", "error", err)
 			}
 			fmt.Fprintln(g.deps.Stderr, "Signed out; cached tokens removed from", r.stateDir)
 			return nil

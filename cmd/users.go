@@ -27,7 +27,9 @@ type matchRow struct {
 }
 
 func newUsersCmd(g *globals) *cobra.Command {
-	c := &cobra.Command{Use: "users", Short: "Inspect how STARFACE users match Entra users"}
+	c := &cobra.Command{Use: "users", Short: "Inspect how STARFACE users match Entra users",
+		Long:    "Show which STARFACE users in scope match which Entra users; only matched users are synced.",
+		Example: "  teamsface users match --unmatched\n  teamsface users match --fail-on-unmatched -o json"}
 	o := &usersMatchOptions{}
 	m := &cobra.Command{
 		Use:   "match",
@@ -49,7 +51,7 @@ ambiguous, for CI checks of a new configuration.`,
 			return runUsersMatch(c.Context(), r, *o)
 		},
 	}
-	m.Flags().BoolVar(&o.unmatchedOnly, "unmatched", false, "show only users that are not matched")
+	m.Flags().BoolVar(&o.unmatchedOnly, "unmatched", false, "show only the problems: unmatched, ambiguous and disabled users")
 	m.Flags().BoolVar(&o.failOnUnmatched, "fail-on-unmatched", false, "exit 3 when a user in scope is unmatched or ambiguous")
 	c.AddCommand(m)
 	return c
@@ -66,7 +68,8 @@ func runUsersMatch(ctx context.Context, r *run, o usersMatchOptions) error {
 	}
 	rows := make([]matchRow, 0, len(matches))
 	for _, m := range matches {
-		if o.unmatchedOnly && m.Status == mapping.StatusMatched {
+		// Excluded users are out of scope on purpose: not a problem to show.
+		if o.unmatchedOnly && (m.Status == mapping.StatusMatched || m.Status == mapping.StatusExcluded) {
 			continue
 		}
 		rows = append(rows, matchRow{Login: m.Login, Name: m.Name, Email: m.Email, Status: string(m.Status),
