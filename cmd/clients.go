@@ -32,6 +32,7 @@ func (g *globals) newRun(explicitConfig string) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.Getenv = g.deps.Getenv
 	dir := g.stateDir
 	if dir == "" {
 		if dir, err = state.DefaultDir(); err != nil {

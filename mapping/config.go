@@ -16,6 +16,10 @@ type Config struct {
 	TeamsToStarface TeamsToStarface `yaml:"teams_to_starface"`
 	StarfaceToTeams StarfaceToTeams `yaml:"starface_to_teams"`
 	Tests           []Test          `yaml:"tests"`
+
+	// Getenv, when set, replaces the process environment for secrets' variables (the command
+	// line passes its own, so that tests and the demo need not change the process's).
+	Getenv func(string) string `yaml:"-"`
 }
 
 // Microsoft is how teamsface signs in to Entra and reaches Graph.

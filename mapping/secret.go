@@ -13,13 +13,17 @@ import (
 // key is derived from it. Problems are *ConfigError and never contain the
 // secret itself.
 func ReadSecret(file, envName, what string) (string, error) {
+	return readSecret(file, envName, what, os.LookupEnv)
+}
+
+func readSecret(file, envName, what string, lookup func(string) (string, bool)) (string, error) {
 	if file != "" {
 		return readSecretFile(file, strings.TrimSuffix(what, "_env")+"_file")
 	}
 	if envName == "" {
 		return "", &ConfigError{Field: what, Msg: "no environment variable or file set for this secret"}
 	}
-	v, ok := os.LookupEnv(envName)
+	v, ok := lookup(envName)
 	switch {
 	case !ok:
 		return "", &ConfigError{Field: what, Msg: fmt.Sprintf("environment variable %s is not set; export it or name a file with %s", envName, strings.TrimSuffix(what, "_env")+"_file")}
@@ -61,7 +65,7 @@ func readSecretFile(file, field string) (string, error) {
 // ClientSecret is the Entra client secret from client_secret_file or the
 // environment variable client_secret_env (default TEAMSFACE_CLIENT_SECRET).
 func (c *Config) ClientSecret() (string, error) {
-	s, err := ReadSecret(c.Microsoft.ClientSecretFile, c.Microsoft.ClientSecretEnv, "microsoft.client_secret_env")
+	s, err := readSecret(c.Microsoft.ClientSecretFile, c.Microsoft.ClientSecretEnv, "microsoft.client_secret_env", c.lookupEnv())
 	return s, c.blame(err)
 }
 
@@ -69,7 +73,7 @@ func (c *Config) ClientSecret() (string, error) {
 // password_file or the environment variable password_env (default
 // STARFACE_PASSWORD).
 func (c *Config) StarfacePassword() (string, error) {
-	s, err := ReadSecret(c.Starface.PasswordFile, c.Starface.PasswordEnv, "starface.password_env")
+	s, err := readSecret(c.Starface.PasswordFile, c.Starface.PasswordEnv, "starface.password_env", c.lookupEnv())
 	return s, c.blame(err)
 }
 
@@ -80,4 +84,15 @@ func (c *Config) blame(err error) error {
 		ce.File = c.File
 	}
 	return err
+}
+
+// lookupEnv reads secrets' variables through Config.Getenv when the caller set one.
+func (c *Config) lookupEnv() func(string) (string, bool) {
+	if c.Getenv == nil {
+		return os.LookupEnv
+	}
+	return func(k string) (string, bool) {
+		v := c.Getenv(k)
+		return v, v != ""
+	}
 }
