@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 )
@@ -123,18 +122,7 @@ func prepareDir(dir string) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("state: state directory %s is not a directory", dir)
 	}
-	// Windows has no mode bits to check; the directory inherits the ACL of
-	// %LOCALAPPDATA%, which only its user can read.
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("state: state directory %s is open to others (mode %04o) and cannot be restricted to 0700: %w",
-				dir, perm, err)
-		}
-	}
-	return nil
+	return restrictDir(dir, fi)
 }
 
 func acquire(f *os.File, timeout time.Duration, c clock) error {
