@@ -28,7 +28,9 @@ type testResultJSON struct {
 }
 
 func newMappingCmd(g *globals) *cobra.Command {
-	c := &cobra.Command{Use: "mapping", Short: "Validate and explain the configuration"}
+	c := &cobra.Command{Use: "mapping", Short: "Validate and explain the configuration",
+		Long:    "Check a configuration file offline: its keys and values, its decision table and its tests.\nEvery key is described in \"teamsface help config\".",
+		Example: "  teamsface mapping check /etc/teamsface/mapping.yaml\n  teamsface help config"}
 	c.AddCommand(&cobra.Command{
 		Use:   "check [FILE]",
 		Short: "Validate a configuration, print its decision table and run its tests",

@@ -31,7 +31,9 @@ type presenceRow struct {
 }
 
 func newPresenceCmd(g *globals) *cobra.Command {
-	c := &cobra.Command{Use: "presence", Short: "Inspect Teams presence and STARFACE DND"}
+	c := &cobra.Command{Use: "presence", Short: "Inspect Teams presence and STARFACE DND",
+		Long:    "Show, without changing anything, each user's Teams presence, STARFACE DND and what the next\npass would decide for them.",
+		Example: "  teamsface presence get 0003\n  teamsface presence get alice@contoso.com -o json"}
 	c.AddCommand(&cobra.Command{
 		Use:   "get [USER...]",
 		Short: "Show Teams presence, STARFACE DND and what the next pass would do",
