@@ -134,6 +134,11 @@ func (r *run) newStarfaceClient(password string) (*starface.Client, error) {
 	return c, nil
 }
 
+// progress is the progress line for this run: only on a terminal and never with -o json.
+func (r *run) progress() *progress {
+	return newProgress(r.g.deps.Stderr, r.g.deps.StderrIsTerminal && r.g.output != "json", r.g.deps.Now)
+}
+
 // clients builds both.
 func (r *run) clients() (*graph.Client, *starface.Client, error) {
 	gc, err := r.graphClient()

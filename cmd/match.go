@@ -26,13 +26,16 @@ type starfaceDirectory interface {
 }
 
 // matchUsers reads both directories (concurrently) and matches them by DESIGN.md rule 1.
-func matchUsers(ctx context.Context, cfg *mapping.Config, g graphDirectory, sf starfaceDirectory) ([]mapping.Match, error) {
+func matchUsers(ctx context.Context, cfg *mapping.Config, g graphDirectory, sf starfaceDirectory, p *progress) ([]mapping.Match, error) {
 	type entraResult struct {
 		users []graph.User
 		err   error
 	}
 	ch := make(chan entraResult, 1)
+	task := p.Start("reading Entra users")
 	go func() {
+		defer task.Done()
+		ctx := graph.WithProgress(ctx, task.Update)
 		var r entraResult
 		if cfg.Microsoft.Group != "" {
 			r.users, r.err = g.ListGroupUsers(ctx, cfg.Microsoft.Group)

@@ -49,6 +49,8 @@ type passEnv struct {
 	refreshUsers bool
 	// interval is how often passes run (sync watch's --interval); 0: estimated from the last pass.
 	interval time.Duration
+	// progress draws a progress line for slow reads on a terminal; nil draws nothing.
+	progress *progress
 }
 
 // Actions reported for a user in a pass.
@@ -255,7 +257,7 @@ func currentMatch(ctx context.Context, env passEnv, st *state.State, now time.Ti
 	if c := st.Match; c != nil && !env.refreshUsers && c.Key == key && now.Sub(c.Time) < env.cfg.Users.Refresh {
 		return matchesFromCache(c), nil
 	}
-	matches, err := matchUsers(ctx, env.cfg, env.graph, env.sf)
+	matches, err := matchUsers(ctx, env.cfg, env.graph, env.sf, env.progress)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +271,9 @@ func readPresences(ctx context.Context, env passEnv, works []*userWork, rep *Pas
 	for i, w := range works {
 		ids[i] = w.match.EntraID
 	}
-	res, err := env.graph.GetPresences(ctx, ids)
+	task := env.progress.Start("reading Teams presence")
+	res, err := env.graph.GetPresences(graph.WithProgress(ctx, task.Update), ids)
+	task.Done()
 	if err != nil {
 		return fmt.Errorf("read Teams presence: %w", err)
 	}
@@ -356,12 +360,19 @@ func readPhoneConfigs(ctx context.Context, env passEnv, works []*userWork, rep *
 			todo = append(todo, w)
 		}
 	}
-	var mu sync.Mutex
+	var (
+		mu   sync.Mutex
+		done int
+	)
+	task := env.progress.Start("reading STARFACE phone settings")
+	defer task.Done()
 	forEach(ctx, len(todo), env.cfg.Starface.Concurrency, func(i int) {
 		w := todo[i]
 		pc, err := env.sf.PhoneConfig(ctx, w.u.StarfaceID)
 		mu.Lock()
 		defer mu.Unlock()
+		done++
+		task.Update(done, len(todo))
 		if err != nil {
 			failUser(env, w, fmt.Errorf("starface: read phone config of %s: %w", w.login, err), rep)
 			return

@@ -60,7 +60,7 @@ func runPresenceGet(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	matches, err := matchUsers(ctx, r.cfg, gc, sf)
+	matches, err := matchUsers(ctx, r.cfg, gc, sf, r.progress())
 	if err != nil {
 		return err
 	}

@@ -160,7 +160,7 @@ func (r *run) openStore(reset bool) (*state.Store, error) {
 
 func (r *run) passEnv(gc graphAPI, sf starfaceAPI, o syncOptions) passEnv {
 	return passEnv{cfg: r.cfg, graph: gc, sf: sf, log: r.log, now: r.g.deps.Now,
-		dryRun: o.dryRun, refreshUsers: o.refreshUsers, interval: o.interval}
+		dryRun: o.dryRun, refreshUsers: o.refreshUsers, interval: o.interval, progress: r.progress()}
 }
 
 // passAndSave runs one pass on st and saves it: the state file first, then the intents whose

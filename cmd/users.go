@@ -62,7 +62,7 @@ func runUsersMatch(ctx context.Context, r *run, o usersMatchOptions) error {
 	if err != nil {
 		return err
 	}
-	matches, err := matchUsers(ctx, r.cfg, gc, sf)
+	matches, err := matchUsers(ctx, r.cfg, gc, sf, r.progress())
 	if err != nil {
 		return err
 	}

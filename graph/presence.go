@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,6 +71,7 @@ func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult
 	defer cancel()
 	sem := make(chan struct{}, c.concurrency)
 	var wg sync.WaitGroup
+	var finished atomic.Int64
 	for _, ch := range chunks {
 		select {
 		case sem <- struct{}{}:
@@ -82,7 +84,9 @@ func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult
 			ch.got, ch.err = c.presenceChunk(runCtx, ch.ids)
 			if ch.err != nil {
 				cancel()
+				return
 			}
+			reportProgress(ctx, int(finished.Add(1)), len(chunks))
 		})
 	}
 	wg.Wait()

@@ -78,6 +78,7 @@ func (c *Client) listUsers(ctx context.Context, op, next string, header map[stri
 		for _, w := range p.Value {
 			all = append(all, w.user())
 		}
+		reportProgress(ctx, len(all), 0)
 		if p.NextLink == next {
 			return nil, wrapOp(op, fmt.Errorf("page %d links to itself", page))
 		}
