@@ -30,15 +30,11 @@ func benchmarkPass(b *testing.B, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := r.openStore(false)
+	store, st, err := r.openState(false)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	st, err := store.Load()
-	if err != nil {
-		b.Fatal(err)
-	}
 	env := r.passEnv(gc, sf, syncOptions{})
 	ctx := context.Background()
 	if _, err := r.passAndSave(ctx, env, store, st, syncOptions{}); err != nil {

@@ -124,15 +124,11 @@ func runSyncOnce(ctx context.Context, r *run, o syncOptions) error {
 		}
 		return r.printPass(r.g.deps.Stdout, rep, true)
 	}
-	store, err := r.openStore(o.resetState)
+	store, st, err := r.openState(o.resetState)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	st, err := store.Load()
-	if err != nil {
-		return err
-	}
 	rep, passErr := r.passAndSave(ctx, env, store, st, o)
 	if passErr != nil {
 		return passErr
@@ -156,6 +152,20 @@ func (r *run) openStore(reset bool) (*state.Store, error) {
 		r.log.Warn("state reset: teamsface no longer knows which DND it switched on; check those phones by hand")
 	}
 	return store, nil
+}
+
+// openState takes the state lock and loads the state; the caller closes the store.
+func (r *run) openState(reset bool) (*state.Store, *state.State, error) {
+	store, err := r.openStore(reset)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Load()
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, st, nil
 }
 
 func (r *run) passEnv(gc graphAPI, sf starfaceAPI, o syncOptions) passEnv {
@@ -199,15 +209,11 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 	if err != nil {
 		return err
 	}
-	store, err := r.openStore(o.resetState)
+	store, st, err := r.openState(o.resetState)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	st, err := store.Load()
-	if err != nil {
-		return err
-	}
 	env := r.passEnv(gc, sf, o)
 	pause := time.Duration(0)
 	for {
