@@ -194,11 +194,12 @@ func runPass(ctx context.Context, env passEnv, st *state.State, pending []state.
 		mirrorToTeams(ctx, env, works, rep, now)
 	}
 	for _, w := range leaving {
-		if w.err == nil && w.intent == nil {
-			clearLeftSession(ctx, env, w, rep, now)
-			if !w.u.Owned && w.u.Session == nil {
-				delete(st.Users, w.login)
-			}
+		if w.err != nil {
+			continue // retried next pass, still remembered
+		}
+		clearLeftSession(ctx, env, w, rep, now)
+		if !w.u.Owned && w.u.Session == nil && !env.dryRun {
+			delete(st.Users, w.login)
 		}
 	}
 	pruneSessions(env, st, now)

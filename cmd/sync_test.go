@@ -433,3 +433,30 @@ func equalSets(a, b map[int]bool) bool {
 	}
 	return true
 }
+
+func TestSyncReleasesOwnedDNDWhenUserLeavesTheMatch(t *testing.T) {
+	h := newHarness(t, 3, "")
+	h.setPresence(0, "Busy", "InACall")
+	h.ss.SetDND(h.people[1].sfID, true) // by hand: not teamsface's to touch
+	h.mustRun(ExitOK, "sync", "once")
+	if !h.dnd(0) {
+		t.Fatal("DND not switched on for the call")
+	}
+	// The admin excludes both users while 0002 is still in the call.
+	h.writeFile("mapping.yaml", strings.Replace(readFile(t, h.cfgPath), `exclude: ["0001"]`, `exclude: ["0001", "0002", "0003"]`, 1))
+	h.resetLogs()
+	out, _ := h.mustRun(ExitOK, "sync", "once", "-o", "json")
+	if h.dnd(0) {
+		t.Error("an owned DND stayed on after its user left the match")
+	}
+	if !h.dnd(1) {
+		t.Error("a hand-set DND was cleared when its user left the match")
+	}
+	if rep := decodePass(t, out); rep.Summary.Released != 1 {
+		t.Errorf("summary = %+v, want 1 released", rep.Summary)
+	}
+	st, _, _ := state.ReadOnly(h.stateDir)
+	if st.Users["0002"] != nil || st.Users["0003"] != nil {
+		t.Errorf("users who left are still in the state: %v", st.Users)
+	}
+}
