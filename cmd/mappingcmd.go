@@ -100,7 +100,11 @@ func runMappingCheck(g *globals, cfg *mapping.Config) error {
 			return err
 		}
 		if len(results) > 0 {
-			fmt.Fprintf(g.deps.Stdout, "\nTests: %d passed, %d failed\n", len(results)-failed, failed)
+			if failed == 0 {
+				fmt.Fprintf(g.deps.Stdout, "\nAll %d tests of the file pass.\n", len(results))
+			} else {
+				fmt.Fprintf(g.deps.Stdout, "\n%d of the file's %d tests fail:\n", failed, len(results))
+			}
 			for _, r := range results {
 				if !r.Pass {
 					fmt.Fprintf(g.deps.Stdout, "  FAIL %s:%d: %s/%s: expected dnd %s, got %s (%s)\n", cfg.File, r.Test.Line,

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/graph/graphtest"
 	"github.com/teamsface/teamsface/starface/starfacetest"
 	"github.com/teamsface/teamsface/state"
 )
@@ -458,5 +462,70 @@ func TestSyncReleasesOwnedDNDWhenUserLeavesTheMatch(t *testing.T) {
 	st, _, _ := state.ReadOnly(h.stateDir)
 	if st.Users["0002"] != nil || st.Users["0003"] != nil {
 		t.Errorf("users who left are still in the state: %v", st.Users)
+	}
+}
+
+func TestSyncWatchBacksOffAfterAFailedPassAndRecovers(t *testing.T) {
+	h := newHarness(t, 2, "")
+	h.setPresence(0, "Busy", "InACall")
+	h.gs.AddFault(graphtest.Fault{Path: "/v1.0/communications/getPresencesByUserId", Status: 500, Times: 3})
+	var out, errb bytes.Buffer
+	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
+		output: "table", logLevel: "error", logFormat: "text"}
+	var waits []time.Duration
+	g.after = func(d time.Duration) <-chan time.Time {
+		waits = append(waits, d)
+		c := make(chan time.Time, 1)
+		c <- time.Now()
+		return c
+	}
+	r, err := g.newRun("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, cancel := context.WithCancel(context.Background())
+	var errs []error
+	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: 10 * time.Second}, func(_ *PassReport, err error) {
+		errs = append(errs, err)
+		if len(errs) == 5 {
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatalf("sync watch: %v", err)
+	}
+	for i, e := range errs {
+		if (i < 3) != (e != nil) {
+			t.Errorf("pass %d: error %v; want the first three to fail", i+1, e)
+		}
+	}
+	// The pause doubles from the interval while passes fail, then the interval returns.
+	if len(waits) < 4 || waits[0] != 10*time.Second || waits[1] != 20*time.Second || waits[2] != 40*time.Second || waits[3] > 10*time.Second {
+		t.Errorf("waits = %v, want 10s 20s 40s then at most the interval", waits)
+	}
+	if !h.dnd(0) {
+		t.Error("the pass after the failures did not apply the call's DND")
+	}
+	if !strings.Contains(errb.String(), "pass failed") {
+		t.Errorf("failed passes were not logged:\n%s", errb.String())
+	}
+}
+
+func TestNextPauseHonoursRetryAfterAndCaps(t *testing.T) {
+	throttled := &graph.Error{Status: 429, RetryAfter: 90 * time.Second}
+	tests := []struct {
+		prev time.Duration
+		err  error
+		want time.Duration
+	}{
+		{0, errors.New("x"), 10 * time.Second},
+		{10 * time.Second, errors.New("x"), 20 * time.Second},
+		{4 * time.Minute, errors.New("x"), 5 * time.Minute},
+		{0, fmt.Errorf("read Teams presence: %w", throttled), 90 * time.Second},
+	}
+	for _, tc := range tests {
+		if got := nextPause(tc.prev, 10*time.Second, tc.err); got != tc.want {
+			t.Errorf("nextPause(%v, %v) = %v, want %v", tc.prev, tc.err, got, tc.want)
+		}
 	}
 }
