@@ -3,7 +3,9 @@ package mapping
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -18,7 +20,8 @@ func ReadSecret(file, envName, what string) (string, error) {
 
 func readSecret(file, envName, what string, lookup func(string) (string, bool)) (string, error) {
 	if file != "" {
-		return readSecretFile(file, strings.TrimSuffix(what, "_env")+"_file")
+		credDir, _ := lookup("CREDENTIALS_DIRECTORY")
+		return readSecretFile(file, strings.TrimSuffix(what, "_env")+"_file", credDir)
 	}
 	if envName == "" {
 		return "", &ConfigError{Field: what, Msg: "no environment variable or file set for this secret"}
@@ -33,7 +36,7 @@ func readSecret(file, envName, what string, lookup func(string) (string, bool)) 
 	return v, nil
 }
 
-func readSecretFile(file, field string) (string, error) {
+func readSecretFile(file, field, credentialsDir string) (string, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return "", &ConfigError{File: file, Field: field, Msg: fmt.Sprintf("read secret: %v", unwrapPathError(err)), Err: err}
@@ -46,8 +49,10 @@ func readSecretFile(file, field string) (string, error) {
 	if !fi.Mode().IsRegular() {
 		return "", &ConfigError{File: file, Field: field, Msg: "not a regular file"}
 	}
-	if err := checkSecretMode(file, fi); err != nil {
-		return "", &ConfigError{File: file, Field: field, Msg: err.Error()}
+	if !inCredentialsDir(file, credentialsDir, fi) {
+		if err := checkSecretMode(file, fi); err != nil {
+			return "", &ConfigError{File: file, Field: field, Msg: err.Error()}
+		}
 	}
 	// Secrets are short; a bound keeps a wrong path (a log, a device) from
 	// being read whole.
@@ -95,4 +100,16 @@ func (c *Config) lookupEnv() func(string) (string, bool) {
 		v := c.Getenv(k)
 		return v, v != ""
 	}
+}
+
+// inCredentialsDir reports whether file is one of the credentials systemd handed to this unit
+// (LoadCredential=, $CREDENTIALS_DIRECTORY). systemd grants the service user access to it with a
+// POSIX ACL, which stat shows as a group read bit (mode 0440); the directory itself is private to
+// the unit, so that bit is no leak. Others must still have no access at all.
+func inCredentialsDir(file, credentialsDir string, fi fs.FileInfo) bool {
+	if credentialsDir == "" || !filepath.IsAbs(credentialsDir) || fi.Mode().Perm()&0o007 != 0 {
+		return false
+	}
+	abs, err := filepath.Abs(file)
+	return err == nil && filepath.Dir(abs) == filepath.Clean(credentialsDir)
 }
