@@ -89,6 +89,11 @@ func mirrorToTeams(ctx context.Context, env passEnv, works []*userWork, rep *Pas
 			verb := "set"
 			if c.clear {
 				verb = "clear"
+			} else if u.Session == nil || !u.Session.ClearedAt.IsZero() {
+				// The call may have landed all the same: guard its pair as if just cleared, so
+				// that it is not taken for the user's own presence (rule 6).
+				u.Session = &state.Session{Availability: s2t.OnDND.Availability, Activity: s2t.OnDND.Activity,
+					SetAt: now, Expires: now.Add(s2t.Expiration), ClearedAt: now}
 			}
 			failUser(env, w, fmt.Errorf("graph: %s Teams presence session for %s: %w", verb, w.login, err), rep)
 			return
@@ -141,7 +146,7 @@ func pruneSessions(env passEnv, st *state.State, now time.Time) {
 		return
 	}
 	for _, u := range st.Users {
-		if s := u.Session; s != nil && !s.ClearedAt.IsZero() && now.Sub(s.ClearedAt) >= env.cfg.StarfaceToTeams.EchoGuard {
+		if s := u.Session; s != nil && now.Sub(sessionEnd(s)) >= env.cfg.StarfaceToTeams.EchoGuard {
 			u.Session = nil
 		}
 	}

@@ -260,3 +260,26 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+func TestMirrorTurnedOffClearsLeftoverSessions(t *testing.T) {
+	h := newHarness(t, 2, mirrorYAML)
+	h.ss.SetDND(h.people[0].sfID, true)
+	h.passes(6, 10*time.Second)
+	if n := h.presenceCalls(0, "setPresence"); n != 1 {
+		t.Fatalf("setPresence calls = %d, want 1", n)
+	}
+	h.writeFile("mapping.yaml", strings.Replace(readFile(t, h.cfgPath), "enabled: true", "enabled: false", 1))
+	h.resetLogs()
+	h.passes(2, 10*time.Second)
+	if n := h.presenceCalls(0, "clearPresence"); n != 1 {
+		t.Fatalf("clearPresence calls after turning the direction off = %d, want 1", n)
+	}
+	// Long after, a real DoNotDisturb/Presenting in Teams is the user's own again.
+	h.ss.SetDND(h.people[0].sfID, false)
+	h.advance(time.Hour)
+	h.setPresence(0, "DoNotDisturb", "Presenting")
+	h.mustRun(ExitOK, "sync", "once")
+	if !h.dnd(0) {
+		t.Error("an old session's echo guard still blocks the user's own presence")
+	}
+}

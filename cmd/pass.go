@@ -162,8 +162,13 @@ func runPass(ctx context.Context, env passEnv, st *state.State, pending []state.
 			u = &state.User{}
 			st.Users[m.Login] = u
 		}
+		w := &userWork{login: m.Login, match: m, u: u}
+		if u.EntraID != "" && u.EntraID != m.EntraID {
+			// The login now matches another Entra user: the old one's session must not outlive it.
+			clearLeftSession(ctx, env, w, rep, now)
+		}
 		u.StarfaceID, u.EntraID, u.UPN = m.StarfaceID, m.EntraID, m.UPN
-		works = append(works, &userWork{login: m.Login, match: m, u: u})
+		works = append(works, w)
 	}
 
 	if err := readPresences(ctx, env, works, rep); err != nil {
@@ -190,9 +195,8 @@ func runPass(ctx context.Context, env passEnv, st *state.State, pending []state.
 	}
 	rep.Leftover = append(rep.Leftover, writePhoneConfigs(ctx, env, all, rep, now)...)
 
-	if env.cfg.StarfaceToTeams.Enabled {
-		mirrorToTeams(ctx, env, works, rep, now)
-	}
+	// Also with the direction off: it then clears sessions left from when it was on.
+	mirrorToTeams(ctx, env, works, rep, now)
 	for _, w := range leaving {
 		if w.err != nil {
 			continue // retried next pass, still remembered
@@ -275,8 +279,22 @@ func readPresences(ctx context.Context, env passEnv, works []*userWork, rep *Pas
 	task := env.progress.Start("reading Teams presence")
 	res, err := env.graph.GetPresences(graph.WithProgress(ctx, task.Update), ids)
 	task.Done()
-	if err != nil {
+	if err != nil && (graph.IsAuth(err) || len(res.Presences)+len(res.Missing) == 0) {
 		return fmt.Errorf("read Teams presence: %w", err)
+	}
+	if err != nil {
+		// Some requests answered: their users go on; the others keep what they have (rule 2)
+		// and count as failed, to be read again next pass (rule 7).
+		missing := make(map[string]bool, len(res.Missing))
+		for _, id := range res.Missing {
+			missing[id] = true
+		}
+		for _, w := range works {
+			if _, ok := res.Presences[w.match.EntraID]; !ok && !missing[w.match.EntraID] {
+				w.decision = mapping.Decision{DND: mapping.DNDKeep, Reason: "presence not read"}
+				failUser(env, w, fmt.Errorf("graph: read Teams presence of %s: %w", w.login, err), rep)
+			}
+		}
 	}
 	for _, w := range works {
 		p, ok := res.Presences[w.match.EntraID]
@@ -292,6 +310,9 @@ func readPresences(ctx context.Context, env passEnv, works []*userWork, rep *Pas
 
 // decide applies the mapping (rules 2–6) and notes whether a write may be needed.
 func decide(env passEnv, w *userWork, rep *PassReport, now time.Time) {
+	if w.err != nil {
+		return
+	}
 	u := w.u
 	switch {
 	case !w.known && w.presence.ID == "":
@@ -334,7 +355,15 @@ func isEcho(cfg *mapping.Config, u *state.User, p graph.Presence, now time.Time)
 	if s == nil || p.Availability != s.Availability || p.Activity != s.Activity {
 		return false
 	}
-	return s.ClearedAt.IsZero() || now.Sub(s.ClearedAt) < cfg.StarfaceToTeams.EchoGuard
+	return now.Sub(sessionEnd(s)) < cfg.StarfaceToTeams.EchoGuard
+}
+
+// sessionEnd is when a Teams session stopped counting: cleared, or run out if nobody refreshed it.
+func sessionEnd(s *state.Session) time.Time {
+	if !s.ClearedAt.IsZero() && s.ClearedAt.Before(s.Expires) {
+		return s.ClearedAt
+	}
+	return s.Expires
 }
 
 // leavingUsers are users in the state who no longer match: a DND teamsface owns is released and
@@ -400,8 +429,8 @@ func planWrite(w *userWork, rep *PassReport) {
 		if dnd {
 			// Already on: set by hand (rule 3) or ours from before. Write nothing, take nothing.
 			u.Applied = string(mapping.DNDOn)
+			rep.Summary.Unchanged++
 			if !u.Owned {
-				rep.Summary.Unchanged++
 				rep.Changes = append(rep.Changes, w.change(actionAlreadyOn, "DND already on at the phone; not taking ownership"))
 			}
 			return

@@ -173,8 +173,8 @@ func (r *run) passEnv(gc graphAPI, sf starfaceAPI, o syncOptions) passEnv {
 		dryRun: o.dryRun, refreshUsers: o.refreshUsers, interval: o.interval, progress: r.progress()}
 }
 
-// passAndSave runs one pass on st and saves it: the state file first, then the intents whose
-// outcome is still open, so that no STARFACE write is ever unknown to the state.
+// passAndSave runs one pass on st and saves it together with the intents whose outcome is still
+// open, so that no STARFACE write is ever unknown to both the state and the journal.
 func (r *run) passAndSave(ctx context.Context, env passEnv, store *state.Store, st *state.State, o syncOptions) (*PassReport, error) {
 	pending, err := store.Pending()
 	if err != nil {
@@ -184,13 +184,8 @@ func (r *run) passAndSave(ctx context.Context, env passEnv, store *state.Store, 
 	start := r.g.deps.Now()
 	rep, passErr := runPass(ctx, env, st, pending, store)
 	if passErr == nil {
-		if err := store.Save(st); err != nil {
+		if err := store.Save(st, rep.Leftover...); err != nil {
 			return nil, err
-		}
-		if len(rep.Leftover) > 0 {
-			if err := store.RecordIntents(rep.Leftover); err != nil {
-				return nil, err
-			}
 		}
 	}
 	if o.metricsFile != "" {

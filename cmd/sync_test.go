@@ -529,3 +529,23 @@ func TestNextPauseHonoursRetryAfterAndCaps(t *testing.T) {
 		}
 	}
 }
+
+func TestSyncPartialPresenceFailureKeepsTheRest(t *testing.T) {
+	h := newHarness(t, 700, "") // two presence requests
+	h.setPresence(0, "Busy", "InACall")   // in the first request
+	h.setPresence(690, "Busy", "InACall") // in the second
+	h.gs.AddFault(graphtest.Fault{Path: "/v1.0/communications/getPresencesByUserId", Status: 500, Times: 1})
+	out, _ := h.mustRun(ExitPartial, "sync", "once", "-o", "json")
+	rep := decodePass(t, out)
+	// Whichever request the fault hit, its users (650 or 50) failed and the others went on.
+	if f := rep.Summary.Failed; (f != 650 && f != 50) || rep.Summary.SwitchedOn != 1 || rep.Summary.Matched-f != rep.Summary.PresenceRead {
+		t.Errorf("summary = %+v, want one request's users failed and 1 switched on", rep.Summary)
+	}
+	if h.dnd(0) == h.dnd(690) {
+		t.Errorf("DND %v and %v: want exactly the answered request's user switched on", h.dnd(0), h.dnd(690))
+	}
+	h.mustRun(ExitOK, "sync", "once")
+	if !h.dnd(0) || !h.dnd(690) {
+		t.Error("the users of the failed request were not synced in the next pass")
+	}
+}

@@ -47,9 +47,9 @@ const maxPresenceIDs = 650
 // most Options.Concurrency in flight. Duplicate and empty ids are dropped first; zero ids make
 // no request.
 //
-// When a request fails the others still running are cancelled (throttling or a missing permission
-// would only be repeated) and the error names the failed id range; the result then holds what
-// the finished requests returned. Ids of a failed range are in neither Presences nor Missing.
+// A failed request (after its retries) does not stop the others: the error names the failed id
+// ranges and the result holds what the other requests returned, so that a pass can go on with
+// them. Ids of a failed range are in neither Presences nor Missing.
 func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult, error) {
 	ids = uniqueIDs(ids)
 	res := PresenceResult{Presences: make(map[string]Presence, len(ids))}
@@ -81,9 +81,9 @@ func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
+			// A failed request does not stop the others: the pass uses every answer it gets.
 			ch.got, ch.err = c.presenceChunk(runCtx, ch.ids)
 			if ch.err != nil {
-				cancel()
 				return
 			}
 			reportProgress(ctx, int(finished.Add(1)), len(chunks))

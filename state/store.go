@@ -175,10 +175,11 @@ func (s *Store) Load() (*State, error) {
 }
 
 // Save writes st atomically to state.json (see WriteFileAtomic), then
-// empties the journal: the intents recorded since the last Save are settled
-// in st. It writes Version whatever st.Version says. If st encodes to what
-// state.json already holds, the rewrite is skipped.
-func (s *Store) Save(st *State) error {
+// replaces the journal with open (usually nothing): the intents recorded since
+// the last Save are settled in st, except those whose outcome the caller does
+// not know yet. It writes Version whatever st.Version says. If st encodes to
+// what state.json already holds, the rewrite is skipped.
+func (s *Store) Save(st *State, open ...Intent) error {
 	if st == nil {
 		return errors.New("state: save: no state")
 	}
@@ -200,8 +201,25 @@ func (s *Store) Save(st *State) error {
 	// Only after the new state.json is durable: a crash in between leaves
 	// intents that are already settled, which the next run finds consistent
 	// with the state; the reverse order could lose a write.
-	if err := clearJournal(s.path(journalName)); err != nil {
-		return fmt.Errorf("state: settle journal: %w", err)
+	if len(open) == 0 {
+		if err := clearJournal(s.path(journalName)); err != nil {
+			return fmt.Errorf("state: settle journal: %w", err)
+		}
+		return nil
+	}
+	// Intents whose outcome is still unknown replace the journal in one atomic step, so that
+	// there is no moment at which a write that may have landed is recorded nowhere.
+	var buf bytes.Buffer
+	for _, in := range open {
+		line, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("state: encode intent: %w", err)
+		}
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+	if err := WriteFileAtomic(s.path(journalName), buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("state: keep open intents: %w", err)
 	}
 	return nil
 }

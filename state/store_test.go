@@ -790,3 +790,35 @@ func BenchmarkPass(b *testing.B) {
 		}
 	}
 }
+
+// Intents whose outcome is unknown survive a Save in the same step that settles the others.
+func TestSaveKeepsOpenIntents(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	settled := Intent{Login: "0002", StarfaceID: 2, Want: true, At: t0}
+	open := Intent{Login: "0003", StarfaceID: 3, Want: true, At: t0}
+	if err := s.RecordIntents([]Intent{settled, open}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(New(), open); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Pending()
+	if err != nil || len(got) != 1 || got[0] != open {
+		t.Fatalf("Pending after Save(open) = %+v, %v; want only %+v", got, err, open)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "journal"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("journal: %v, %v", fi, err)
+	}
+	if err := s.Save(New()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Pending(); len(got) != 0 {
+		t.Fatalf("Pending after a plain Save = %+v, want none", got)
+	}
+}
