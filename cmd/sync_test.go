@@ -531,7 +531,7 @@ func TestNextPauseHonoursRetryAfterAndCaps(t *testing.T) {
 }
 
 func TestSyncPartialPresenceFailureKeepsTheRest(t *testing.T) {
-	h := newHarness(t, 700, "") // two presence requests
+	h := newHarness(t, 700, "")           // two presence requests
 	h.setPresence(0, "Busy", "InACall")   // in the first request
 	h.setPresence(690, "Busy", "InACall") // in the second
 	h.gs.AddFault(graphtest.Fault{Path: "/v1.0/communications/getPresencesByUserId", Status: 500, Times: 1})
