@@ -103,7 +103,7 @@ func mirrorToTeams(ctx context.Context, env passEnv, works []*userWork, rep *Pas
 				u.Session.ClearedAt = now
 			}
 			rep.Summary.SessionsCleared++
-			rep.Changes = append(rep.Changes, w.change(actionClearPresenc, "DND is off at STARFACE (or teamsface owns it): clear the Teams session"))
+			rep.Changes = append(rep.Changes, w.change(actionClearPresence, "DND is off at STARFACE (or teamsface owns it): clear the Teams session"))
 			return
 		}
 		reason := "DND switched on at STARFACE by hand: show " + s2t.OnDND.Availability + "/" + s2t.OnDND.Activity + " in Teams"
@@ -128,7 +128,7 @@ func clearLeftSession(ctx context.Context, env passEnv, w *userWork, rep *PassRe
 	}
 	if env.dryRun {
 		rep.Summary.SessionsCleared++
-		rep.Changes = append(rep.Changes, w.change(actionClearPresenc, "no longer matched"))
+		rep.Changes = append(rep.Changes, w.change(actionClearPresence, "no longer matched"))
 		return
 	}
 	if err := env.graph.ClearPresence(ctx, u.EntraID, env.cfg.Microsoft.ClientID); err != nil {
@@ -136,7 +136,7 @@ func clearLeftSession(ctx context.Context, env passEnv, w *userWork, rep *PassRe
 		return
 	}
 	rep.Summary.SessionsCleared++
-	rep.Changes = append(rep.Changes, w.change(actionClearPresenc, "no longer matched"))
+	rep.Changes = append(rep.Changes, w.change(actionClearPresence, "no longer matched"))
 	u.Session = nil
 }
 

@@ -55,14 +55,14 @@ type passEnv struct {
 
 // Actions reported for a user in a pass.
 const (
-	actionSwitchOn     = "dnd-on"       // DND switched on; teamsface owns it
-	actionRelease      = "release"      // owned DND switched back
-	actionAlreadyOn    = "already-on"   // DND was already on by hand: no write, no ownership
-	actionAlreadyOff   = "already-off"  // an owned DND was switched off by hand: ownership dropped
-	actionSetPresence  = "set-presence" // STARFACE → Teams session set or refreshed
-	actionClearPresenc = "clear-presence"
-	actionSettled      = "settled" // an earlier run's write, found landed
-	actionFailed       = "failed"
+	actionSwitchOn      = "dnd-on"       // DND switched on; teamsface owns it
+	actionRelease       = "release"      // owned DND switched back
+	actionAlreadyOn     = "already-on"   // DND was already on by hand: no write, no ownership
+	actionAlreadyOff    = "already-off"  // an owned DND was switched off by hand: ownership dropped
+	actionSetPresence   = "set-presence" // STARFACE → Teams session set or refreshed
+	actionClearPresence = "clear-presence"
+	actionSettled       = "settled" // an earlier run's write, found landed
+	actionFailed        = "failed"
 )
 
 // Summary counts what a pass did. Field names are stable JSON.
