@@ -92,7 +92,7 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 
 	// One simulated clock for teamsface and both services, one second a pass, so the scenario
 	// plays the same however fast the passes come.
-	clock := &demoClock{t: g.deps.Now()}
+	clock := &manualClock{t: g.deps.Now()}
 	gs.SetClock(clock.now)
 	ss.SetClock(clock.now)
 	dg := *g
@@ -129,18 +129,19 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	return printDemoSummary(r, total, passes, gs, ss)
 }
 
-type demoClock struct {
+// manualClock is a clock that moves only when told to: the demo's simulated day (and tests).
+type manualClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *demoClock) now() time.Time {
+func (c *manualClock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *demoClock) advance(d time.Duration) {
+func (c *manualClock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,8 +31,7 @@ type harness struct {
 	cfgPath  string
 	stateDir string
 
-	mu  sync.Mutex
-	now time.Time
+	clk *manualClock
 
 	people []person
 }
@@ -49,7 +47,7 @@ type person struct {
 // configuration (it may add starface_to_teams etc.).
 func newHarness(t testing.TB, n int, extra string) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	h := &harness{t: t, dir: t.TempDir(), clk: &manualClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}}
 	h.gs = graphtest.NewServer()
 	t.Cleanup(h.gs.Close)
 	h.ss = starfacetest.NewServer()
@@ -102,17 +100,8 @@ users:
 		h.ss.URL, filepath.Join(h.dir, "starface-password"), extra))
 }
 
-func (h *harness) clock() time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.now
-}
-
-func (h *harness) advance(d time.Duration) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.now = h.now.Add(d)
-}
+func (h *harness) clock() time.Time        { return h.clk.now() }
+func (h *harness) advance(d time.Duration) { h.clk.advance(d) }
 
 func (h *harness) deps(stdout, stderr *bytes.Buffer) Deps {
 	return Deps{Stdout: stdout, Stderr: stderr, Stdin: strings.NewReader(""),
