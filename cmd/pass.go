@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -181,15 +182,15 @@ func runPass(ctx context.Context, env passEnv, st *state.State, pending []state.
 		scheduleReads(env, st, works, now)
 	}
 	leaving := leavingUsers(st, inMatch)
+	all := append(slices.Clip(works), leaving...)
 
-	readPhoneConfigs(ctx, env, append(works, leaving...), rep, now)
+	readPhoneConfigs(ctx, env, all, rep, now)
 	for _, w := range works {
 		planWrite(w, rep)
 	}
 	for _, w := range leaving {
 		planLeave(w, rep)
 	}
-	all := append(works, leaving...)
 	if err := recordIntents(env, rec, all); err != nil {
 		return nil, err
 	}
