@@ -8,24 +8,6 @@ import (
 	"time"
 )
 
-// fakeClock is a clock a test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestProgressLine(t *testing.T) {
 	type step struct {
 		advance     time.Duration
@@ -62,10 +44,10 @@ func TestProgressLine(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			clk := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 			task := newProgress(&buf, tc.enabled, clk.now).Start("reading")
 			for _, s := range tc.steps {
-				clk.add(s.advance)
+				clk.advance(s.advance)
 				if s.finish {
 					task.Done()
 				} else {
@@ -85,15 +67,15 @@ func TestProgressNilAndConcurrent(t *testing.T) {
 	p.Start("x").Done()
 
 	var buf bytes.Buffer
-	clk := &fakeClock{t: time.Unix(0, 0)}
+	clk := &manualClock{t: time.Unix(0, 0)}
 	task := newProgress(&buf, true, clk.now).Start("reading presence")
-	clk.add(2 * time.Second)
+	clk.advance(2 * time.Second)
 	var wg sync.WaitGroup
 	for i := 1; i <= 16; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			clk.add(200 * time.Millisecond)
+			clk.advance(200 * time.Millisecond)
 			task.Update(i, 16)
 		}()
 	}
