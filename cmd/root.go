@@ -73,9 +73,7 @@ func Run(ctx context.Context, deps Deps, args []string) int {
 	g := &globals{deps: deps}
 	root := newRootCmd(g)
 	root.SetArgs(args)
-	root.SetOut(deps.Stdout)
-	root.SetErr(deps.Stderr)
-	err := root.ExecuteContext(ctx)
+	c, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -83,13 +81,20 @@ func Run(ctx context.Context, deps Deps, args []string) int {
 	if !g.started {
 		err = &usageError{err}
 	}
+	var missing *missingCommandError
+	if errors.As(err, &missing) {
+		// `teamsface sync`: what could have been meant, on stderr, since nothing ran.
+		missing.cmd.SetOut(deps.Stderr)
+		_ = missing.cmd.Help()
+		fmt.Fprintln(deps.Stderr)
+	}
 	var partial *partialError
 	if !errors.As(err, &partial) || partial.msg != "" {
 		fmt.Fprintf(deps.Stderr, "teamsface: %v\n", err)
 	}
 	code := ExitCode(err)
-	if code == ExitUsage && !g.started {
-		fmt.Fprintln(deps.Stderr, "Run 'teamsface --help' for usage.")
+	if code == ExitUsage && !g.started && missing == nil {
+		fmt.Fprintf(deps.Stderr, "Run '%s --help' for usage.\n", c.CommandPath())
 	}
 	return code
 }
@@ -151,6 +156,13 @@ and "teamsface help config".`,
 		Short: "Every configuration key, its default and meaning",
 		Long:  configHelp(),
 	})
+	root.SetOut(g.deps.Stdout)
+	root.SetErr(g.deps.Stderr)
+	root.SetHelpCommand(newHelpCmd())
+	// Cobra adds its completion command only when it executes; added now, it is guarded like
+	// every other group (`teamsface completion bsh` fails) and writes to deps.Stdout.
+	root.InitDefaultCompletionCmd()
+	guardGroups(root)
 	return root
 }
 
