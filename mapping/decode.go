@@ -44,7 +44,7 @@ func decodeYAML(data []byte, file string, c *Config) (*decoder, error) {
 	d := &decoder{file: file, pos: map[string]position{}, bad: map[string]bool{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, syntaxError(file, err)
+		return nil, syntaxError(file, data, err)
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
@@ -57,7 +57,7 @@ func decodeYAML(data []byte, file string, c *Config) (*decoder, error) {
 	return d, nil
 }
 
-func syntaxError(file string, err error) error {
+func syntaxError(file string, data []byte, err error) error {
 	ce := &ConfigError{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: "), Err: err}
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -66,10 +66,54 @@ func syntaxError(file string, err error) error {
 	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
 		ce.Line, _ = strconv.Atoi(m[1])
 		ce.Msg = "invalid YAML: " + m[2]
+		if l := problemLine(data, m[2]); l > 0 {
+			ce.Line = l
+		}
 	} else {
 		ce.Msg = "invalid YAML: " + ce.Msg
 	}
 	return ce
+}
+
+// problemLine returns the line a YAML syntax error is on, or 0 when it cannot tell. yaml.v3
+// names the line where the enclosing block starts (libyaml's context mark, and counted from 0)
+// rather than the problem's own: a mis-indented line 13 under `microsoft:` on line 10 comes out
+// as line 9. The problem mark is not exposed, so the parser is asked instead: the problem is on
+// the first line at which the file, cut after that line, fails with the same message. A binary
+// search over the cut needs a handful of parses, and only for a file that is already broken.
+func problemLine(data []byte, msg string) int {
+	// ends[i] is the length of the first i+1 lines.
+	var ends []int
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	failsAt := func(n int) bool { // the first n lines fail with msg
+		var doc yaml.Node
+		err := yaml.Unmarshal(data[:ends[n-1]], &doc)
+		if err == nil {
+			return false
+		}
+		m := yamlLineRE.FindStringSubmatch(err.Error())
+		return m != nil && m[2] == msg
+	}
+	lo, hi := 1, len(ends) // the answer is in [lo, hi]; all lines together fail with msg
+	if !failsAt(hi) {
+		return 0
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if failsAt(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }
 
 func (d *decoder) has(path string) bool { _, ok := d.pos[path]; return ok }
