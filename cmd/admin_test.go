@@ -1,6 +1,9 @@
 package cmd
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -80,5 +83,79 @@ func TestEditDistance(t *testing.T) {
 		if got := editDistance(tc.a, tc.b); got != tc.want {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+// mapping check -o json on an invalid file printed nothing on stdout: a CI job reading the JSON
+// got no document at all.
+func TestMappingCheckJSONInvalidFile(t *testing.T) {
+	dir := t.TempDir()
+	base := "microsoft:\n  tenant: contoso.example\n  client_id: 11111111-2222-3333-4444-555555555555\nstarface:\n  url: https://pbx.example.com\n  login: \"0001\"\n"
+	twoBad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(twoBad, []byte(base+"  concurrency: 0\nteams_to_starface:\n  rulez: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	syntax := filepath.Join(dir, "syntax.yaml")
+	if err := os.WriteFile(syntax, []byte(base+"users:\n  match: [mail\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type problem struct {
+		File    string `json:"file"`
+		Line    int    `json:"line"`
+		Column  int    `json:"column"`
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	}
+	for _, tc := range []struct {
+		file string
+		want []problem
+	}{
+		{twoBad, []problem{
+			{File: twoBad, Line: 7, Column: 16, Field: "starface.concurrency"},
+			{File: twoBad, Line: 9, Column: 3, Field: "teams_to_starface.rulez"},
+		}},
+		{syntax, []problem{{File: syntax, Line: 8}}},
+		{filepath.Join(dir, "missing.yaml"), []problem{{File: filepath.Join(dir, "missing.yaml")}}},
+	} {
+		code, out, errs := runCLI(t, nil, "mapping", "check", "-o", "json", tc.file)
+		if code != ExitUsage {
+			t.Errorf("%s: exit %d, want %d; stderr %s", tc.file, code, ExitUsage, errs)
+		}
+		var doc struct {
+			File   string    `json:"file"`
+			Valid  *bool     `json:"valid"`
+			Errors []problem `json:"errors"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Errorf("%s: stdout is not one JSON document (%v):\n%s", tc.file, err, out)
+			continue
+		}
+		if doc.File != tc.file || doc.Valid == nil || *doc.Valid || len(doc.Errors) != len(tc.want) {
+			t.Errorf("%s: got %s", tc.file, out)
+			continue
+		}
+		for i, w := range tc.want {
+			got := doc.Errors[i]
+			if got.Message == "" || got.File != w.File || got.Line != w.Line || (w.Column != 0 && got.Column != w.Column) || got.Field != w.Field {
+				t.Errorf("%s: error %d = %+v, want %+v and a message", tc.file, i, got, w)
+			}
+		}
+		if !strings.Contains(errs, filepath.Base(tc.file)) {
+			t.Errorf("%s: stderr does not name the file: %s", tc.file, errs)
+		}
+	}
+}
+
+func TestMappingCheckJSONWithoutAnyConfigFile(t *testing.T) {
+	if _, err := os.Stat("/etc/teamsface/mapping.yaml"); err == nil {
+		t.Skip("/etc/teamsface/mapping.yaml exists on this machine")
+	}
+	t.Chdir(t.TempDir())
+	code, out, _ := runCLI(t, map[string]string{"XDG_CONFIG_HOME": t.TempDir()}, "mapping", "check", "-o", "json")
+	var doc struct {
+		Errors []struct{ Message string } `json:"errors"`
+	}
+	if code != ExitUsage || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Errors) != 1 || !strings.Contains(doc.Errors[0].Message, "no configuration file") {
+		t.Errorf("exit %d, stdout %s", code, out)
 	}
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -48,17 +49,56 @@ invalid, 3 when a test fails: made for CI checks of a mapping.`,
 				file = args[0]
 			}
 			path, err := g.configPath(file)
-			if err != nil {
-				return err
+			var cfg *mapping.Config
+			if err == nil {
+				cfg, err = mapping.Load(path)
 			}
-			cfg, err := mapping.Load(path)
 			if err != nil {
+				if g.output == "json" {
+					// A CI job reading the JSON gets a document for an invalid file too.
+					if perr := printJSON(g.deps.Stdout, invalidConfigJSON(path, err)); perr != nil {
+						return perr
+					}
+				}
 				return err
 			}
 			return runMappingCheck(g, cfg)
 		},
 	})
 	return c
+}
+
+// configProblemJSON is one problem of an invalid configuration in `mapping check -o json`.
+type configProblemJSON struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"` // 0: not on one line (a file that cannot be read, a missing section)
+	Column  int    `json:"column,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+type invalidConfigOutput struct {
+	File   string              `json:"file"`
+	Valid  bool                `json:"valid"`
+	Errors []configProblemJSON `json:"errors"`
+}
+
+// invalidConfigJSON lists the problems Load found in file, each with its position.
+func invalidConfigJSON(file string, err error) invalidConfigOutput {
+	out := invalidConfigOutput{File: file, Errors: []configProblemJSON{}}
+	var all mapping.ConfigErrors
+	var one *mapping.ConfigError
+	switch {
+	case errors.As(err, &all):
+	case errors.As(err, &one):
+		all = mapping.ConfigErrors{one}
+	default:
+		out.Errors = append(out.Errors, configProblemJSON{File: file, Message: err.Error()})
+	}
+	for _, e := range all {
+		out.Errors = append(out.Errors, configProblemJSON{File: e.File, Line: e.Line, Column: e.Column, Field: e.Field, Message: e.Msg})
+	}
+	return out
 }
 
 func runMappingCheck(g *globals, cfg *mapping.Config) error {
