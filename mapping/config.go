@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -166,11 +167,28 @@ func (m Microsoft) GraphRoot() string {
 // Load reads, parses and validates the file at path and fills in defaults.
 // Every problem is a *ConfigError (several come as ConfigErrors).
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path)
 	if err != nil {
 		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("read configuration: %v", unwrapPathError(err)), Err: err}
 	}
+	if len(data) > MaxConfigSize {
+		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("the file is larger than %d bytes (1 MiB), far more than any configuration needs; is it the right file?", MaxConfigSize)}
+	}
 	return Parse(data, path)
+}
+
+// MaxConfigSize is the largest configuration file Load reads. A real one is a few kilobytes;
+// without a limit, a wrong file (a log, a disk image) took seconds and a gigabyte to refuse.
+const MaxConfigSize = 1 << 20
+
+// readLimited reads at most MaxConfigSize+1 bytes of path, enough to tell it is too big.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
 }
 
 // unwrapPathError drops the *fs.PathError wrapper, whose text repeats the
