@@ -159,3 +159,56 @@ func TestMappingCheckJSONWithoutAnyConfigFile(t *testing.T) {
 		t.Errorf("exit %d, stdout %s", code, out)
 	}
 }
+
+// A bad value from the environment was reported as if it had been given as the flag.
+func TestBadEnvironmentValueNamesTheVariable(t *testing.T) {
+	for _, tc := range []struct{ env, value, flag string }{
+		{"TEAMSFACE_LOG_LEVEL", "bogus", "--log-level"},
+		{"TEAMSFACE_LOG_FORMAT", "xml", "--log-format"},
+		{"TEAMSFACE_OUTPUT", "yaml", "--output"},
+	} {
+		code, _, errs := runCLI(t, map[string]string{tc.env: tc.value}, "version")
+		if code != ExitUsage || !strings.Contains(errs, "environment variable "+tc.env+"=\""+tc.value+"\" is not valid") || strings.Contains(errs, tc.flag) {
+			t.Errorf("%s=%s: exit %d, stderr %q; want %d naming the variable, not %s", tc.env, tc.value, code, errs, ExitUsage, tc.flag)
+		}
+		code, _, errs = runCLI(t, nil, tc.flag, tc.value, "version")
+		if code != ExitUsage || !strings.Contains(errs, tc.flag+" \""+tc.value+"\" is not valid") {
+			t.Errorf("%s %s: exit %d, stderr %q; want %d naming the flag", tc.flag, tc.value, code, errs, ExitUsage)
+		}
+	}
+}
+
+// pflag leaves out a zero default; --lock-timeout's matters (a second run exits 5 at once).
+func TestLockTimeoutDefaultShownInHelp(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "sync", "once", "--help")
+	line := ""
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "--lock-timeout") {
+			line = l
+		}
+	}
+	if code != ExitOK || !strings.Contains(line, "(default 0s") {
+		t.Errorf("exit %d; --lock-timeout help line %q does not show its default 0s", code, line)
+	}
+}
+
+// "strconv.ParseInt: parsing "abc": invalid syntax" is Go, not an answer for a user.
+func TestBadFlagValueSaysWhatIsValid(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"demo", "--users", "abc"}, `--users "abc" is not valid; use a whole number`},
+		{nil, []string{"demo", "--users", "99999999999999999999"}, `--users "99999999999999999999" is not valid; use a whole number`},
+		{nil, []string{"sync", "watch", "--interval", "x"}, `--interval "x" is not valid; use a duration such as 10s`},
+		{nil, []string{"--lock-timeout", "soon", "version"}, `--lock-timeout "soon" is not valid; use a duration`},
+		{nil, []string{"users", "match", "--unmatched=maybe"}, `--unmatched "maybe" is not valid; use true or false`},
+		{map[string]string{"TEAMSFACE_LOCK_TIMEOUT": "soon"}, []string{"version"}, `environment variable TEAMSFACE_LOCK_TIMEOUT="soon" is not valid; use a duration`},
+	} {
+		code, _, errs := runCLI(t, tc.env, tc.args...)
+		if code != ExitUsage || !strings.Contains(errs, tc.want) || strings.Contains(errs, "strconv") || strings.Contains(errs, "time: ") {
+			t.Errorf("%v %v: exit %d, stderr %q; want %d and %q", tc.env, tc.args, code, errs, ExitUsage, tc.want)
+		}
+	}
+}

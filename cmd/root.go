@@ -126,7 +126,7 @@ and "teamsface help config".`,
 		},
 	}
 	root.CompletionOptions.HiddenDefaultCmd = false
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{flagValueError(err)} })
 
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.configFile, "config", "c", "", "configuration file (env TEAMSFACE_CONFIG; default ./mapping.yaml, $XDG_CONFIG_HOME/teamsface/mapping.yaml, /etc/teamsface/mapping.yaml)")
@@ -134,7 +134,7 @@ and "teamsface help config".`,
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	pf.StringVar(&g.logLevel, "log-level", "warn", "log level: error, warn, info, debug or trace")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
-	pf.DurationVar(&g.lockTimeout, "lock-timeout", 0, "how long to wait for another run's state lock before exiting 5")
+	pf.DurationVar(&g.lockTimeout, "lock-timeout", 0, "how long to wait for another run's state lock before exiting 5 (default 0s: exit at once)")
 
 	root.AddCommand(
 		newVersionCmd(g),
@@ -169,6 +169,7 @@ and "teamsface help config".`,
 // applyEnv fills every global flag the user did not set from TEAMSFACE_<NAME>; flags win.
 func (g *globals) applyEnv(fs *pflag.FlagSet) error {
 	var err error
+	fromEnv := map[string]string{} // flag name → the variable its value came from
 	fs.VisitAll(func(f *pflag.Flag) {
 		if f.Changed || err != nil {
 			return
@@ -179,24 +180,32 @@ func (g *globals) applyEnv(fs *pflag.FlagSet) error {
 			return
 		}
 		if e := f.Value.Set(v); e != nil {
-			err = usagef("environment variable %s: %v", name, e)
+			err = envValueError(name, f, v)
 		}
+		fromEnv[f.Name] = name
 	})
 	if err != nil {
 		return err
 	}
+	// invalid names where a bad value came from: the flag, or the variable that set it.
+	invalid := func(flag, value, valid string) error {
+		if env, ok := fromEnv[flag]; ok {
+			return usagef("environment variable %s=%q is not valid; use %s", env, value, valid)
+		}
+		return usagef("--%s %q is not valid; use %s", flag, value, valid)
+	}
 	switch g.output {
 	case "table", "json":
 	default:
-		return usagef("--output %q is not valid; use table or json", g.output)
+		return invalid("output", g.output, "table or json")
 	}
 	switch g.logFormat {
 	case "text", "json":
 	default:
-		return usagef("--log-format %q is not valid; use text or json", g.logFormat)
+		return invalid("log-format", g.logFormat, "text or json")
 	}
 	if _, ok := logLevels[g.logLevel]; !ok {
-		return usagef("--log-level %q is not valid; use error, warn, info, debug or trace", g.logLevel)
+		return invalid("log-level", g.logLevel, "error, warn, info, debug or trace")
 	}
 	return nil
 }
