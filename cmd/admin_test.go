@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/teamsface/teamsface/starface/starfacetest"
 )
 
 // A mistyped or missing subcommand must fail (exit 2) with a suggestion: a cron line with a typo
@@ -209,6 +211,53 @@ func TestBadFlagValueSaysWhatIsValid(t *testing.T) {
 		code, _, errs := runCLI(t, tc.env, tc.args...)
 		if code != ExitUsage || !strings.Contains(errs, tc.want) || strings.Contains(errs, "strconv") || strings.Contains(errs, "time: ") {
 			t.Errorf("%v %v: exit %d, stderr %q; want %d and %q", tc.env, tc.args, code, errs, ExitUsage, tc.want)
+		}
+	}
+}
+
+// "1 users": counts in messages agree with their noun.
+func TestMessagesSayOneUserNotOneUsers(t *testing.T) {
+	h := newHarness(t, 1, "")
+	// Graph has one user; STARFACE has the admin and that user, and one the mail does not match.
+	h.ss.AddUser(starfacetest.User{ID: 50, Login: "0050", Password: "x", FirstName: "No", FamilyName: "Match", Email: "nobody@contoso.example"})
+	out, _ := h.mustRun(ExitOK, "login", "--check", "-o", "json")
+	rows := checks(t, out)
+	if d := rows["microsoft/list users"].Detail; d != "1 user" {
+		t.Errorf("microsoft/list users: %q, want \"1 user\"", d)
+	}
+	_, errs := h.mustRun(ExitPartial, "users", "match", "--fail-on-unmatched")
+	if !strings.Contains(errs, "1 user in scope is unmatched or ambiguous") {
+		t.Errorf("users match --fail-on-unmatched: %s", errs)
+	}
+
+	dir := t.TempDir()
+	base := "microsoft:\n  tenant: contoso.example\n  client_id: 11111111-2222-3333-4444-555555555555\nstarface:\n  url: https://pbx.example.com\n  login: \"0001\"\n"
+	for _, tc := range []struct {
+		test      string
+		code      int
+		out, errs string
+	}{
+		{"{availability: Busy, activity: InACall, expect: {dnd: on}}", ExitOK, "The file's one test passes.", ""},
+		{"{availability: Busy, activity: InACall, expect: {dnd: off}}", ExitPartial, "The file's one test fails:", "1 of 1 mapping test failed"},
+	} {
+		p := filepath.Join(dir, "one.yaml")
+		if err := os.WriteFile(p, []byte(base+"tests:\n  - "+tc.test+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := runCLI(t, nil, "mapping", "check", p)
+		if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errs, tc.errs) {
+			t.Errorf("mapping check with %s: exit %d\nstdout:\n%s\nstderr:\n%s\nwant %d, %q and %q", tc.test, code, out, errs, tc.code, tc.out, tc.errs)
+		}
+	}
+}
+
+func TestPlural(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{{0, "0 users"}, {1, "1 user"}, {2, "2 users"}, {1200, "1200 users"}} {
+		if got := plural(tc.n, "user", "users"); got != tc.want {
+			t.Errorf("plural(%d) = %q, want %q", tc.n, got, tc.want)
 		}
 	}
 }

@@ -122,7 +122,7 @@ func runLoginCheck(ctx context.Context, r *run) error {
 		case err != nil:
 			fail("microsoft", "list users", err)
 		default:
-			add("microsoft", "list users", "ok", fmt.Sprintf("%d users", len(users)))
+			add("microsoft", "list users", "ok", plural(len(users), "user", "users"))
 			if len(users) > 0 {
 				if _, err := gc.GetPresences(ctx, []string{users[0].ID}); err != nil {
 					fail("microsoft", "read presence (getPresencesByUserId)", err)
@@ -135,7 +135,7 @@ func runLoginCheck(ctx context.Context, r *run) error {
 			if us, err := gc.ListGroupUsers(ctx, r.cfg.Microsoft.Group); err != nil {
 				fail("microsoft", "group "+r.cfg.Microsoft.Group, err)
 			} else {
-				add("microsoft", "group "+r.cfg.Microsoft.Group, "ok", fmt.Sprintf("%d user members (nested included)", len(us)))
+				add("microsoft", "group "+r.cfg.Microsoft.Group, "ok", plural(len(us), "user member", "user members")+" (nested included)")
 			}
 		}
 	}
@@ -164,18 +164,18 @@ func checkStarface(ctx context.Context, r *run, add func(s, c, st, d string), fa
 		fail("starface", "login and read users", err)
 		return
 	}
-	add("starface", "login and read users", "ok", fmt.Sprintf("%d users, as %s", len(users), r.cfg.Starface.Login))
+	add("starface", "login and read users", "ok", plural(len(users), "user", "users")+", as "+r.cfg.Starface.Login)
 	groups, err := sf.Groups(ctx)
 	if err != nil {
 		fail("starface", "read groups", err)
 	} else {
-		add("starface", "read groups", "ok", fmt.Sprintf("%d groups", len(groups)))
+		add("starface", "read groups", "ok", plural(len(groups), "group", "groups"))
 	}
 	if g := r.cfg.Starface.Group; g != "" {
 		if ids, err := sf.GroupMembers(ctx, g); err != nil {
 			fail("starface", "group "+g, err)
 		} else {
-			add("starface", "group "+g, "ok", fmt.Sprintf("%d members", len(ids)))
+			add("starface", "group "+g, "ok", plural(len(ids), "member", "members"))
 		}
 	}
 	// Any user may write their own phone config, so only another user's proves the right to.

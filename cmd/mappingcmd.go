@@ -140,11 +140,7 @@ func runMappingCheck(g *globals, cfg *mapping.Config) error {
 			return err
 		}
 		if len(results) > 0 {
-			if failed == 0 {
-				fmt.Fprintf(g.deps.Stdout, "\nAll %d tests of the file pass.\n", len(results))
-			} else {
-				fmt.Fprintf(g.deps.Stdout, "\n%d of the file's %d tests fail:\n", failed, len(results))
-			}
+			fmt.Fprintf(g.deps.Stdout, "\n%s\n", testsSummary(failed, len(results)))
 			for _, r := range results {
 				if !r.Pass {
 					fmt.Fprintf(g.deps.Stdout, "  FAIL %s:%d: %s/%s: expected dnd %s, got %s (%s)\n", cfg.File, r.Test.Line,
@@ -154,9 +150,24 @@ func runMappingCheck(g *globals, cfg *mapping.Config) error {
 		}
 	}
 	if failed > 0 {
-		return &partialError{fmt.Sprintf("%d of %d mapping tests failed", failed, len(results))}
+		return &partialError{fmt.Sprintf("%d of %s failed", failed, plural(len(results), "mapping test", "mapping tests"))}
 	}
 	return nil
+}
+
+// testsSummary is the line above the failed tests of `mapping check`.
+func testsSummary(failed, total int) string {
+	switch {
+	case total == 1 && failed == 0:
+		return "The file's one test passes."
+	case total == 1:
+		return "The file's one test fails:"
+	case failed == 0:
+		return fmt.Sprintf("All %d tests of the file pass.", total)
+	case failed == 1:
+		return fmt.Sprintf("1 of the file's %d tests fails:", total)
+	}
+	return fmt.Sprintf("%d of the file's %d tests fail:", failed, total)
 }
 
 // configHelp is `teamsface help config`, generated from the loader's own list of keys.

@@ -26,7 +26,7 @@ func TestMappingCheck(t *testing.T) {
 	}{
 		{"the example file", "../mapping.example.yaml", ExitOK, []string{"is valid", "InACall", "All 11 tests of the file pass"}, nil},
 		{"a failing test", write("failing.yaml", base+"tests:\n  - {availability: Busy, activity: InACall, expect: {dnd: off}}\n"),
-			ExitPartial, []string{"FAIL", "failing.yaml:8", "expected dnd off, got on"}, []string{"1 of 1 mapping tests failed"}},
+			ExitPartial, []string{"FAIL", "failing.yaml:8", "expected dnd off, got on"}, []string{"1 of 1 mapping test failed"}},
 		{"an unknown key", write("unknown.yaml", base+"teams_to_starface:\n  rulez: []\n"),
 			ExitUsage, nil, []string{"unknown.yaml:8:3", "rulez"}},
 		{"an unknown availability", write("avail.yaml", base+"teams_to_starface:\n  rules:\n    - when: {availability: [Bussy]}\n      dnd: on\n"),

@@ -94,7 +94,12 @@ func runUsersMatch(ctx context.Context, r *run, o usersMatchOptions) error {
 	}
 	fmt.Fprintln(r.g.deps.Stderr, sum.String())
 	if o.failOnUnmatched && sum.Unmatched+sum.Ambiguous > 0 {
-		return &partialError{fmt.Sprintf("%d users in scope are unmatched or ambiguous", sum.Unmatched+sum.Ambiguous)}
+		n := sum.Unmatched + sum.Ambiguous
+		verb := "are"
+		if n == 1 {
+			verb = "is"
+		}
+		return &partialError{fmt.Sprintf("%s in scope %s unmatched or ambiguous", plural(n, "user", "users"), verb)}
 	}
 	return nil
 }
