@@ -261,3 +261,37 @@ func TestPlural(t *testing.T) {
 		}
 	}
 }
+
+// blockTokenCache makes saving token-graph.json fail even for root: a directory of that name
+// cannot be replaced by a file.
+func blockTokenCache(t *testing.T, h *harness) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(h.stateDir, "token-graph.json", "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// login said "the token is cached" when saving it had failed.
+func TestLoginSaysWhenTheTokenCouldNotBeCached(t *testing.T) {
+	h := newHarness(t, 1, "")
+	blockTokenCache(t, h)
+	code, _, errs := h.run("login")
+	if code != ExitFailure || strings.Contains(errs, "is cached") || !strings.Contains(errs, "could not be cached") || !strings.Contains(errs, "token-graph.json") {
+		t.Errorf("exit %d, want %d saying the token could not be cached and why:\n%s", code, ExitFailure, errs)
+	}
+	if !strings.Contains(errs, "Credentials work") {
+		t.Errorf("the credentials did work; stderr:\n%s", errs)
+	}
+}
+
+func TestDeviceLoginSaysWhenTheSignInCouldNotBeSaved(t *testing.T) {
+	t.Parallel() // it waits one real poll interval
+	h := newHarness(t, 1, "")
+	h.gs.RegisterApp(deviceApp())
+	h.configure(cfgOpts{auth: "device-code"})
+	blockTokenCache(t, h)
+	code, errs := deviceLogin(t, h, h.gs.ApproveDevice)
+	if code != ExitFailure || strings.Contains(errs, "is stored") || strings.Contains(errs, "Signed in.") || !strings.Contains(errs, "token-graph.json") {
+		t.Errorf("exit %d, want %d saying the sign-in was not saved:\n%s", code, ExitFailure, errs)
+	}
+}

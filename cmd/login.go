@@ -66,6 +66,12 @@ func runLogin(ctx context.Context, r *run) error {
 	if _, err := ts.Token(ctx); err != nil {
 		return err
 	}
+	if err := ts.SaveErr(); err != nil {
+		// Runs still sign in by themselves, but a state directory teamsface cannot write to
+		// fails them too: say so now rather than claim the token is cached.
+		fmt.Fprintf(r.g.deps.Stderr, "Credentials work (%s), but the token could not be cached in %s.\n", ac.Mode, r.stateDir)
+		return fmt.Errorf("cache the token: %w", err)
+	}
 	fmt.Fprintf(r.g.deps.Stderr, "Credentials work (%s); the token is cached in %s. Run `teamsface login --check` to verify permissions.\n", ac.Mode, r.stateDir)
 	return nil
 }

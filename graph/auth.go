@@ -109,6 +109,7 @@ type CachedTokenSource struct {
 	mu      sync.Mutex
 	cur     *tokenFile // last known token, also when CacheDir is ""
 	secrets []string   // strings that must never reach an error message
+	saveErr error      // why the last token got could not be written to the cache file
 }
 
 // The Graph client takes its tokens through TokenSource (client.go).
@@ -255,13 +256,23 @@ func (t *CachedTokenSource) store(f *tokenFile) {
 	if t.cfg.CacheDir == "" {
 		return
 	}
-	if err := writeTokenFile(t.cfg.CacheDir, f); err != nil {
+	t.saveErr = writeTokenFile(t.cfg.CacheDir, f)
+	if err := t.saveErr; err != nil {
 		level := slog.LevelWarn
 		if f.RefreshToken != "" {
 			level = slog.LevelError // a rotated refresh token that is not saved may be lost for good
 		}
 		t.log.Log(context.Background(), level, "graph: cannot save token cache", "error", t.redact(err.Error()))
 	}
+}
+
+// SaveErr says why the token last got from Entra could not be written to the cache file, or nil
+// when it was (or there was nothing to write). Token goes on without the cache; `teamsface login`,
+// whose job is the cache, reports it.
+func (t *CachedTokenSource) SaveErr() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.saveErr
 }
 
 // clientCredentialsLocked signs in as the app through azidentity. A new credential is built for

@@ -104,6 +104,10 @@ func (t *CachedTokenSource) deviceLogin(ctx context.Context, prompt io.Writer) e
 		switch {
 		case err == nil:
 			t.saveDelegated(tr, "")
+			if t.saveErr != nil {
+				// The sign-in is worth nothing to later runs if it is not on disk.
+				return fmt.Errorf("%w: signed in, but later runs cannot use the sign-in; fix the state directory and %s again", t.saveErr, loginHint)
+			}
 			fmt.Fprintln(prompt, "Signed in.")
 			if tr.RefreshToken == "" {
 				t.log.Warn("graph: Entra sent no refresh token (offline_access not granted): later runs cannot renew the sign-in")
