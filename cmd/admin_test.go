@@ -295,3 +295,27 @@ func TestDeviceLoginSaysWhenTheSignInCouldNotBeSaved(t *testing.T) {
 		t.Errorf("exit %d, want %d saying the sign-in was not saved:\n%s", code, ExitFailure, errs)
 	}
 }
+
+// version called the commit time "built".
+func TestVersionSaysCommitTime(t *testing.T) {
+	saved := [3]string{version, commit, commitTime}
+	t.Cleanup(func() { version, commit, commitTime = saved[0], saved[1], saved[2] })
+	version, commit, commitTime = "0.1.0", "0123abc", "2026-11-22T10:00:00Z"
+	code, out, _ := runCLI(t, nil, "version")
+	if want := "teamsface 0.1.0 (commit 0123abc, committed 2026-11-22T10:00:00Z)\n"; code != ExitOK || out != want {
+		t.Errorf("version: exit %d, %q; want %q", code, out, want)
+	}
+	code, out, _ = runCLI(t, nil, "version", "-o", "json")
+	var v map[string]string
+	if code != ExitOK || json.Unmarshal([]byte(out), &v) != nil || v["commit_time"] != "2026-11-22T10:00:00Z" || v["commit"] != "0123abc" || v["version"] != "0.1.0" {
+		t.Errorf("version -o json: exit %d, %s", code, out)
+	}
+	code, out, _ = runCLI(t, nil, "--version")
+	if want := "teamsface 0.1.0 (commit 0123abc, committed 2026-11-22T10:00:00Z)\n"; code != ExitOK || out != want {
+		t.Errorf("--version: exit %d, %q; want %q", code, out, want)
+	}
+	code, _, errs := runCLI(t, nil, "version", "extra")
+	if code != ExitUsage {
+		t.Errorf("version extra: exit %d, %s", code, errs)
+	}
+}

@@ -126,6 +126,11 @@ and "teamsface help config".`,
 		},
 	}
 	root.CompletionOptions.HiddenDefaultCmd = false
+	// `teamsface --version`, as most tools have it, prints what `teamsface version` does.
+	root.Version = strings.TrimSuffix(versionLine(), "\n")
+	root.SetVersionTemplate("{{.Version}}\n")
+	// Declared here so cobra does not take -v for it, which many tools use for verbose.
+	root.Flags().Bool("version", false, "print the version, commit and commit time, as \"teamsface version\" does")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{flagValueError(err)} })
 
 	pf := root.PersistentFlags()
