@@ -319,3 +319,22 @@ func TestVersionSaysCommitTime(t *testing.T) {
 		t.Errorf("version extra: exit %d, %s", code, errs)
 	}
 }
+
+// --state-dir naming a file was found only after signing in (exit 1); it is a usage error, found
+// before any request.
+func TestStateDirThatIsAFileExits2BeforeAnyRequest(t *testing.T) {
+	for _, sub := range []string{"", "state"} {
+		for _, args := range [][]string{{"login"}, {"login", "--check"}, {"users", "match"}, {"presence", "get"}, {"sync", "once"}, {"sync", "once", "--dry-run"}, {"logout"}} {
+			h := newHarness(t, 1, "")
+			file := h.writeFile("not-a-dir", "x")
+			h.stateDir = filepath.Join(file, sub)
+			code, _, errs := h.run(args...)
+			if code != ExitUsage || !strings.Contains(errs, file+" is a file") {
+				t.Errorf("--state-dir %s %v: exit %d, want %d naming the file:\n%s", h.stateDir, args, code, ExitUsage, errs)
+			}
+			if n := len(h.gs.Requests()) + len(h.ss.Requests()); n != 0 {
+				t.Errorf("--state-dir %s %v: %d requests before refusing", h.stateDir, args, n)
+			}
+		}
+	}
+}

@@ -1,8 +1,13 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
 
 	"github.com/teamsface/teamsface/graph"
 	"github.com/teamsface/teamsface/mapping"
@@ -39,7 +44,31 @@ func (g *globals) newRun(explicitConfig string) (*run, error) {
 			return nil, usagef("no state directory: %v; pass --state-dir", err)
 		}
 	}
+	if err := checkStateDir(dir); err != nil {
+		return nil, err
+	}
 	return &run{g: g, cfg: cfg, log: g.logger(), stateDir: dir}, nil
+}
+
+// checkStateDir refuses, before any request, a state directory that cannot be one: a file, or
+// a path below a file. Found later, it cost a sign-in and came out as exit 1.
+func checkStateDir(dir string) error {
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		switch {
+		case err == nil && fi.IsDir():
+			return nil // the directory, or the nearest existing parent it can be created in
+		case err == nil && p == filepath.Clean(dir):
+			return usagef("state directory %s is a file, not a directory; pass --state-dir DIR", p)
+		case err == nil:
+			return usagef("state directory %s cannot be created: %s is a file, not a directory; pass --state-dir DIR", dir, p)
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+			return nil // e.g. permission denied: opening the state says so, with a hint
+		}
+		if filepath.Dir(p) == p {
+			return nil
+		}
+	}
 }
 
 // authConfig turns the microsoft section into sign-in settings, reading the secret or certificate.
