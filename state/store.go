@@ -95,16 +95,16 @@ func open(dir string, lockTimeout time.Duration, c clock) (*Store, error) {
 		return nil, errors.New("state: no state directory given")
 	}
 	if err := prepareDir(dir); err != nil {
-		return nil, err
+		return nil, permissionHint(dir, dir, err)
 	}
 	path := filepath.Join(dir, lockName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("state: open lock file: %w", err)
+		return nil, permissionHint(dir, path, fmt.Errorf("state: open lock file: %w", err))
 	}
 	if err := acquire(f, lockTimeout, c); err != nil {
 		f.Close()
-		return nil, err
+		return nil, permissionHint(dir, path, err)
 	}
 	s := &Store{dir: dir, lock: f}
 	s.removeTemps()
