@@ -150,6 +150,7 @@ and "teamsface help config".`,
 		newSyncCmd(g),
 		newMappingCmd(g),
 		newDemoCmd(g),
+		newManCmd(g),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "exit-codes",
