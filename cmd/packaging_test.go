@@ -4,10 +4,14 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // readme returns README.md.
@@ -113,6 +117,12 @@ func TestReadmeCopiesIntoDirectoriesThatExist(t *testing.T) {
 			continue
 		}
 		for _, line := range strings.Split(strings.ReplaceAll(f.body, "\\\n", " "), "\n") {
+			if strings.Contains(line, "install ./teamsface") {
+				// A package: what .goreleaser.yaml puts in it exists from now on.
+				for d := range packageDirs(t) {
+					made[d] = true
+				}
+			}
 			if i := strings.Index(line, "#"); i >= 0 {
 				line = line[:i]
 			}
@@ -161,5 +171,439 @@ func TestReadmeCopiesIntoDirectoriesThatExist(t *testing.T) {
 	}
 	if copies == 0 {
 		t.Fatal("found no cp or install into a system directory in the README")
+	}
+}
+
+// packagedUnits returns packaging/systemd's unit files by name.
+func packagedUnits(t *testing.T) map[string]string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("..", "packaging", "systemd", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := map[string]string{}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		units[filepath.Base(p)] = string(data)
+	}
+	for _, name := range []string{"teamsface.service", "teamsface-once.service", "teamsface.timer", "teamsface@.service"} {
+		if _, ok := units[name]; !ok {
+			t.Errorf("packaging/systemd/%s is missing", name)
+		}
+	}
+	return units
+}
+
+// The README shows the unit files the packages install; an admin copying from either gets the
+// same bytes.
+func TestReadmeUnitsAreThePackagedFiles(t *testing.T) {
+	files := packagedUnits(t)
+	shown := readmeUnits(t)
+	for name, text := range files {
+		got, ok := shown[name]
+		switch {
+		case !ok:
+			t.Errorf("README does not show packaging/systemd/%s (an ```ini block starting with \"# %s\")", name, name)
+		case got != text:
+			t.Errorf("README's %s differs from packaging/systemd/%s", name, name)
+		}
+	}
+	for name := range shown {
+		if _, ok := files[name]; !ok {
+			t.Errorf("README shows %s, which is not in packaging/systemd/", name)
+		}
+	}
+}
+
+func TestPackagedUnits(t *testing.T) {
+	files := packagedUnits(t)
+	for name, text := range files {
+		if !strings.HasPrefix(text, "# "+name+"\n") {
+			t.Errorf("%s does not start with \"# %s\"", name, name)
+		}
+		u, err := parseUnit(text)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !strings.HasSuffix(name, ".service") {
+			continue
+		}
+		for k, v := range hardening {
+			if got, _ := u.get("Service", k); got != v {
+				t.Errorf("%s: %s=%s, want %q", name, k, got, v)
+			}
+		}
+		if _, dyn := u.get("Service", "DynamicUser"); dyn {
+			t.Errorf("%s: DynamicUser= with the packages' static teamsface user", name)
+		}
+		start, _ := u.get("Service", "ExecStart")
+		stateDir, configDir, metrics := "/var/lib/teamsface", "/etc/teamsface", "/run/teamsface/teamsface.prom"
+		if strings.Contains(name, "@") {
+			// One configuration, state directory and metrics file per instance.
+			stateDir, configDir, metrics = "/var/lib/teamsface/%i", "/etc/teamsface/%i", "/run/teamsface/%i.prom"
+			if sd, _ := u.get("Service", "StateDirectory"); sd != "teamsface/%i" {
+				t.Errorf("%s: StateDirectory=%s, want teamsface/%%i", name, sd)
+			}
+			if env, _ := u.get("Service", "EnvironmentFile"); env != "-/etc/teamsface/%i/env" {
+				t.Errorf("%s: EnvironmentFile=%s, want the instance's own", name, env)
+			}
+		} else if sd, _ := u.get("Service", "StateDirectory"); sd != "teamsface" {
+			t.Errorf("%s: StateDirectory=%s, want teamsface", name, sd)
+		}
+		for _, want := range []string{"--state-dir " + stateDir + " ", "--config " + configDir + "/mapping.yaml ", "--metrics-file " + metrics} {
+			if !strings.Contains(start+" ", want) {
+				t.Errorf("%s: ExecStart=%s lacks %q", name, start, want)
+			}
+		}
+		args, err := invocationArgs(strings.ReplaceAll(start, "%i", "pbx1"))
+		if err != nil {
+			t.Errorf("%s: ExecStart=%s: %v", name, start, err)
+			continue
+		}
+		if err := checkCommandLine(args); err != nil {
+			t.Errorf("%s: ExecStart=%s: %v", name, start, err)
+		}
+	}
+	verifyWithSystemd(t, files)
+}
+
+// goreleaserConfig is the part of .goreleaser.yaml the tests look at.
+type goreleaserConfig struct {
+	Version int `yaml:"version"`
+	Before  struct {
+		Hooks []string `yaml:"hooks"`
+	} `yaml:"before"`
+	Builds []struct {
+		ID      string   `yaml:"id"`
+		Main    string   `yaml:"main"`
+		Binary  string   `yaml:"binary"`
+		Ldflags []string `yaml:"ldflags"`
+		Targets []string `yaml:"targets"`
+	} `yaml:"builds"`
+	Archives []struct {
+		Formats         []string `yaml:"formats"`
+		FormatOverrides []struct {
+			Goos    string   `yaml:"goos"`
+			Formats []string `yaml:"formats"`
+		} `yaml:"format_overrides"`
+		Files []any `yaml:"files"`
+	} `yaml:"archives"`
+	Checksum struct {
+		NameTemplate string `yaml:"name_template"`
+		Algorithm    string `yaml:"algorithm"`
+	} `yaml:"checksum"`
+	Nfpms []struct {
+		Formats  []string `yaml:"formats"`
+		Bindir   string   `yaml:"bindir"`
+		License  string   `yaml:"license"`
+		Contents []struct {
+			Src      string `yaml:"src"`
+			Dst      string `yaml:"dst"`
+			Type     string `yaml:"type"`
+			Packager string `yaml:"packager"`
+			FileInfo struct {
+				Mode  int    `yaml:"mode"`
+				Owner string `yaml:"owner"`
+				Group string `yaml:"group"`
+			} `yaml:"file_info"`
+		} `yaml:"contents"`
+		Scripts map[string]string `yaml:"scripts"`
+	} `yaml:"nfpms"`
+}
+
+func readGoreleaser(t *testing.T) goreleaserConfig {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", ".goreleaser.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c goreleaserConfig
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		t.Fatalf(".goreleaser.yaml: %v", err)
+	}
+	return c
+}
+
+// packageDirs are the directories the packages create.
+func packageDirs(t *testing.T) map[string]bool {
+	dirs := map[string]bool{}
+	for _, n := range readGoreleaser(t).Nfpms {
+		for _, c := range n.Contents {
+			if c.Type == "dir" {
+				dirs[c.Dst] = true
+			} else if strings.HasSuffix(c.Dst, "/") {
+				dirs[filepath.Clean(c.Dst)] = true
+			} else if c.Dst != "" {
+				dirs[filepath.Dir(c.Dst)] = true
+			}
+		}
+	}
+	return dirs
+}
+
+// TestGoreleaserConfig checks what the release promises; .ci/run's `goreleaser check` and snapshot
+// build check that goreleaser accepts it.
+func TestGoreleaserConfig(t *testing.T) {
+	c := readGoreleaser(t)
+	if c.Version != 2 {
+		t.Errorf("version: %d, want 2 (goreleaser v2 schema)", c.Version)
+	}
+	if len(c.Builds) != 1 {
+		t.Fatalf("%d builds, want 1", len(c.Builds))
+	}
+	b := c.Builds[0]
+	want := map[string]bool{"linux_amd64": true, "linux_arm64": true, "windows_amd64": true, "darwin_amd64": true, "darwin_arm64": true}
+	for _, tg := range b.Targets {
+		if !want[tg] {
+			t.Errorf("unexpected target %s", tg)
+		}
+		delete(want, tg)
+	}
+	for tg := range want {
+		t.Errorf("no build for %s", tg)
+	}
+	flags := strings.Join(b.Ldflags, " ")
+	for _, v := range []string{"version={{.Version}}", "commit={{.FullCommit}}", "commitTime={{.CommitDate}}"} {
+		if !strings.Contains(flags, "-X github.com/teamsface/teamsface/cmd."+v) {
+			t.Errorf("ldflags %q do not stamp cmd.%s", flags, v)
+		}
+	}
+	if c.Checksum.NameTemplate != "SHA256SUMS" || c.Checksum.Algorithm != "sha256" {
+		t.Errorf("checksum: %+v, want SHA256SUMS with sha256", c.Checksum)
+	}
+	if len(c.Archives) != 1 || len(c.Archives[0].FormatOverrides) != 1 || c.Archives[0].FormatOverrides[0].Goos != "windows" {
+		t.Errorf("archives: %+v, want tar.gz with zip for windows", c.Archives)
+	}
+	hooks := strings.Join(c.Before.Hooks, "\n")
+	if !strings.Contains(hooks, "go run . man --dir build/manpages") {
+		t.Errorf("before hooks do not write the manual pages: %q", hooks)
+	}
+
+	if len(c.Nfpms) != 1 {
+		t.Fatalf("%d nfpms, want 1", len(c.Nfpms))
+	}
+	n := c.Nfpms[0]
+	if strings.Join(n.Formats, ",") != "deb,rpm" || n.Bindir != "/usr/bin" || n.License != "Apache-2.0" {
+		t.Errorf("nfpms: formats %v, bindir %s, license %s", n.Formats, n.Bindir, n.License)
+	}
+	dsts := map[string]string{}
+	for _, ct := range n.Contents {
+		dsts[ct.Dst] = ct.Src
+		switch {
+		case ct.Type == "dir":
+		case strings.HasPrefix(ct.Src, "build/"):
+			// written by a before hook
+		default:
+			if _, err := os.Stat(filepath.Join("..", ct.Src)); err != nil {
+				t.Errorf("nfpms content %s: %v", ct.Src, err)
+			}
+		}
+		switch ct.Dst {
+		case "/etc/teamsface":
+			if ct.Type != "dir" || ct.FileInfo.Mode != 0o750 || ct.FileInfo.Owner != "root" || ct.FileInfo.Group != "teamsface" {
+				t.Errorf("/etc/teamsface: %+v, want a directory 0750 root:teamsface", ct)
+			}
+		case "/var/lib/teamsface":
+			if ct.Type != "dir" || ct.FileInfo.Mode != 0o700 || ct.FileInfo.Owner != "teamsface" || ct.FileInfo.Group != "teamsface" {
+				t.Errorf("/var/lib/teamsface: %+v, want a directory 0700 teamsface:teamsface", ct)
+			}
+		}
+	}
+	for _, d := range []string{"/etc/teamsface", "/var/lib/teamsface"} {
+		if _, ok := dsts[d]; !ok {
+			t.Errorf("the packages do not create %s", d)
+		}
+	}
+	for name := range packagedUnits(t) {
+		if dsts["/usr/lib/systemd/system/"+name] != "packaging/systemd/"+name {
+			t.Errorf("the packages do not install packaging/systemd/%s into /usr/lib/systemd/system", name)
+		}
+	}
+	for _, k := range []string{"preinstall", "postinstall", "preremove", "postremove"} {
+		p := n.Scripts[k]
+		if p != "packaging/scripts/"+k+".sh" {
+			t.Errorf("nfpms scripts.%s = %q", k, p)
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("..", p))
+		if err != nil || !strings.HasPrefix(string(data), "#!/bin/sh\n") {
+			t.Errorf("%s: %v; want a /bin/sh script", p, err)
+		}
+	}
+}
+
+// scriptRun is one run of a package script in a fake root.
+type scriptRun struct {
+	root   string
+	log    []string // the stubbed commands called, in order, with their arguments
+	stderr string
+	code   int
+}
+
+// runScript runs packaging/scripts/NAME.sh as dpkg or rpm would, with every system path it names
+// moved below a temporary root and the commands that change the system (systemctl, useradd,
+// chown, runuser, teamsface, ...) replaced by stubs that record their arguments. setup prepares the
+// fake root; env adds variables for the stubs (TEAMSFACE_STUB_EXIT, GETENT_EXIT).
+func runScript(t *testing.T, name string, setup func(root string), env []string, args ...string) scriptRun {
+	t.Helper()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	data, err := os.ReadFile(filepath.Join("..", "packaging", "scripts", name+".sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	text := string(data)
+	for _, p := range []string{"/etc/teamsface", "/var/lib/teamsface", "/run/systemd/system"} {
+		if err := os.MkdirAll(filepath.Join(root, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		text = strings.ReplaceAll(text, p, root+p)
+	}
+	bin := filepath.Join(root, "bin")
+	text = strings.ReplaceAll(text, "/usr/bin/teamsface", filepath.Join(bin, "teamsface"))
+	if setup != nil {
+		setup(root)
+	}
+	logFile := filepath.Join(root, "log")
+	stubs := map[string]string{
+		"systemctl": "", "getent": `exit "${GETENT_EXIT:-0}"`, "groupadd": "", "useradd": "", "chown": "", "chmod": "",
+		// runuser -u USER -- CMD...: runs CMD (the environment passes through, as with runuser).
+		"runuser":   `while [ "$1" != -- ]; do shift; done; shift; exec "$@"`,
+		"timeout":   `shift; exec "$@"`,
+		"teamsface": `echo "  secret=$TEAMSFACE_CLIENT_SECRET" >> "$LOG"; exit "${TEAMSFACE_STUB_EXIT:-0}"`,
+	}
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for n, body := range stubs {
+		stub := "#!/bin/sh\necho \"" + n + " $*\" >> \"$LOG\"\n" + body + "\n"
+		if err := os.WriteFile(filepath.Join(bin, n), []byte(stub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := filepath.Join(root, name+".sh")
+	if err := os.WriteFile(script, []byte(text), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sh, append([]string{script}, args...)...)
+	cmd.Env = append([]string{"PATH=" + bin + ":/usr/bin:/bin", "LOG=" + logFile}, env...)
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	err = cmd.Run()
+	r := scriptRun{root: root, stderr: errb.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	logged, _ := os.ReadFile(logFile)
+	for _, l := range strings.Split(strings.TrimSpace(strings.ReplaceAll(string(logged), root, "")), "\n") {
+		if l != "" {
+			r.log = append(r.log, l)
+		}
+	}
+	return r
+}
+
+func (r scriptRun) logged(prefix string) int {
+	for i, l := range r.log {
+		if strings.HasPrefix(l, prefix) {
+			return i
+		}
+	}
+	return -1
+}
+
+// The package's removal gives every phone back before teamsface goes: `teamsface release` for the
+// main configuration and each instance, as the teamsface user, with the env file's secrets.
+func TestPreremoveReleases(t *testing.T) {
+	configs := func(root string) {
+		for _, f := range []string{"etc/teamsface/mapping.yaml", "etc/teamsface/pbx1/mapping.yaml"} {
+			p := filepath.Join(root, f)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(root, "etc/teamsface/env"), []byte("TEAMSFACE_CLIENT_SECRET=s1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const main = "teamsface release --config /etc/teamsface/mapping.yaml --state-dir /var/lib/teamsface"
+	const pbx1 = "teamsface release --config /etc/teamsface/pbx1/mapping.yaml --state-dir /var/lib/teamsface/pbx1"
+	for _, arg := range []string{"remove", "0"} { // dpkg prerm remove; rpm %preun on erase
+		r := runScript(t, "preremove", configs, nil, arg)
+		stop, rel, inst := r.logged("systemctl disable --now teamsface.service"), r.logged(main), r.logged(pbx1)
+		if r.code != 0 || stop < 0 || rel < stop || inst < 0 || r.logged("runuser -u teamsface -- ") < 0 {
+			t.Errorf("preremove %s: exit %d, log:\n%s", arg, r.code, strings.Join(r.log, "\n"))
+		}
+		if rel >= 0 && (rel+1 >= len(r.log) || r.log[rel+1] != "  secret=s1") {
+			t.Errorf("preremove %s: the release did not get the env file's secret:\n%s", arg, strings.Join(r.log, "\n"))
+		}
+	}
+	// A release that fails does not fail the removal, and says how to finish by hand.
+	r := runScript(t, "preremove", configs, []string{"TEAMSFACE_STUB_EXIT=1"}, "remove")
+	if r.code != 0 || !strings.Contains(r.stderr, "failed") || !strings.Contains(r.stderr, "release --config") {
+		t.Errorf("failing release: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	// An upgrade releases nothing and stops nothing.
+	for _, arg := range []string{"upgrade", "1", "failed-upgrade"} {
+		if r := runScript(t, "preremove", configs, nil, arg); r.code != 0 || len(r.log) != 0 {
+			t.Errorf("preremove %s: exit %d, log %q; want nothing done", arg, r.code, r.log)
+		}
+	}
+	// Without a configuration there is nothing to release.
+	if r := runScript(t, "preremove", nil, nil, "remove"); r.code != 0 || r.logged("teamsface release") >= 0 {
+		t.Errorf("preremove without a configuration: exit %d, log %q", r.code, r.log)
+	}
+}
+
+func TestPreinstallCreatesTheUserOnce(t *testing.T) {
+	r := runScript(t, "preinstall", nil, []string{"GETENT_EXIT=2"}, "install")
+	if r.code != 0 || r.logged("groupadd --system teamsface") < 0 || r.logged("useradd --system --gid teamsface --home-dir /var/lib/teamsface --no-create-home") < 0 {
+		t.Errorf("preinstall on a new system: exit %d, log %q", r.code, r.log)
+	}
+	if i := r.logged("useradd"); i >= 0 && !strings.HasSuffix(r.log[i], " teamsface") {
+		t.Errorf("useradd does not create teamsface: %s", r.log[i])
+	}
+	r = runScript(t, "preinstall", nil, nil, "upgrade")
+	if r.code != 0 || r.logged("groupadd") >= 0 || r.logged("useradd") >= 0 {
+		t.Errorf("preinstall with the user there: exit %d, log %q", r.code, r.log)
+	}
+}
+
+func TestPostinstallAndPostremove(t *testing.T) {
+	r := runScript(t, "postinstall", nil, nil, "configure")
+	for _, want := range []string{"chown root:teamsface /etc/teamsface", "chmod 0750 /etc/teamsface",
+		"chown teamsface:teamsface /var/lib/teamsface", "chmod 0700 /var/lib/teamsface", "systemctl daemon-reload"} {
+		if r.logged(want) < 0 {
+			t.Errorf("postinstall configure: no %q in %q", want, r.log)
+		}
+	}
+	if r.code != 0 || r.logged("systemctl enable") >= 0 || r.logged("systemctl start") >= 0 || r.logged("systemctl try-restart") >= 0 {
+		t.Errorf("a first install must not enable, start or restart anything: exit %d, log %q", r.code, r.log)
+	}
+	for _, args := range [][]string{{"configure", "0.1.0"}, {"2"}} {
+		if r := runScript(t, "postinstall", nil, nil, args...); r.code != 0 || r.logged("systemctl try-restart teamsface.service teamsface@*.service") < 0 {
+			t.Errorf("postinstall %v (an upgrade): exit %d, log %q; want running services restarted", args, r.code, r.log)
+		}
+	}
+	r = runScript(t, "postremove", nil, nil, "purge")
+	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface")); r.code != 0 || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("postremove purge: exit %d, state directory: %v", r.code, err)
+	}
+	r = runScript(t, "postremove", nil, nil, "remove")
+	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface")); r.code != 0 || err != nil {
+		t.Errorf("postremove remove: exit %d, the state directory is gone: %v", r.code, err)
 	}
 }

@@ -136,7 +136,7 @@ func TestParseUnit(t *testing.T) {
 func readmeUnits(t *testing.T) map[string]string {
 	t.Helper()
 	units := map[string]string{}
-	name := regexp.MustCompile(`^# ([a-z-]+\.(?:service|timer))\n`)
+	name := regexp.MustCompile(`^# ([a-z@-]+\.(?:service|timer))\n`)
 	for _, f := range fences(readmeSection(t, runningSection)) {
 		if f.lang != "ini" {
 			continue
@@ -154,8 +154,7 @@ var hardening = map[string]string{
 	"PrivateDevices": "yes", "ProtectKernelTunables": "yes", "ProtectControlGroups": "yes",
 	"RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6", "LockPersonality": "yes",
 	"MemoryDenyWriteExecute": "yes", "SystemCallFilter": "@system-service", "CapabilityBoundingSet": "",
-	"UMask": "0077", "DynamicUser": "yes", "StateDirectory": "teamsface", "StateDirectoryMode": "0700",
-	"ConfigurationDirectory": "teamsface",
+	"UMask": "0077", "User": "teamsface", "Group": "teamsface", "StateDirectoryMode": "0700",
 }
 
 func TestReadmeUnits(t *testing.T) {
@@ -192,6 +191,7 @@ func TestReadmeUnits(t *testing.T) {
 			for k, v := range hardening {
 				ws = append(ws, want{"Service", k, v})
 			}
+			ws = append(ws, want{"Service", "StateDirectory", "teamsface"})
 		}
 		for _, w := range ws {
 			got, ok := u.get(w.section, w.key)
@@ -242,8 +242,14 @@ func verifyWithSystemd(t *testing.T, units map[string]string) {
 	var files []string
 	for name, text := range units {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(strings.ReplaceAll(text, "/usr/local/bin/teamsface", stub)), 0o644); err != nil {
+		// systemd looks for a bare "teamsface" in /usr/local/bin and /usr/bin.
+		text = strings.ReplaceAll(text, "ExecStart=teamsface ", "ExecStart="+stub+" ")
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
+		}
+		if strings.HasSuffix(name, "@.service") {
+			// A template is checked through an instance of it.
+			p = filepath.Join(dir, strings.Replace(name, "@.", "@pbx1.", 1))
 		}
 		files = append(files, p)
 	}
@@ -288,7 +294,7 @@ func readmeCommandLines(t *testing.T) [][]string {
 	for _, f := range fences(readmeSection(t, runningSection)) {
 		switch f.lang {
 		case "ini":
-			units := regexp.MustCompile(`^# [a-z-]+\.(service|timer)\n`)
+			units := regexp.MustCompile(`^# [a-z@-]+\.(service|timer)\n`)
 			if units.MatchString(f.body) {
 				continue // checked with their ExecStart= by TestReadmeUnits
 			}
