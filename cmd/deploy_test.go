@@ -1,0 +1,385 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/teamsface/teamsface/mapping"
+)
+
+// dockerInstruction is one instruction of a Dockerfile, continuation lines joined.
+type dockerInstruction struct {
+	cmd, args string
+	line      int
+}
+
+// parseDockerfile splits a Dockerfile into instructions the way docker does: comments and blank
+// lines dropped, a trailing backslash joining the next line.
+func parseDockerfile(text string) []dockerInstruction {
+	var out []dockerInstruction
+	var cur strings.Builder
+	start := 0
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if cur.Len() == 0 {
+			start = n
+		}
+		if strings.HasSuffix(line, `\`) {
+			cur.WriteString(strings.TrimSpace(strings.TrimSuffix(line, `\`)) + " ")
+			continue
+		}
+		cur.WriteString(line)
+		cmd, args, _ := strings.Cut(cur.String(), " ")
+		out = append(out, dockerInstruction{strings.ToUpper(cmd), strings.TrimSpace(args), start})
+		cur.Reset()
+	}
+	return out
+}
+
+// jsonArgs reads an exec-form (JSON array) argument list.
+func jsonArgs(s string) ([]string, error) {
+	var a []string
+	if err := json.Unmarshal([]byte(s), &a); err != nil {
+		return nil, errors.New("not the exec (JSON array) form")
+	}
+	return a, nil
+}
+
+// Docker is not available here to build the image; what can be checked without it is checked:
+// the final stage has no shell to need, runs as a non-root user, keeps the state on the volume,
+// and runs a command line teamsface accepts.
+func TestDockerfile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := parseDockerfile(string(data))
+	last := -1
+	for i, in := range all {
+		if in.cmd == "FROM" {
+			last = i
+		}
+	}
+	if last <= 0 {
+		t.Fatal("want a multi-stage build: a build stage, then the final stage")
+	}
+	var build bytes.Buffer
+	for _, in := range all[:last] {
+		build.WriteString(in.cmd + " " + in.args + "\n")
+	}
+	if !strings.Contains(build.String(), "CGO_ENABLED=0 go build") || !strings.Contains(build.String(), "-X github.com/teamsface/teamsface/cmd.version=") {
+		t.Errorf("the build stage does not build a static binary with its version stamped in:\n%s", build.String())
+	}
+	base := all[last].args
+	if !strings.HasPrefix(base, "gcr.io/distroless/static") && base != "scratch" {
+		t.Errorf("final stage FROM %s; want distroless static or scratch (no shell, no package manager)", base)
+	}
+	env := map[string]string{}
+	var user, entry, cmdArgs string
+	var volumes []string
+	for _, in := range all[last+1:] {
+		switch in.cmd {
+		case "RUN":
+			t.Errorf("line %d: RUN in the final stage needs a shell the image does not have", in.line)
+		case "USER":
+			user = in.args
+		case "ENTRYPOINT":
+			entry = in.args
+		case "CMD":
+			cmdArgs = in.args
+		case "VOLUME":
+			v, err := jsonArgs(in.args)
+			if err != nil {
+				v = strings.Fields(in.args)
+			}
+			volumes = append(volumes, v...)
+		case "ENV":
+			for _, kv := range strings.Fields(in.args) {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					env[k] = v
+				}
+			}
+		}
+	}
+	uid, _, _ := strings.Cut(user, ":")
+	if uid == "" || uid == "0" || uid == "root" {
+		t.Errorf("USER %q: the final stage must run as a non-root user", user)
+	}
+	if !slices.Contains(volumes, "/var/lib/teamsface") {
+		t.Errorf("VOLUME %v: the state must live on the volume /var/lib/teamsface", volumes)
+	}
+	if sd := env["TEAMSFACE_STATE_DIR"]; sd != "/var/lib/teamsface" && !strings.HasPrefix(sd, "/var/lib/teamsface/") {
+		t.Errorf("TEAMSFACE_STATE_DIR=%q is not on the volume", sd)
+	}
+	e, err := jsonArgs(entry)
+	if err != nil || len(e) != 1 || e[0] != "/usr/bin/teamsface" {
+		t.Errorf("ENTRYPOINT %s: want [\"/usr/bin/teamsface\"] (%v)", entry, err)
+	}
+	c, err := jsonArgs(cmdArgs)
+	if err != nil || len(c) < 2 || c[0] != "sync" || c[1] != "watch" {
+		t.Errorf("CMD %s: want sync watch in the exec form (%v)", cmdArgs, err)
+	} else if err := checkCommandLine(c); err != nil {
+		t.Errorf("CMD %s: %v", cmdArgs, err)
+	}
+	if hl, err := exec.LookPath("hadolint"); err == nil {
+		if out, err := exec.Command(hl, filepath.Join("..", "Dockerfile")).CombinedOutput(); err != nil {
+			t.Errorf("hadolint: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("hadolint not installed; checked with the built-in parser only")
+	}
+}
+
+func TestParseDockerfile(t *testing.T) {
+	got := parseDockerfile("# c\nFROM a AS b\n\nRUN x \\\n  && y\nCMD [\"z\"]\n")
+	want := []dockerInstruction{{"FROM", "a AS b", 2}, {"RUN", "x && y", 4}, {"CMD", `["z"]`, 6}}
+	if !slices.Equal(got, want) {
+		t.Errorf("parseDockerfile = %+v, want %+v", got, want)
+	}
+}
+
+// k8sObject is what the manifest test reads of each object.
+type k8sObject struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Data       map[string]string `yaml:"data"`
+	StringData map[string]string `yaml:"stringData"`
+	Spec       struct {
+		AccessModes []string `yaml:"accessModes"`
+		Replicas    *int     `yaml:"replicas"`
+		Strategy    struct {
+			Type string `yaml:"type"`
+		} `yaml:"strategy"`
+		Selector struct {
+			MatchLabels map[string]string `yaml:"matchLabels"`
+		} `yaml:"selector"`
+		Template struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
+			Spec struct {
+				SecurityContext struct {
+					RunAsNonRoot *bool `yaml:"runAsNonRoot"`
+					RunAsUser    int   `yaml:"runAsUser"`
+				} `yaml:"securityContext"`
+				Containers []struct {
+					Args []string `yaml:"args"`
+					Env  []struct {
+						Name      string `yaml:"name"`
+						Value     string `yaml:"value"`
+						ValueFrom *struct {
+							SecretKeyRef struct {
+								Name string `yaml:"name"`
+								Key  string `yaml:"key"`
+							} `yaml:"secretKeyRef"`
+						} `yaml:"valueFrom"`
+					} `yaml:"env"`
+					Ports []struct {
+						Name          string `yaml:"name"`
+						ContainerPort int    `yaml:"containerPort"`
+					} `yaml:"ports"`
+					LivenessProbe struct {
+						HTTPGet struct {
+							Path string `yaml:"path"`
+							Port string `yaml:"port"`
+						} `yaml:"httpGet"`
+					} `yaml:"livenessProbe"`
+					SecurityContext struct {
+						ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
+						AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+					} `yaml:"securityContext"`
+					VolumeMounts []struct {
+						Name      string `yaml:"name"`
+						MountPath string `yaml:"mountPath"`
+						ReadOnly  bool   `yaml:"readOnly"`
+					} `yaml:"volumeMounts"`
+				} `yaml:"containers"`
+				Volumes []struct {
+					Name      string `yaml:"name"`
+					ConfigMap *struct {
+						Name string `yaml:"name"`
+					} `yaml:"configMap"`
+					PersistentVolumeClaim *struct {
+						ClaimName string `yaml:"claimName"`
+					} `yaml:"persistentVolumeClaim"`
+				} `yaml:"volumes"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+func readManifest(t *testing.T) map[string]k8sObject {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "deploy", "kubernetes", "teamsface.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	objs := map[string]k8sObject{}
+	dec := yaml.NewDecoder(f)
+	for {
+		var o k8sObject
+		err := dec.Decode(&o)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("deploy/kubernetes/teamsface.yaml: %v", err)
+		}
+		if o.Kind == "" {
+			continue // an empty document
+		}
+		if _, dup := objs[o.Kind]; dup {
+			t.Fatalf("two %s objects; the example is one PBX's", o.Kind)
+		}
+		objs[o.Kind] = o
+	}
+	return objs
+}
+
+// The example manifest: one replica of sync watch per PBX, replaced (never rolled) so two never
+// run at once, state on a volume, configuration from a ConfigMap, secrets from a Secret, non-root
+// with a read-only root file system. There is no cluster here; every reference inside the file is
+// checked instead, and the ConfigMap's mapping.yaml is loaded like teamsface would.
+func TestKubernetesManifest(t *testing.T) {
+	objs := readManifest(t)
+	for _, k := range []string{"ConfigMap", "Secret", "PersistentVolumeClaim", "Deployment", "Service"} {
+		if _, ok := objs[k]; !ok {
+			t.Errorf("no %s", k)
+		}
+	}
+	d := objs["Deployment"]
+	if d.APIVersion != "apps/v1" || d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != "Recreate" {
+		t.Errorf("Deployment: %s, replicas %v, strategy %q; want apps/v1, 1 and Recreate", d.APIVersion, d.Spec.Replicas, d.Spec.Strategy.Type)
+	}
+	for k, v := range d.Spec.Selector.MatchLabels {
+		if d.Spec.Template.Metadata.Labels[k] != v {
+			t.Errorf("the pod template lacks the selector's label %s=%s", k, v)
+		}
+	}
+	pod := d.Spec.Template.Spec
+	if sc := pod.SecurityContext; sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == 0 {
+		t.Errorf("pod securityContext %+v: want runAsNonRoot and a non-root runAsUser", sc)
+	}
+	if len(pod.Containers) != 1 {
+		t.Fatalf("%d containers, want 1", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	if sc := c.SecurityContext; sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Errorf("container securityContext: want readOnlyRootFilesystem true and allowPrivilegeEscalation false")
+	}
+
+	// The command line, with --metrics-listen (served /healthz for the liveness probe) left for
+	// checkCommandLine to judge once sync watch has it.
+	args := slices.Clone(c.Args)
+	listen := ""
+	if i := slices.Index(args, "--metrics-listen"); i >= 0 && i+1 < len(args) {
+		listen = args[i+1]
+		if !watchHasFlag("metrics-listen") {
+			t.Log("sync watch has no --metrics-listen yet; the rest of the command line is checked")
+			args = slices.Delete(args, i, i+2)
+		}
+	}
+	if len(args) < 2 || args[0] != "sync" || args[1] != "watch" {
+		t.Errorf("args %v: want sync watch", c.Args)
+	} else if err := checkCommandLine(args); err != nil {
+		t.Errorf("args %v: %v", c.Args, err)
+	}
+	port := 0
+	for _, p := range c.Ports {
+		if p.Name == c.LivenessProbe.HTTPGet.Port {
+			port = p.ContainerPort
+		}
+	}
+	if c.LivenessProbe.HTTPGet.Path != "/healthz" || port != 9464 || listen != ":9464" {
+		t.Errorf("liveness probe %+v on port %d, --metrics-listen %q: want /healthz on 9464, where teamsface listens", c.LivenessProbe.HTTPGet, port, listen)
+	}
+
+	// Volumes: the configuration from the ConfigMap, read-only; the state on the claim.
+	volumes := map[string]string{}
+	for _, v := range pod.Volumes {
+		switch {
+		case v.ConfigMap != nil:
+			volumes[v.Name] = "ConfigMap/" + v.ConfigMap.Name
+		case v.PersistentVolumeClaim != nil:
+			volumes[v.Name] = "PersistentVolumeClaim/" + v.PersistentVolumeClaim.ClaimName
+		}
+	}
+	mounts := map[string]string{} // source → mount path
+	for _, m := range c.VolumeMounts {
+		src := volumes[m.Name]
+		mounts[src] = m.MountPath
+		if strings.HasPrefix(src, "ConfigMap/") && !m.ReadOnly {
+			t.Errorf("the configuration is mounted writable")
+		}
+	}
+	env := map[string]string{}
+	secrets := map[string]string{}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+		if e.ValueFrom != nil {
+			secrets[e.Name] = e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
+		}
+	}
+	cm, sec, pvc := objs["ConfigMap"], objs["Secret"], objs["PersistentVolumeClaim"]
+	configDir := mounts["ConfigMap/"+cm.Metadata.Name]
+	if configDir == "" || env["TEAMSFACE_CONFIG"] != configDir+"/mapping.yaml" || cm.Data["mapping.yaml"] == "" {
+		t.Errorf("TEAMSFACE_CONFIG=%q, ConfigMap %s mounted at %q: want its mapping.yaml", env["TEAMSFACE_CONFIG"], cm.Metadata.Name, configDir)
+	}
+	stateMount := mounts["PersistentVolumeClaim/"+pvc.Metadata.Name]
+	if stateMount != "/var/lib/teamsface" || !strings.HasPrefix(env["TEAMSFACE_STATE_DIR"], stateMount+"/") {
+		t.Errorf("state: claim %s mounted at %q, TEAMSFACE_STATE_DIR=%q; want a directory on the claim mounted at /var/lib/teamsface", pvc.Metadata.Name, stateMount, env["TEAMSFACE_STATE_DIR"])
+	}
+	if !slices.Equal(pvc.Spec.AccessModes, []string{"ReadWriteOnce"}) {
+		t.Errorf("claim access modes %v: want ReadWriteOnce, one pod at a time", pvc.Spec.AccessModes)
+	}
+	for _, name := range []string{"TEAMSFACE_CLIENT_SECRET", "STARFACE_PASSWORD"} {
+		ref := secrets[name]
+		secName, key, _ := strings.Cut(ref, "/")
+		if secName != sec.Metadata.Name || sec.StringData[key] == "" {
+			t.Errorf("%s comes from %q; want a key of Secret %s", name, ref, sec.Metadata.Name)
+		}
+	}
+
+	// The configuration is one teamsface accepts, with its secrets from those variables.
+	cfg, err := mapping.Parse([]byte(cm.Data["mapping.yaml"]), "ConfigMap "+cm.Metadata.Name)
+	if err != nil {
+		t.Fatalf("the ConfigMap's mapping.yaml: %v", err)
+	}
+	cfg.Getenv = func(k string) string {
+		if _, ok := secrets[k]; ok {
+			return "from-the-secret"
+		}
+		return ""
+	}
+	if _, err := cfg.ClientSecret(); err != nil {
+		t.Errorf("client secret: %v", err)
+	}
+	if _, err := cfg.StarfacePassword(); err != nil {
+		t.Errorf("STARFACE password: %v", err)
+	}
+}
+
+// watchHasFlag says whether sync watch defines the flag.
+func watchHasFlag(name string) bool {
+	c, _, err := newRootCmd(&globals{}).Find([]string{"sync", "watch"})
+	return err == nil && c.Flags().Lookup(name) != nil
+}
