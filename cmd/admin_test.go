@@ -1,13 +1,17 @@
 package cmd
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/teamsface/teamsface/starface/starfacetest"
+	"github.com/teamsface/teamsface/state"
 )
 
 // A mistyped or missing subcommand must fail (exit 2) with a suggestion: a cron line with a typo
@@ -368,5 +372,41 @@ func TestManPages(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}, "man", "--dir", dir); code != ExitUsage || !strings.Contains(errs, "SOURCE_DATE_EPOCH") {
 		t.Errorf("SOURCE_DATE_EPOCH=yesterday: exit %d, %s", code, errs)
+	}
+}
+
+// Deps.Stop is how the Windows service stops sync watch: like SIGTERM, the pass in flight is
+// finished and saved, then Run returns 0. Closed before Run starts, exactly one pass runs.
+func TestWatchStopsOnDepsStopAfterThePassInFlight(t *testing.T) {
+	h := newHarness(t, 2, "")
+	h.setPresence(0, "Busy", "InACall")
+	var out, errb bytes.Buffer
+	deps := h.deps(&out, &errb)
+	stop := make(chan struct{})
+	close(stop)
+	deps.Stop = stop
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, deps, []string{"--config", h.cfgPath, "--state-dir", h.stateDir, "sync", "watch", "--interval", "10s"})
+	}()
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(10 * time.Second):
+		cancel()
+		<-done
+		t.Fatal("sync watch did not stop when Deps.Stop was closed")
+	}
+	if code != ExitOK {
+		t.Fatalf("exit %d, want 0\n%s", code, errb.String())
+	}
+	if !h.dnd(0) || h.gs.CountRequests("POST", presencesByUser) != 1 {
+		t.Errorf("the pass did not run to its end: DND %v, %d presence requests", h.dnd(0), h.gs.CountRequests("POST", presencesByUser))
+	}
+	st, _, err := state.ReadOnly(h.stateDir)
+	if err != nil || st.Users["0002"] == nil || !st.Users["0002"].Owned {
+		t.Errorf("the pass's state was not saved: %v", err)
 	}
 }

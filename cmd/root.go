@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,6 +34,10 @@ type Deps struct {
 	HTTPClient *http.Client
 	// StderrIsTerminal enables progress lines.
 	StderrIsTerminal bool
+	// Stop, when closed, ends sync watch the way SIGINT and SIGTERM do: the pass in flight is
+	// finished and saved, then the command returns. The Windows service closes it when the
+	// service manager stops the service.
+	Stop <-chan struct{}
 }
 
 // globals are the values of the persistent flags.
@@ -214,6 +220,22 @@ func (g *globals) applyEnv(fs *pflag.FlagSet) error {
 		return invalid("log-level", g.logLevel, "error, warn, info, debug or trace")
 	}
 	return nil
+}
+
+// stopContext is done when the process gets SIGINT or SIGTERM, when deps.Stop is closed, or when
+// parent is done: what ends sync watch after the pass in flight.
+func (g *globals) stopContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	if g.deps.Stop != nil {
+		go func() {
+			select {
+			case <-g.deps.Stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, cancel
 }
 
 // configPath finds the configuration file as DESIGN.md says.

@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -90,7 +87,7 @@ ends it with exit 4, since only a person can fix that.`,
 			if err != nil {
 				return err
 			}
-			stop, cancel := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+			stop, cancel := g.stopContext(c.Context())
 			defer cancel()
 			return runSyncWatch(c.Context(), stop, r, *o, nil)
 		},
