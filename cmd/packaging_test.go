@@ -575,6 +575,9 @@ func TestPreinstallCreatesTheUserOnce(t *testing.T) {
 	}
 	if i := r.logged("useradd"); i >= 0 && !strings.HasSuffix(r.log[i], " teamsface") {
 		t.Errorf("useradd does not create teamsface: %s", r.log[i])
+	} else if i >= 0 && strings.Contains(r.log[i], ":") {
+		// /etc/passwd separates its fields with colons; useradd refuses one in the comment.
+		t.Errorf("useradd's arguments contain a colon: %s", r.log[i])
 	}
 	r = runScript(t, "preinstall", nil, nil, "upgrade")
 	if r.code != 0 || r.logged("groupadd") >= 0 || r.logged("useradd") >= 0 {

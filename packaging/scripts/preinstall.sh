@@ -10,6 +10,6 @@ if ! getent passwd teamsface >/dev/null 2>&1; then
     nologin=/usr/sbin/nologin
     [ -x "$nologin" ] || nologin=/sbin/nologin
     useradd --system --gid teamsface --home-dir /var/lib/teamsface --no-create-home \
-        --shell "$nologin" --comment "teamsface: Teams presence and STARFACE DND" teamsface
+        --shell "$nologin" --comment "teamsface, Teams presence and STARFACE DND" teamsface
 fi
 exit 0
