@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -408,5 +411,70 @@ func TestWatchStopsOnDepsStopAfterThePassInFlight(t *testing.T) {
 	st, _, err := state.ReadOnly(h.stateDir)
 	if err != nil || st.Users["0002"] == nil || !st.Users["0002"].Owned {
 		t.Errorf("the pass's state was not saved: %v", err)
+	}
+}
+
+func TestServiceIsWindowsOnlyElsewhere(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the service commands run on Windows")
+	}
+	for _, args := range [][]string{{"service", "install", "--state-dir", "/x"}, {"service", "uninstall"}, {"service", "start"}, {"service", "stop"}, {"service", "run"}} {
+		code, out, errs := runCLI(t, nil, args...)
+		if code != ExitUsage || out != "" || !strings.Contains(errs, "Windows only") {
+			t.Errorf("teamsface %v: exit %d, stderr %q; want %d saying it is Windows only", args, code, errs, ExitUsage)
+		}
+	}
+	if code, _, errs := runCLI(t, nil, "service"); code != ExitUsage || !strings.Contains(errs, "one of install, start, stop, uninstall") {
+		t.Errorf("teamsface service: exit %d, %s", code, errs)
+	}
+}
+
+// The service runs sync watch with absolute paths (it starts in C:\Windows\System32) and always
+// with the state directory named, so that runs by hand can use the same one.
+func TestServiceWatchArgs(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	g := &globals{deps: Deps{Getenv: func(string) string { return "" }}, configFile: "mapping.yaml", stateDir: "state", logLevel: "warn"}
+	args, err := serviceWatchArgs(g, serviceOptions{interval: 10 * time.Second, metricsFile: "m.prom"})
+	want := []string{"--config", filepath.Join(dir, "mapping.yaml"), "--state-dir", filepath.Join(dir, "state"), "--interval", "10s", "--metrics-file", filepath.Join(dir, "m.prom")}
+	if err != nil || strings.Join(args, " ") != strings.Join(want, " ") {
+		t.Errorf("serviceWatchArgs = %q, %v; want %q", args, err, want)
+	}
+	if err := checkCommandLine(append([]string{"sync", "watch"}, args...)); err != nil {
+		t.Errorf("sync watch %v: %v", args, err)
+	}
+	g.logLevel = "debug"
+	if args, _ := serviceWatchArgs(g, serviceOptions{interval: 10 * time.Second}); !strings.HasSuffix(strings.Join(args, " "), "--log-level debug") {
+		t.Errorf("--log-level debug is not passed on: %q", args)
+	}
+	g.stateDir = ""
+	if _, err := serviceWatchArgs(g, serviceOptions{interval: 10 * time.Second}); ExitCode(err) != ExitUsage || !strings.Contains(err.Error(), "--state-dir") {
+		t.Errorf("without --state-dir: %v; want a usage error asking for it", err)
+	}
+	g.stateDir = "state"
+	if _, err := serviceWatchArgs(g, serviceOptions{interval: 100 * time.Millisecond}); ExitCode(err) != ExitUsage {
+		t.Errorf("--interval 100ms: %v", err)
+	}
+}
+
+func TestEventLogLines(t *testing.T) {
+	var got []string
+	w := &lineWriter{emit: func(l string) { got = append(got, l) }}
+	fmt.Fprint(w, "time=x level=WARN msg=\"slow\"\nteamsface: starface: 500\r\n")
+	fmt.Fprint(w, "12:00:00 0002 ")
+	fmt.Fprint(w, "alice dnd-on in a call\n\nlast")
+	w.Flush()
+	want := []string{`time=x level=WARN msg="slow"`, "teamsface: starface: 500", "12:00:00 0002 alice dnd-on in a call", "last"}
+	if !slices.Equal(got, want) {
+		t.Errorf("lines %q, want %q", got, want)
+	}
+	for line, typ := range map[string]eventType{
+		got[0]: eventWarning, got[1]: eventError, got[2]: eventInfo,
+		`{"time":"x","level":"ERROR","msg":"pass failed"}`: eventError,
+		"time=x level=INFO msg=started":                    eventInfo,
+	} {
+		if c := classifyLine(line); c != typ {
+			t.Errorf("classifyLine(%q) = %d, want %d", line, c, typ)
+		}
 	}
 }

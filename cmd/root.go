@@ -157,6 +157,7 @@ and "teamsface help config".`,
 		newMappingCmd(g),
 		newDemoCmd(g),
 		newManCmd(g),
+		newServiceCmd(g),
 	)
 	root.AddCommand(&cobra.Command{
 		Use:   "exit-codes",
