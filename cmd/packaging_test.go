@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -608,5 +610,55 @@ func TestPostinstallAndPostremove(t *testing.T) {
 	r = runScript(t, "postremove", nil, nil, "remove")
 	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface")); r.code != 0 || err != nil {
 		t.Errorf("postremove remove: exit %d, the state directory is gone: %v", r.code, err)
+	}
+}
+
+// stateDirs are the state directories the README documents: one per installation kind, and one
+// per instance below it. A command with any other (or none, so the per-user default) would not
+// know which DND the service switched on, and never release them (issue 14, defect 2).
+var stateDirRE = regexp.MustCompile(`^(/var/lib/teamsface(/[a-z0-9-]+)?|C:\\ProgramData\\teamsface(\\[a-z0-9-]+)?\\state|/usr/local/var/teamsface)$`)
+
+// statefulCommands read or write the state directory.
+var statefulCommands = map[string]bool{"login": true, "logout": true, "users": true, "presence": true, "sync": true, "release": true, "service": true}
+
+func TestReadmeCommandsUseTheDocumentedStateDirectory(t *testing.T) {
+	checked := 0
+	plistArgs := regexp.MustCompile(`(?s)<key>ProgramArguments</key>\s*<array>(.*?)</array>`)
+	plistString := regexp.MustCompile(`<string>([^<]*)</string>`)
+	for _, f := range fences(readme(t)) {
+		var lines [][]string
+		switch f.lang {
+		case "ini", "yaml":
+			continue // unit files: TestPackagedUnits
+		case "xml":
+			if m := plistArgs.FindStringSubmatch(f.body); m != nil {
+				var args []string
+				for _, s := range plistString.FindAllStringSubmatch(m[1], -1) {
+					args = append(args, s[1])
+				}
+				lines = append(lines, args[1:])
+			}
+		default:
+			lines = invocations(strings.ReplaceAll(f.body, "\\\n", " "))
+		}
+		envDir := regexp.MustCompile(`(?m)^TEAMSFACE_STATE_DIR=(\S+)$`).FindStringSubmatch(f.body)
+		for _, args := range lines {
+			if len(args) == 0 || !statefulCommands[args[0]] || (len(args) > 1 && args[0] == "service" && args[1] != "install") {
+				continue
+			}
+			checked++
+			dir := ""
+			if i := slices.Index(args, "--state-dir"); i >= 0 && i+1 < len(args) {
+				dir = args[i+1]
+			} else if envDir != nil {
+				dir = envDir[1]
+			}
+			if !stateDirRE.MatchString(dir) {
+				t.Errorf("README: teamsface %s: state directory %q; every documented command names the installation's one state directory", strings.Join(args, " "), dir)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("checked only %d commands", checked)
 	}
 }

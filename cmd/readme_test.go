@@ -260,9 +260,10 @@ func verifyWithSystemd(t *testing.T, units map[string]string) {
 	}
 }
 
-// invocationRE finds teamsface invoked as a program: at the start of a line or after "(", or by a
+// invocationRE finds teamsface invoked as a program: at the start of a line (also after
+// "sudo -u USER") or after "(", or by a
 // path ending in bin/teamsface or \teamsface.exe. The arguments end where the shell would end the command.
-var invocationRE = regexp.MustCompile(`(?m)(?:^[ \t]*|bin/|\\|\()teamsface(?:\.exe)?[ \t]+([^;&|<>()"'#\n]*)`)
+var invocationRE = regexp.MustCompile(`(?m)(?:^[ \t]*(?:sudo -u \S+ )?|bin/|\\|\()teamsface(?:\.exe)?[ \t]+([^;&|<>()"'#\n]*)`)
 
 // invocationArgs returns the arguments of the one teamsface invocation in line.
 func invocationArgs(line string) ([]string, error) {
