@@ -381,7 +381,7 @@ func TestGoreleaserConfig(t *testing.T) {
 		t.Errorf("archives: %+v, want tar.gz with zip for windows", c.Archives)
 	}
 	hooks := strings.Join(c.Before.Hooks, "\n")
-	if !strings.Contains(hooks, "go run . man --dir build/manpages") {
+	if !strings.Contains(hooks, "go run -trimpath . man --dir build/manpages") {
 		t.Errorf("before hooks do not write the manual pages: %q", hooks)
 	}
 
