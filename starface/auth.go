@@ -107,45 +107,66 @@ func (nonceLogin) login(ctx context.Context, c *Client) (string, error) {
 }
 
 // token returns a usable token: the one in memory, else the cached one from an earlier run,
-// else a new login. Concurrent callers share one login.
+// else a new login. Concurrent callers share one login (singleflight); a caller whose context
+// ends stops waiting for it.
 func (c *Client) token(ctx context.Context) (string, error) {
+	if tok := c.currentToken(); tok != "" {
+		return tok, nil
+	}
+	// The login runs with the context of the caller that started it. When that caller gives
+	// up, its waiters get its context error although their own contexts are alive: they start
+	// a login of their own, once.
+	for attempt := 0; ; attempt++ {
+		ch := c.logins.DoChan("login", func() (any, error) { return c.loginOnce(ctx) })
+		select {
+		case res := <-ch:
+			if res.Err != nil {
+				if attempt == 0 && ctx.Err() == nil && isContextErr(res.Err) {
+					continue
+				}
+				return "", res.Err
+			}
+			return res.Val.(string), nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// currentToken is the token in memory or, on first use, the one cached by an earlier run;
+// "" when there is none that is still fresh.
+func (c *Client) currentToken() string {
 	t := &c.tok
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if !t.loaded {
 		t.loaded = true
 		t.token, t.issued = c.loadCache()
 	}
 	if t.token != "" && c.fresh(t.issued) {
-		tok := t.token
-		t.mu.Unlock()
+		return t.token
+	}
+	return ""
+}
+
+// loginOnce logs in unless a login that finished just before this flight began already left
+// a fresh token, stores the token and caches it for later runs.
+func (c *Client) loginOnce(ctx context.Context) (string, error) {
+	if tok := c.currentToken(); tok != "" {
 		return tok, nil
 	}
-	if call := t.inflight; call != nil {
-		t.mu.Unlock()
-		select {
-		case <-call.done:
-			return call.token, call.err
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-	}
-	call := &loginCall{done: make(chan struct{})}
-	t.inflight = call
-	t.mu.Unlock()
-
 	issued := c.now()
 	tok, err := c.auth.login(ctx, c)
-	t.mu.Lock()
-	t.inflight = nil
-	if err == nil {
-		t.token, t.issued = tok, issued
-	}
-	t.mu.Unlock()
-	call.token, call.err = tok, err
-	close(call.done)
 	if err != nil {
 		return "", err
 	}
+	c.tok.mu.Lock()
+	c.tok.token, c.tok.issued = tok, issued
+	c.tok.mu.Unlock()
 	c.nLogins.Add(1)
 	c.log.DebugContext(ctx, "starface login", "login", c.login)
 	if err := c.saveCache(tok, issued); err != nil {

@@ -4,9 +4,10 @@
 // state the REST API can write.
 //
 // Every request goes through one helper (Client.do) that adds the authToken and X-Version
-// headers, bounds the requests in flight, logs one debug line without secrets, retries
-// idempotent GETs on 5xx and transient network errors, and logs in again once on a 401.
-// Business methods never sleep or retry themselves.
+// headers, logs one debug line without secrets, retries idempotent GETs on 5xx and transient
+// network errors, and logs in again once on a 401. Business methods never sleep or retry
+// themselves. The client does not bound the requests in flight: its caller does (the sync pass
+// runs its STARFACE requests through errgroup.SetLimit(starface.concurrency)).
 package starface
 
 import (
@@ -20,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Options configure a Client. URL and Login are required.
@@ -36,7 +39,9 @@ type Options struct {
 	Fingerprint string
 	// InsecureSkipVerify turns certificate checks off (last resort; Warnings reports it).
 	InsecureSkipVerify bool
-	// Concurrency bounds the requests in flight, login included (default 4).
+	// Concurrency is how many requests the caller runs at once (default 4). It sizes the pool
+	// of idle connections kept to the PBX; it does not bound anything: the caller does that
+	// (the sync pass with errgroup.SetLimit), so the same requests are not bounded twice.
 	Concurrency int
 	// TokenCacheDir is where token-starface.json is kept (file 0600, directory 0700).
 	// "" keeps the token in memory only.
@@ -64,7 +69,6 @@ type Client struct {
 	login    string
 	password string
 	hc       *http.Client
-	sem      chan struct{}
 	ua       string
 	log      *slog.Logger
 	now      func() time.Time
@@ -74,7 +78,8 @@ type Client struct {
 	warnings []string
 	auth     authMethod
 
-	tok tokenState
+	tok    tokenState
+	logins singleflight.Group // many goroutines needing a token at once cause one login
 
 	nRequests atomic.Int64
 	nLogins   atomic.Int64
@@ -121,7 +126,6 @@ func New(o Options) (*Client, error) {
 	if n <= 0 {
 		n = 4
 	}
-	c.sem = make(chan struct{}, n)
 	if c.ua == "" {
 		c.ua = "teamsface"
 	}
@@ -200,19 +204,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// tokenState is the current token and the login in progress, if any. Guarded by mu; a login
-// runs outside the lock and others wait on its done channel, so that many goroutines needing a
-// token at once cause one login (and can still give up when their context ends).
+// tokenState is the current token. Guarded by mu; a login runs outside the lock, in
+// Client.logins.
 type tokenState struct {
-	mu       sync.Mutex
-	token    string
-	issued   time.Time
-	loaded   bool // the cache file has been consulted
-	inflight *loginCall
-}
-
-type loginCall struct {
-	done  chan struct{}
-	token string
-	err   error
+	mu     sync.Mutex
+	token  string
+	issued time.Time
+	loaded bool // the cache file has been consulted
 }

@@ -85,13 +85,6 @@ func (c *Client) send(ctx context.Context, method, path, tok string, body []byte
 }
 
 func (c *Client) sendOnce(ctx context.Context, method, path, tok string, body []byte, attempt int) (int, []byte, error) {
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return 0, nil, ctx.Err()
-	}
-	defer func() { <-c.sem }()
-
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
