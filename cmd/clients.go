@@ -126,7 +126,8 @@ func (r *run) newStarfaceClient(password string) (*starface.Client, error) {
 		HTTPClient: r.g.deps.HTTPClient, UserAgent: userAgent(), Logger: r.log, Now: r.g.deps.Now,
 	})
 	if err != nil {
-		return nil, &usageError{fmt.Errorf("%s: starface: %w", r.cfg.File, err)}
+		// err starts with "starface: " already.
+		return nil, &usageError{fmt.Errorf("%s: %w", r.cfg.File, err)}
 	}
 	for _, w := range c.Warnings() {
 		r.log.Warn(w)

@@ -187,7 +187,8 @@ func checkStarface(ctx context.Context, r *run, add func(s, c, st, d string), fa
 	if err := sf.CheckWrite(ctx, users[target].ID); err != nil {
 		var se *starface.Error
 		if errors.As(err, &se) && se.Status == 403 {
-			err = &authError{fmt.Errorf("starface: %s may not change other users' phone configs: use an administrator login: %w", r.cfg.Starface.Login, err)}
+			// Wrap the STARFACE answer, not err: err already starts with "starface: ".
+			err = &authError{fmt.Errorf("starface: %s may not change other users' phone configs, use an administrator login: %w", r.cfg.Starface.Login, se)}
 		}
 		fail("starface", "write phone configs", err)
 		return

@@ -124,7 +124,7 @@ func phoneConfigPath(userID int) string {
 func (c *Client) PhoneConfig(ctx context.Context, userID int) (PhoneConfig, error) {
 	var pc PhoneConfig
 	if err := c.do(ctx, http.MethodGet, phoneConfigPath(userID), nil, &pc); err != nil {
-		return PhoneConfig{}, fmt.Errorf("starface: get phone config for user %d: %w", userID, err)
+		return PhoneConfig{}, fmt.Errorf("starface: get phone config of user %d: %w", userID, err)
 	}
 	return pc, nil
 }
@@ -134,7 +134,7 @@ func (c *Client) PhoneConfig(ctx context.Context, userID int) (PhoneConfig, erro
 // Changing another user's config needs an administrator login (else 403).
 func (c *Client) PutPhoneConfig(ctx context.Context, userID int, pc PhoneConfig) error {
 	if err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), pc, nil); err != nil {
-		return fmt.Errorf("starface: put phone config for user %d: %w", userID, err)
+		return fmt.Errorf("starface: put phone config of user %d: %w", userID, err)
 	}
 	return nil
 }
@@ -154,7 +154,7 @@ func (c *Client) SetDND(ctx context.Context, userID int, on bool) (wrote bool, b
 	after := before
 	after.DoNotDisturb = on
 	if err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), after, nil); err != nil {
-		return false, before, fmt.Errorf("starface: set DND for user %d: %w", userID, err)
+		return false, before, fmt.Errorf("starface: set DND of user %d: %w", userID, err)
 	}
 	return true, before, nil
 }

@@ -192,7 +192,7 @@ func TestNonAdminWrite(t *testing.T) {
 	if !errors.As(err, &se) || se.Status != http.StatusForbidden || se.Method != "PUT" || se.Path != "/rest/users/1/phoneconfig" {
 		t.Fatalf("CheckWrite on another user: err = %v, want *Error 403", err)
 	}
-	if !strings.HasPrefix(err.Error(), "starface: check write access with user 1: 403 forbidden") {
+	if !strings.HasPrefix(err.Error(), "starface: check write access with user 1: 403 Forbidden") {
 		t.Errorf("message = %q", err)
 	}
 	if _, _, err := c.SetDND(ctx, 1, true); !errors.As(err, &se) || se.Status != 403 {
@@ -287,11 +287,11 @@ func TestErrorMessage(t *testing.T) {
 	s.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/users/17/phoneconfig", Status: 500})
 	c := newClient(t, s, func(o *starface.Options) { o.MaxRetries = -1 })
 	_, err := c.PhoneConfig(context.Background(), 17)
-	if got, want := fmt.Sprint(err), "starface: get phone config for user 17: 500 internal server error: injected fault"; got != want {
+	if got, want := fmt.Sprint(err), "starface: get phone config of user 17: 500 Internal Server Error: injected fault"; got != want {
 		t.Errorf("error = %q, want %q", got, want)
 	}
 	e := &starface.Error{Status: 500, Code: "INTERNAL", Message: "boom"}
-	if got := e.Error(); got != "500 internal: boom" {
+	if got := e.Error(); got != "500 Internal Server Error: boom (code INTERNAL)" {
 		t.Errorf("Error() = %q", got)
 	}
 }

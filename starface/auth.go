@@ -215,7 +215,7 @@ func (c *Client) Logout(ctx context.Context) error {
 		}
 	}
 	if err := c.removeCache(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("starface: log out: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -293,7 +293,7 @@ func (c *Client) removeCache() error {
 	delete(cf.Tokens, c.cacheKey())
 	if len(cf.Tokens) == 0 {
 		if err := os.Remove(c.cachePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("starface: remove token cache: %w", err)
+			return fmt.Errorf("remove token cache: %w", err)
 		}
 		return nil
 	}
@@ -304,7 +304,7 @@ func (c *Client) removeCache() error {
 // fsync, rename. A run killed half-way leaves the old file or the new one.
 func (c *Client) writeCache(cf cacheFile) error {
 	if err := os.MkdirAll(c.cacheDir, 0o700); err != nil {
-		return fmt.Errorf("starface: token cache: %w", err)
+		return fmt.Errorf("token cache: %w", err)
 	}
 	data, err := json.MarshalIndent(cf, "", "  ")
 	if err != nil {
@@ -312,26 +312,26 @@ func (c *Client) writeCache(cf cacheFile) error {
 	}
 	tmp, err := os.CreateTemp(c.cacheDir, ".token-starface-*.tmp")
 	if err != nil {
-		return fmt.Errorf("starface: token cache: %w", err)
+		return fmt.Errorf("token cache: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return fmt.Errorf("starface: token cache: %w", err)
+		return fmt.Errorf("token cache: %w", err)
 	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("starface: token cache: %w", err)
+		return fmt.Errorf("token cache: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("starface: token cache: %w", err)
+		return fmt.Errorf("token cache: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("starface: token cache: %w", err)
+		return fmt.Errorf("token cache: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), c.cachePath()); err != nil {
-		return fmt.Errorf("starface: token cache: %w", err)
+		return fmt.Errorf("token cache: %w", err)
 	}
 	return nil
 }

@@ -181,7 +181,7 @@ func TestPersistent401(t *testing.T) {
 	if !errors.As(err, &se) || se.Status != 401 {
 		t.Fatalf("err = %v, want *Error 401", err)
 	}
-	if got := err.Error(); got != "starface: list users: 401 unauthorized: injected fault" {
+	if got := err.Error(); got != "starface: list users: 401 Unauthorized: injected fault" {
 		t.Errorf("message = %q", got)
 	}
 	if s.Logins() != 2 || s.CountRequests("GET", "/rest/users") != 2 {

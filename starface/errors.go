@@ -18,19 +18,21 @@ type Error struct {
 	Path    string // request path, e.g. /rest/users/17/phoneconfig
 }
 
-// Error reads "500 internal: message"; the operation is added by the caller's wrapping
-// ("starface: get phone config for user 17: 500 internal: message").
+// Error reads "500 Internal Server Error: message (code X)", like graph.Error without its
+// prefix: the client's operation adds "starface: <what it was doing>: " once in front
+// ("starface: get phone config of user 17: 500 Internal Server Error: message"). The code is
+// shown only when it says more than the status (the double, and some releases, send the
+// status number as code).
 func (e *Error) Error() string {
-	label := strings.ToLower(e.Code)
-	if label == "" || label == strconv.Itoa(e.Status) {
-		label = strings.ToLower(http.StatusText(e.Status))
-	}
 	s := strconv.Itoa(e.Status)
-	if label != "" {
-		s += " " + label
+	if t := http.StatusText(e.Status); t != "" {
+		s += " " + t
 	}
 	if e.Message != "" {
 		s += ": " + e.Message
+	}
+	if e.Code != "" && e.Code != strconv.Itoa(e.Status) {
+		s += " (code " + e.Code + ")"
 	}
 	return s
 }
@@ -67,7 +69,8 @@ func truncate(s string, n int) string {
 }
 
 // AuthError means STARFACE rejected the credentials (400, 401 or 403 on POST /rest/login) or
-// none are configured. It never contains the password or the secret.
+// none are configured. It never contains the password or the secret. Like Error it does not
+// name the service: the operation that failed wraps it as "starface: <operation>: ".
 type AuthError struct {
 	Msg string
 	Err error // the *Error STARFACE answered, if any

@@ -51,7 +51,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 			return nil
 		}
 		if err := json.Unmarshal(resp, out); err != nil {
-			return fmt.Errorf("decode answer: %v", err)
+			return fmt.Errorf("decode answer: %w", err)
 		}
 		return nil
 	}

@@ -43,12 +43,14 @@ type User struct {
 // Fault is an injected failure or latency for requests whose method matches (""= any) and
 // whose path starts with Path. It is used Times times (0 = for ever).
 type Fault struct {
-	Method string
-	Path   string        // prefix of the URL path, e.g. /rest/users/17/phoneconfig
-	Status int           // answer with this status and a {"code","message"} body; 0 = latency only
-	Delay  time.Duration // added before answering
-	Times  int
-	used   int
+	Method     string
+	Path       string        // prefix of the URL path, e.g. /rest/users/17/phoneconfig
+	Status     int           // answer with this status and a {"code","message"} body; 0 = latency only
+	RetryAfter string        // Retry-After header of the answer, "" none
+	Code       string        // the body's code; "" = the status number, as the double's other errors
+	Delay      time.Duration // added before answering; ends early when the client gives up
+	Times      int
+	used       int
 }
 
 // Request is one request the server got, as tests see it in Server.Requests.
@@ -303,7 +305,14 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bo
 	if f.Status == 0 {
 		return true
 	}
-	writeError(w, f.Status, "injected fault")
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	code := f.Code
+	if code == "" {
+		code = strconv.Itoa(f.Status)
+	}
+	writeJSON(w, f.Status, map[string]string{"code": code, "message": "injected fault"})
 	return false
 }
 
