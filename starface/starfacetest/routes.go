@@ -12,39 +12,48 @@ import (
 )
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("/rest/login", s.login)
-	s.mux.HandleFunc("GET /rest/users", s.listUsers)
-	s.mux.HandleFunc("GET /rest/users/me", s.getMe)
-	s.mux.HandleFunc("GET /rest/users/{id}", s.getUser)
-	s.mux.HandleFunc("GET /rest/users/{id}/phoneconfig", s.getPhoneConfig)
-	s.mux.HandleFunc("PUT /rest/users/{id}/phoneconfig", s.putPhoneConfig)
-	s.mux.HandleFunc("GET /rest/groups", s.listGroups)
-	s.mux.HandleFunc("GET /rest/groups/{id}", s.getGroup)
+	s.route("GET /rest/login", s.getLogin)
+	s.route("POST /rest/login", s.postLogin)
+	s.route("DELETE /rest/login", s.deleteLogin)
+	s.route("GET /rest/users", s.listUsers)
+	s.route("GET /rest/users/me", s.getMe)
+	s.route("GET /rest/users/{id}", s.getUser)
+	s.route("GET /rest/users/{id}/phoneconfig", s.getPhoneConfig)
+	s.route("PUT /rest/users/{id}/phoneconfig", s.putPhoneConfig)
+	s.route("GET /rest/groups", s.listGroups)
+	s.route("GET /rest/groups/{id}", s.getGroup)
+	// Anything else is a 404 in STARFACE's error shape, not a route.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
 	})
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-		s.mu.Lock()
-		nonce := randomHex(13)
-		s.nonces[nonce] = true
-		lt := s.loginType
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"loginType": lt, "nonce": nonce, "secret": nil})
-	case http.MethodPost:
-		s.postLogin(w, r)
-	case http.MethodDelete:
-		// Swagger: 204 "if a valid authToken was provided it has just been invalidated".
-		s.mu.Lock()
-		delete(s.sessions, r.Header.Get("authToken"))
-		s.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	default:
-		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
-	}
+// route registers a handler and remembers its pattern for Routes.
+func (s *Server) route(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, h)
+}
+
+// Routes lists the method and path patterns the double serves ("GET /rest/users/{id}"), so a
+// contract test can hold every one of them to the API summary.
+func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
+
+func (s *Server) getLogin(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	nonce := randomHex(13)
+	s.nonces[nonce] = true
+	lt := s.loginType
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"loginType": lt, "nonce": nonce, "secret": nil})
+}
+
+// deleteLogin: Swagger answers 204 "if a valid authToken was provided it has just been
+// invalidated" (and 204 when it was not).
+func (s *Server) deleteLogin(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	delete(s.sessions, r.Header.Get("authToken"))
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {

@@ -69,6 +69,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	mux       *http.ServeMux
+	patterns  []string
 	users     map[int]*User
 	groups    map[int]*group
 	nonces    map[string]bool
