@@ -40,8 +40,11 @@ type User struct {
 	Phone      starface.PhoneConfig
 }
 
-// Fault is an injected failure or latency for requests whose method matches (""= any) and
-// whose path starts with Path. It is used Times times (0 = for ever).
+// Fault is an injected failure or latency for requests whose method matches ("" = any) and
+// whose path starts with Path. It is used Times times (0 = for ever). It has the same shape as
+// graphtest.Fault; errors are answered in STARFACE's {"code","message"} JSON. A Delay ends
+// early when the client gives up (the request's context is done): the handler then answers
+// nothing and the request is logged with Status 0.
 type Fault struct {
 	Method     string
 	Path       string        // prefix of the URL path, e.g. /rest/users/17/phoneconfig
@@ -53,10 +56,13 @@ type Fault struct {
 	used       int
 }
 
-// Request is one request the server got, as tests see it in Server.Requests.
+// Request is one request the server got, as tests see it in Server.Requests, with the answer
+// it got. Header holds the sensitive headers (authToken, Authorization) as they came, for tests
+// to assert on; the double itself logs nothing.
 type Request struct {
 	Method   string
 	Path     string // URL path, e.g. /rest/users/17/phoneconfig
+	Query    string // raw query, without "?"
 	Header   http.Header
 	Body     []byte
 	Status   int    // the status the server answered with
@@ -271,7 +277,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.inFlight--
 	s.requests = append(s.requests, Request{
-		Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body,
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body,
 		Status: rec.status, Response: bytes.Clone(rec.body.Bytes()),
 	})
 	s.mu.Unlock()
