@@ -160,6 +160,38 @@ func TestPhoneConfigKeepsUnknownFields(t *testing.T) {
 	}
 }
 
+// A field the PBX serves as null is sent back as null (not 0) when DND is switched, and the
+// double, like a PBX that accepts what it serves, takes it.
+func TestPhoneConfigNullRoundTrip(t *testing.T) {
+	s := newServer(t)
+	var noPhone starface.PhoneConfig
+	if err := json.Unmarshal([]byte(`{"callWaiting":true,"displayNumberId":null,"doNotDisturb":false,"primaryPhoneId":null}`), &noPhone); err != nil {
+		t.Fatal(err)
+	}
+	s.AddUser(starfacetest.User{ID: 31, Login: "0031", Phone: noPhone})
+	c := newClient(t, s, nil)
+	ctx := context.Background()
+	for _, on := range []bool{true, false} {
+		wrote, _, err := c.SetDND(ctx, 31, on)
+		if err != nil || !wrote {
+			t.Fatalf("SetDND(%v) = %v, %v", on, wrote, err)
+		}
+		reqs := s.Requests()
+		put := reqs[len(reqs)-1]
+		want := fmt.Sprintf(`{"callWaiting":true,"displayNumberId":null,"doNotDisturb":%t,"primaryPhoneId":null}`, on)
+		if put.Method != "PUT" || put.Status != 204 || string(put.Body) != want {
+			t.Errorf("PUT %s → %d, body %s; want 204 and %s", put.Path, put.Status, put.Body, want)
+		}
+		got, err := c.PhoneConfig(ctx, 31)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := json.Marshal(got); string(b) != want {
+			t.Errorf("the PBX now serves %s, want %s", b, want)
+		}
+	}
+}
+
 func TestPhoneConfigJSON(t *testing.T) {
 	tests := []struct{ in, out string }{
 		{`{"callWaiting":true,"displayNumberId":3,"doNotDisturb":false,"primaryPhoneId":4}`,

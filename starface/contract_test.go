@@ -360,9 +360,15 @@ func TestSummaryAgainstSwagger(t *testing.T) {
 func contractScenario(t *testing.T) *starfacetest.Server {
 	t.Helper()
 	s := newServer(t)
+	var noPhone starface.PhoneConfig // a user without a phone: null ids, sent back as read
+	if err := json.Unmarshal([]byte(`{"callWaiting":false,"displayNumberId":null,"doNotDisturb":false,"primaryPhoneId":null}`), &noPhone); err != nil {
+		t.Fatal(err)
+	}
+	s.AddUser(starfacetest.User{ID: 40, Login: "0040", Phone: noPhone})
 	c := newClient(t, s, nil)
 	ctx := context.Background()
 	steps := []func() error{
+		func() error { _, _, err := c.SetDND(ctx, 40, true); return err },
 		func() error { _, err := c.Users(ctx); return err },
 		func() error { _, err := c.GroupMembers(ctx, "sales"); return err },
 		func() error { _, _, err := c.SetDND(ctx, 17, true); return err },

@@ -185,7 +185,7 @@ func (s *Server) putPhoneConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "no permission to change the phone config of another user")
 		return
 	}
-	pc, msg := parsePhoneConfig(r)
+	pc, msg := parsePhoneConfig(r, u.Phone)
 	if msg != "" {
 		writeError(w, http.StatusBadRequest, msg)
 		return
@@ -200,38 +200,72 @@ func (s *Server) putPhoneConfig(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+var phoneConfigFields = []string{"callWaiting", "displayNumberId", "doNotDisturb", "primaryPhoneId"}
+
 // parsePhoneConfig demands the four fields of the PhoneConfig schema (all required) with
 // their JSON types: booleans for callWaiting/doNotDisturb, integers for the two ids.
-func parsePhoneConfig(r *http.Request) (starface.PhoneConfig, string) {
+//
+// null: a PBX serves null for a field it holds no value in (a user without a phone has no
+// primaryPhoneId), and Swagger 2.0 cannot say whether a required field may be null. STARFACE's
+// REST layer is Java: a field it can serve as null is a boxed type that also takes null back,
+// so a PBX most likely accepts on PUT the null it served. The double therefore takes null
+// exactly where it serves null (the client's read-modify-write sends it back unchanged), and
+// refuses null where it holds a value, which no caller has a reason to send.
+func parsePhoneConfig(r *http.Request, served starface.PhoneConfig) (starface.PhoneConfig, string) {
 	var m map[string]json.RawMessage
 	dec := json.NewDecoder(r.Body)
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil || m == nil {
 		return starface.PhoneConfig{}, "body must be a PhoneConfig object"
 	}
-	var pc starface.PhoneConfig
-	for _, f := range []struct {
-		key string
-		ptr any
-	}{
-		{"callWaiting", &pc.CallWaiting},
-		{"displayNumberId", &pc.DisplayNumberID},
-		{"doNotDisturb", &pc.DoNotDisturb},
-		{"primaryPhoneId", &pc.PrimaryPhoneID},
-	} {
-		raw, ok := m[f.key]
+	nulls := servedNulls(served)
+	known := map[string]json.RawMessage{}
+	for _, key := range phoneConfigFields {
+		raw, ok := m[key]
 		if !ok {
-			return starface.PhoneConfig{}, "missing field " + f.key
+			return starface.PhoneConfig{}, "missing field " + key
 		}
 		raw = bytes.TrimSpace(raw)
+		known[key] = raw
 		if bytes.Equal(raw, []byte("null")) {
-			return starface.PhoneConfig{}, "field " + f.key + " must not be null"
+			if !nulls[key] {
+				return starface.PhoneConfig{}, "field " + key + " must not be null"
+			}
+			continue
 		}
-		if err := json.Unmarshal(raw, f.ptr); err != nil {
-			return starface.PhoneConfig{}, "field " + f.key + " has the wrong type"
+		var ok2 bool
+		switch key {
+		case "callWaiting", "doNotDisturb":
+			var b bool
+			ok2 = json.Unmarshal(raw, &b) == nil
+		default:
+			var n int
+			ok2 = json.Unmarshal(raw, &n) == nil
+		}
+		if !ok2 {
+			return starface.PhoneConfig{}, "field " + key + " has the wrong type"
 		}
 	}
+	// Decoding the four fields through starface.PhoneConfig keeps the nulls, so the double
+	// goes on serving null where it was sent back.
+	b, _ := json.Marshal(known)
+	var pc starface.PhoneConfig
+	if err := json.Unmarshal(b, &pc); err != nil {
+		return starface.PhoneConfig{}, "body must be a PhoneConfig object"
+	}
 	return pc, ""
+}
+
+// servedNulls lists the fields GET answers with null for this config.
+func servedNulls(pc starface.PhoneConfig) map[string]bool {
+	b, _ := json.Marshal(pc)
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(b, &m)
+	out := map[string]bool{}
+	for k, v := range m {
+		out[k] = bytes.Equal(v, []byte("null"))
+	}
+	return out
 }
 
 type groupListItem struct {

@@ -25,6 +25,12 @@ func newFixture(t *testing.T) *fixture {
 	s.AddUser(User{ID: 1, Login: "0001", Password: "admin", Admin: true,
 		Phone: starface.PhoneConfig{CallWaiting: true, DisplayNumberID: 5, PrimaryPhoneID: 6}})
 	s.AddUser(User{ID: 2, Login: "0002", Password: "user"})
+	// A user without a phone: the PBX serves null ids.
+	var noPhone starface.PhoneConfig
+	if err := json.Unmarshal([]byte(`{"callWaiting":true,"displayNumberId":null,"doNotDisturb":false,"primaryPhoneId":null}`), &noPhone); err != nil {
+		t.Fatal(err)
+	}
+	s.AddUser(User{ID: 3, Login: "0003", Password: "user3", Phone: noPhone})
 	return &fixture{t: t, s: s}
 }
 
@@ -133,7 +139,9 @@ func TestRequestRules(t *testing.T) {
 		{"put missing field", "PUT", "/rest/users/2/phoneconfig", tok, `{"callWaiting":false,"doNotDisturb":true,"primaryPhoneId":8}`, false, 400},
 		{"put string id", "PUT", "/rest/users/2/phoneconfig", tok, `{"callWaiting":false,"displayNumberId":"7","doNotDisturb":true,"primaryPhoneId":8}`, false, 400},
 		{"put float id", "PUT", "/rest/users/2/phoneconfig", tok, `{"callWaiting":false,"displayNumberId":7.5,"doNotDisturb":true,"primaryPhoneId":8}`, false, 400},
-		{"put null", "PUT", "/rest/users/2/phoneconfig", tok, `{"callWaiting":null,"displayNumberId":7,"doNotDisturb":true,"primaryPhoneId":8}`, false, 400},
+		{"put null where the PBX holds a value", "PUT", "/rest/users/2/phoneconfig", tok, `{"callWaiting":null,"displayNumberId":7,"doNotDisturb":true,"primaryPhoneId":8}`, false, 400},
+		{"put null where the PBX serves null", "PUT", "/rest/users/3/phoneconfig", tok, `{"callWaiting":true,"displayNumberId":null,"doNotDisturb":true,"primaryPhoneId":null}`, false, 204},
+		{"put null id where the PBX serves null on the other", "PUT", "/rest/users/3/phoneconfig", tok, `{"callWaiting":null,"displayNumberId":null,"doNotDisturb":true,"primaryPhoneId":null}`, false, 400},
 		{"non-admin on another user", "PUT", "/rest/users/1/phoneconfig", userTok, full, false, 403},
 		{"admin on another user", "PUT", "/rest/users/2/phoneconfig", tok, full, false, 204},
 		{"unknown route", "GET", "/rest/presence", tok, "", false, 404},
@@ -154,6 +162,11 @@ func TestRequestRules(t *testing.T) {
 	}
 	if f.s.PhoneConfigOf(1).DoNotDisturb {
 		t.Error("403 PUT changed user 1")
+	}
+	// The null sent back is kept: the PBX goes on serving null there.
+	st, m := f.call("GET", "/rest/users/3/phoneconfig", tok, "", false)
+	if v, ok := m["primaryPhoneId"]; st != 200 || !ok || v != nil || m["doNotDisturb"] != true {
+		t.Errorf("user 3 after a PUT with nulls: %d %v", st, m)
 	}
 }
 
@@ -223,7 +236,7 @@ func TestGroupDetail(t *testing.T) {
 		um := u.(map[string]any)
 		assigned[um["id"].(float64)] = um["assigned"].(bool)
 	}
-	if len(assigned) != 2 || assigned[1] || !assigned[2] {
+	if len(assigned) != 3 || assigned[1] || !assigned[2] || assigned[3] {
 		t.Errorf("assignableUsers = %v", au)
 	}
 }
