@@ -65,22 +65,19 @@ func (nonceLogin) login(ctx context.Context, c *Client) (string, error) {
 	if status < 200 || status > 299 {
 		return "", fmt.Errorf("%s: get nonce: %w", op, newError(status, http.MethodGet, "/rest/login", resp))
 	}
-	var tmpl struct {
-		LoginType string `json:"loginType"`
-		Nonce     string `json:"nonce"`
+	loginType, nonce, err := decodeLoginTemplate(resp)
+	if err != nil {
+		return "", fmt.Errorf("%s: get nonce: %w", op, err)
 	}
-	if err := json.Unmarshal(resp, &tmpl); err != nil || tmpl.Nonce == "" {
-		return "", fmt.Errorf("%s: get nonce: answer holds no nonce", op)
-	}
-	body := loginBody{LoginType: tmpl.LoginType, Nonce: tmpl.Nonce}
-	switch strings.ToLower(strings.ReplaceAll(tmpl.LoginType, "_", "")) {
+	body := loginBody{LoginType: loginType, Nonce: nonce}
+	switch strings.ToLower(strings.ReplaceAll(loginType, "_", "")) {
 	case "", "internal":
 		body.LoginType = "Internal"
-		body.Secret = Secret(c.login, tmpl.Nonce, c.password)
+		body.Secret = Secret(c.login, nonce, c.password)
 	case "activedirectory":
-		body.Secret = ADSecret(c.login, tmpl.Nonce, c.password)
+		body.Secret = ADSecret(c.login, nonce, c.password)
 	default:
-		return "", fmt.Errorf("%s: unsupported loginType %q", op, tmpl.LoginType)
+		return "", fmt.Errorf("%s: unsupported loginType %q", op, loginType)
 	}
 	in, err := json.Marshal(body)
 	if err != nil {
@@ -97,13 +94,11 @@ func (nonceLogin) login(ctx context.Context, c *Client) (string, error) {
 	case status < 200 || status > 299:
 		return "", fmt.Errorf("%s: %w", op, newError(status, http.MethodPost, "/rest/login", resp))
 	}
-	var tok struct {
-		Token string `json:"token"`
+	tok, err := decodeAuthToken(resp)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
 	}
-	if err := json.Unmarshal(resp, &tok); err != nil || tok.Token == "" {
-		return "", fmt.Errorf("%s: answer holds no token", op)
-	}
-	return tok.Token, nil
+	return tok, nil
 }
 
 // token returns a usable token: the one in memory, else the cached one from an earlier run,

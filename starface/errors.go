@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Error is a non-2xx answer from STARFACE, with its {"code","message"} body when it sent one.
@@ -55,15 +57,37 @@ func newError(status int, method, path string, body []byte) *Error {
 		if s == "null" {
 			s = ""
 		}
-		e.Code = s
-		e.Message = truncate(b.Message, 300)
+		e.Code = oneLine(truncate(s, maxCode))
+		e.Message = oneLine(truncate(b.Message, maxMessage))
 	}
 	return e
 }
 
+// maxMessage and maxCode bound what an Error keeps of the service's message and code (bytes).
+const (
+	maxMessage = 300
+	maxCode    = 64
+)
+
+// oneLine replaces control characters (newlines included) with spaces: the text ends up in
+// one log line and one line of stderr, and a PBX's message must not forge a second one.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// truncate cuts s to at most n bytes at a rune boundary (found by FuzzErrorBody: a cut
+// inside a multi-byte character made the error text invalid UTF-8).
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "..."
 }

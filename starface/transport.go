@@ -17,43 +17,34 @@ import (
 // maxBody bounds what is read from one answer; 10,000 users are about 4 MB of JSON.
 const maxBody = 64 << 20
 
-// do sends one authenticated API call and decodes a 2xx answer into out (nil: ignore the body).
-// A 401 means the token died (expired, logged out, PBX restarted): the token is dropped, a new
-// one is obtained once and the call is repeated once.
-func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+// do sends one authenticated API call and returns a 2xx answer's body for the caller's
+// decoder (decode.go). A 401 means the token died (expired, logged out, PBX restarted): the
+// token is dropped, a new one is obtained once and the call is repeated once.
+func (c *Client) do(ctx context.Context, method, path string, in any) ([]byte, error) {
 	var body []byte
 	if in != nil {
 		var err error
 		if body, err = json.Marshal(in); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for relogged := false; ; relogged = true {
 		tok, err := c.token(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		status, resp, err := c.send(ctx, method, path, tok, body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if status == http.StatusUnauthorized && !relogged {
 			c.dropToken(tok)
 			continue
 		}
 		if status < 200 || status > 299 {
-			return newError(status, method, path, resp)
+			return nil, newError(status, method, path, resp)
 		}
-		if out == nil || len(bytes.TrimSpace(resp)) == 0 {
-			if out != nil {
-				return fmt.Errorf("%d with an empty body", status)
-			}
-			return nil
-		}
-		if err := json.Unmarshal(resp, out); err != nil {
-			return fmt.Errorf("decode answer: %w", err)
-		}
-		return nil
+		return resp, nil
 	}
 }
 
