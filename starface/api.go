@@ -157,3 +157,26 @@ func (c *Client) CheckWrite(ctx context.Context, userID int) error {
 	}
 	return nil
 }
+
+// Rights lists the STARFACE rights of the signed-in login by name (GET /rest/users/me, then GET
+// /rest/permissions/users/{id}), for login --check: an administrator's rights, and on STARFACE
+// 10 the right "API access with OAuth Password Grant" (RightOAuthPasswordGrant).
+func (c *Client) Rights(ctx context.Context) ([]string, error) {
+	b, err := c.do(ctx, http.MethodGet, "/rest/users/me", nil)
+	var me User
+	if err == nil {
+		me, err = decodeUser(b)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("starface: read own user: %w", err)
+	}
+	b, err = c.do(ctx, http.MethodGet, "/rest/permissions/users/"+strconv.Itoa(me.ID), nil)
+	var rights []string
+	if err == nil {
+		rights, err = decodeRights(b)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("starface: read rights of %s: %w", c.login, err)
+	}
+	return rights, nil
+}

@@ -1,12 +1,13 @@
 // Package starface is teamsface's client for the STARFACE PBX REST API (see
-// ../shared/api/starface.md): the nonce/secret login with a token cached across runs, the user
-// and group lists, and the per-user phone config whose doNotDisturb flag is the one presence
-// state the REST API can write.
+// ../shared/api/starface.md): the sign-in (the classic nonce login, or STARFACE 10's OAuth
+// password grant, chosen per PBX) with its tokens cached across runs, the user and group
+// lists, and the per-user phone config whose doNotDisturb flag is the one presence state the
+// REST API can write.
 //
-// Every request goes through one helper (Client.do) that adds the authToken and X-Version
-// headers, logs one debug line without secrets, retries idempotent GETs on 5xx and transient
-// network errors, and logs in again once on a 401. Business methods never sleep or retry
-// themselves. The client does not bound the requests in flight: its caller does (the sync pass
+// Every request goes through one helper (Client.do) that adds the credential (authToken, or
+// Authorization: Bearer) and X-Version headers, logs one debug line without secrets, retries
+// idempotent GETs on 5xx and transient network errors, and renews the token once on a 401.
+// Business methods never sleep or retry themselves. The client does not bound the requests in flight: its caller does (the sync pass
 // runs its STARFACE requests through errgroup.SetLimit(starface.concurrency)).
 package starface
 
@@ -18,7 +19,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +31,16 @@ type Options struct {
 	URL string
 	// Login is the administrator's login id ("0001"), Password its password.
 	Login, Password string
+	// Auth is the sign-in method: AuthAuto (default: OAuth when ClientSecret is set and the
+	// PBX's discovery answers, else the classic login), MethodClassic or MethodOAuth.
+	Auth string
+	// ClientID is the OAuth client (default DefaultClientID, rest-client-headless).
+	ClientID string
+	// ClientSecret is that client's secret from Server → Status → REST-API; "" = none.
+	ClientSecret string
+	// Scope is the OAuth scope (default DefaultScope, pbx-login); on invalid_scope the other
+	// known value (login) is tried once.
+	Scope string
 	// CAFile is an optional PEM bundle. When set it replaces the system roots (like curl --cacert).
 	CAFile string
 	// Fingerprint is an optional SHA-256 of the PBX leaf certificate's DER, hex in either case,
@@ -68,6 +78,10 @@ type Client struct {
 	base     string // scheme://host[:port][/prefix], without /rest
 	login    string
 	password string
+	mode     string // AuthAuto, MethodClassic or MethodOAuth
+	clientID string
+	secret   string
+	scope    string
 	hc       *http.Client
 	ua       string
 	log      *slog.Logger
@@ -76,26 +90,27 @@ type Client struct {
 	sleep    func(context.Context, time.Duration) error
 	cacheDir string
 	warnings []string
-	auth     authMethod
 
 	tok    tokenState
-	logins singleflight.Group // many goroutines needing a token at once cause one login
+	logins singleflight.Group // many goroutines needing a token at once cause one renewal
 
-	nRequests atomic.Int64
-	nLogins   atomic.Int64
-	nRetries  atomic.Int64
+	nRequests  atomic.Int64
+	nLogins    atomic.Int64
+	nRefreshes atomic.Int64
+	nRetries   atomic.Int64
 }
 
 // Stats counts what a Client did, for run summaries and tests.
 type Stats struct {
-	Requests int64 // HTTP requests sent, logins and retries included
-	Logins   int64 // successful POST /rest/login
-	Retries  int64 // requests repeated after a 5xx or a network error
+	Requests  int64 // HTTP requests sent, sign-ins and retries included
+	Logins    int64 // successful sign-ins: classic logins and OAuth password grants
+	Refreshes int64 // successful OAuth refresh grants
+	Retries   int64 // requests repeated after a 5xx or a network error
 }
 
 // Stats returns the counters so far.
 func (c *Client) Stats() Stats {
-	return Stats{Requests: c.nRequests.Load(), Logins: c.nLogins.Load(), Retries: c.nRetries.Load()}
+	return Stats{Requests: c.nRequests.Load(), Logins: c.nLogins.Load(), Refreshes: c.nRefreshes.Load(), Retries: c.nRetries.Load()}
 }
 
 // Warnings lists configuration choices that weaken security; cmd prints them on every run.
@@ -120,7 +135,23 @@ func New(o Options) (*Client, error) {
 		retries:  o.MaxRetries,
 		sleep:    o.Sleep,
 		cacheDir: o.TokenCacheDir,
-		auth:     nonceLogin{},
+		mode:     o.Auth,
+		clientID: o.ClientID,
+		secret:   o.ClientSecret,
+		scope:    o.Scope,
+	}
+	switch c.mode {
+	case "":
+		c.mode = AuthAuto
+	case AuthAuto, MethodClassic, MethodOAuth:
+	default:
+		return nil, fmt.Errorf("starface: auth %q is not valid; use auto, classic or oauth", o.Auth)
+	}
+	if c.clientID == "" {
+		c.clientID = DefaultClientID
+	}
+	if c.scope == "" {
+		c.scope = DefaultScope
 	}
 	n := o.Concurrency
 	if n <= 0 {
@@ -145,7 +176,7 @@ func New(o Options) (*Client, error) {
 		c.sleep = sleepCtx
 	}
 	if strings.HasPrefix(base, "http://") {
-		c.warnings = append(c.warnings, "starface: url uses http://, the login secret and the token travel in clear text")
+		c.warnings = append(c.warnings, "starface: url uses http://, the password or login secret and the tokens travel in clear text")
 	}
 	if o.HTTPClient != nil {
 		c.hc = o.HTTPClient
@@ -202,13 +233,4 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// tokenState is the current token. Guarded by mu; a login runs outside the lock, in
-// Client.logins.
-type tokenState struct {
-	mu     sync.Mutex
-	token  string
-	issued time.Time
-	loaded bool // the cache file has been consulted
 }

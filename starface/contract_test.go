@@ -374,6 +374,7 @@ func contractScenario(t *testing.T) *starfacetest.Server {
 		func() error { _, _, err := c.SetDND(ctx, 17, true); return err },
 		func() error { _, _, err := c.SetDND(ctx, 17, false); return err },
 		func() error { return c.CheckWrite(ctx, 18) },
+		func() error { _, err := c.Rights(ctx); return err },
 		func() error { s.ExpireTokens(); _, err := c.PhoneConfig(ctx, 1); return err },
 		func() error { return c.Logout(ctx) },
 	}
@@ -432,12 +433,11 @@ func lastToken(s *starfacetest.Server) string {
 	return tok
 }
 
-// Client and double against the summary, always.
-func TestContract(t *testing.T) {
-	sum := loadSummary(t)
-	s := contractScenario(t)
-	seen := map[string]bool{}
-	statuses := map[string]bool{}
+// checkExchanges holds every recorded request of the client (its User-Agent) and every answer
+// of the double to the summary and returns the operations and "operation status" pairs seen.
+func checkExchanges(t *testing.T, sum *apiSummary, s *starfacetest.Server) (seen, statuses map[string]bool) {
+	t.Helper()
+	seen, statuses = map[string]bool{}, map[string]bool{}
 	for _, r := range s.Requests() {
 		if r.Header.Get("User-Agent") == "teamsface" {
 			for _, e := range sum.checkRequest(r) {
@@ -452,6 +452,17 @@ func TestContract(t *testing.T) {
 			statuses[fmt.Sprintf("%s %d", op.ID, r.Status)] = true
 		}
 	}
+	for _, e := range sum.checkRoutes(s.Routes()) {
+		t.Error(e)
+	}
+	return seen, statuses
+}
+
+// Client and double against the summary, always.
+func TestContract(t *testing.T) {
+	sum := loadSummary(t)
+	s := contractScenario(t)
+	seen, statuses := checkExchanges(t, sum, s)
 	// The scenario exercised every /rest operation of the summary, and the double the
 	// refusals the client relies on.
 	for _, op := range sum.Operations {
@@ -463,9 +474,6 @@ func TestContract(t *testing.T) {
 		if !statuses[want] {
 			t.Errorf("scenario did not see %s", want)
 		}
-	}
-	for _, e := range sum.checkRoutes(s.Routes()) {
-		t.Error(e)
 	}
 
 	// The recorded exchanges against the vendor's Swagger file directly, when it is there:
@@ -483,6 +491,82 @@ func TestContract(t *testing.T) {
 		if _, errs := d.verify(r); len(errs) > 0 {
 			t.Error(errs)
 		}
+	}
+}
+
+// The STARFACE 10 sign-in against the summary: discovery through the redirect, password and
+// refresh grants with Basic and form client authentication, Bearer on /rest, and the realm's
+// refusals; and a 9.x PBX's discovery.
+func TestContractOAuth(t *testing.T) {
+	sum := loadSummary(t)
+	s := newServer(t)
+	s.EnableRealm(starfacetest.Realm{ClientSecret: clientSecret, Scopes: []string{"login"}})
+	s.DisableClassicLogin()
+	s.GrantRight(1, starface.RightOAuthPasswordGrant)
+	ctx := context.Background()
+	oauth := func(mod func(*starface.Options)) *starface.Client {
+		return newClient(t, s, func(o *starface.Options) {
+			o.ClientSecret = clientSecret
+			if mod != nil {
+				mod(o)
+			}
+		})
+	}
+	c := oauth(nil) // scope pbx-login refused, login taken
+	steps := []func() error{
+		func() error { _, err := c.Users(ctx); return err },
+		func() error { _, _, err := c.SetDND(ctx, 17, true); return err },
+		func() error { _, err := c.Rights(ctx); return err },
+		func() error { s.ExpireTokens(); _, err := c.PhoneConfig(ctx, 1); return err }, // 401, refresh
+		func() error { s.RevokeSessions(); _, err := c.Groups(ctx); return err },       // refresh refused
+		func() error { return c.Logout(ctx) },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	// The realm's refusals, and form client authentication.
+	refusals := []func(*starface.Options){
+		func(o *starface.Options) { o.ClientSecret = "wrong" },
+		func(o *starface.Options) { o.Password = "wrong" },
+		func(o *starface.Options) { o.Login, o.Password = "0003", alicePW },
+		func(o *starface.Options) { o.Scope = "other" },
+		func(o *starface.Options) { o.ClientSecret = "" }, // no classic login either
+	}
+	for _, mod := range refusals {
+		if _, err := oauth(mod).Users(ctx); err == nil {
+			t.Fatal("a refused sign-in succeeded")
+		}
+	}
+	form := newServer(t)
+	form.EnableRealm(starfacetest.Realm{ClientSecret: clientSecret, RefuseBasic: true})
+	form.GrantRight(1, starface.RightOAuthPasswordGrant)
+	if _, err := newClient(t, form, func(o *starface.Options) { o.ClientSecret, o.Auth = clientSecret, "oauth" }).Users(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := newServer(t) // 9.x: no realm
+	if _, err := newClient(t, old, func(o *starface.Options) { o.ClientSecret = clientSecret }).Users(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen, statuses := checkExchanges(t, sum, s)
+	seenForm, _ := checkExchanges(t, sum, form)
+	_, statusesOld := checkExchanges(t, sum, old)
+	for _, op := range []string{"discovery", "realm-discovery", "token", "list-users", "put-phone-config", "own-permissions"} {
+		if !seen[op] {
+			t.Errorf("scenario did not exercise %s", op)
+		}
+	}
+	if !seenForm["token"] {
+		t.Error("form client authentication not exercised")
+	}
+	for _, want := range []string{"token 200", "token 400", "token 401", "token 403", "login-template 404", "get-phone-config 401", "discovery 302"} {
+		if !statuses[want] {
+			t.Errorf("scenario did not see %s (saw %v)", want, statuses)
+		}
+	}
+	if !statusesOld["discovery 404"] {
+		t.Error("a 9.x PBX's discovery 404 not seen")
 	}
 }
 

@@ -92,19 +92,27 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// AuthError means STARFACE rejected the credentials (400, 401 or 403 on POST /rest/login) or
-// none are configured. It never contains the password or the secret. Like Error it does not
-// name the service: the operation that failed wraps it as "starface: <operation>: ".
+// AuthError means STARFACE refused the sign-in (the classic login's 400, 401 or 403; the OAuth
+// realm's refusal of the client, the user's credentials, the scope or the user's right), or
+// none is possible with what is configured. cmd maps it to exit 4. It never contains the
+// password, the client secret or a token. Like Error it does not name the service: the
+// operation that failed wraps it as "starface: <operation>: ".
 type AuthError struct {
-	Msg string
-	Err error // the *Error STARFACE answered, if any
+	Msg     string
+	Refused string // what was refused: RefusedClient, RefusedCredentials, ...; "" when nothing was
+	Err     error  // the *Error or the realm's refusal, if any
+	Fix     string // what an administrator does about it, "" when obvious
 }
 
 func (e *AuthError) Error() string {
+	s := e.Msg
 	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
+		s += ": " + e.Err.Error()
 	}
-	return e.Msg
+	if e.Fix != "" {
+		s += "; " + e.Fix
+	}
+	return s
 }
 
 func (e *AuthError) Unwrap() error { return e.Err }

@@ -44,9 +44,18 @@ func TestErrorsNameTheServiceOnce(t *testing.T) {
 			users, "starface: list users: log in as 0001: credentials rejected: 400 Bad Request: invalid login"},
 		{"no password", nil, func(o *starface.Options, _ *starfacetest.Server) { o.Password = "" },
 			users, "starface: list users: log in as 0001: no password configured"},
-		{"nonce 404", func(s *starfacetest.Server) {
-			s.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/login", Status: 404})
-		}, nil, users, "starface: list users: log in as 0001: get nonce: 404 Not Found: injected fault"},
+		{"nonce 503", func(s *starfacetest.Server) {
+			s.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/login", Status: 503})
+		}, nil, users, "starface: list users: log in as 0001: get nonce: 503 Service Unavailable: injected fault"},
+		{"no classic login, no secret", func(s *starfacetest.Server) { s.DisableClassicLogin() }, nil, users,
+			"starface: list users: sign in as 0001: the PBX has no classic login (GET /rest/login answered 404) and no OAuth client secret is configured; copy the client secret…"},
+		{"oauth client refused", realm10, func(o *starface.Options, _ *starfacetest.Server) { o.ClientSecret = "wrong" }, users,
+			"starface: list users: sign in as 0001 (oauth): the PBX refused the client rest-client-headless: 401 Unauthorized: invalid_client: …"},
+		{"oauth right missing", realm10, func(o *starface.Options, _ *starfacetest.Server) {
+			o.ClientSecret, o.Login, o.Password = clientSecret, "0003", alicePW
+		}, users, "starface: list users: sign in as 0003 (oauth): 0003 may not sign in with the password grant: 403 Forbidden: access_denied: …"},
+		{"oauth on a 9.x", nil, func(o *starface.Options, _ *starfacetest.Server) { o.ClientSecret, o.Auth = clientSecret, "oauth" }, users,
+			"starface: list users: sign in as 0001 (oauth): the PBX has no OAuth realm…"},
 		{"answer not JSON of the right shape", func(s *starfacetest.Server) {
 			s.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/users", Status: 200})
 		}, nil, users, "starface: list users: decode answer: json: cannot unmarshal object…"},
@@ -116,4 +125,12 @@ func TestNewErrorsNameTheServiceOnce(t *testing.T) {
 			t.Errorf("New(%+v) = %q, want the service named once at the start", o, msg)
 		}
 	}
+}
+
+// realm10 makes the double a STARFACE 10 with the realm and without the classic login, where
+// 0001 has the OAuth right.
+func realm10(s *starfacetest.Server) {
+	s.EnableRealm(starfacetest.Realm{ClientSecret: clientSecret})
+	s.DisableClassicLogin()
+	s.GrantRight(1, starface.RightOAuthPasswordGrant)
 }

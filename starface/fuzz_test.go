@@ -3,9 +3,11 @@ package starface
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -168,4 +170,69 @@ func jsonMessage(b []byte) string {
 	}
 	_ = json.Unmarshal(b, &m)
 	return m.Message
+}
+
+// FuzzDiscovery: a document decodes to an absolute http(s) token endpoint, or is refused.
+func FuzzDiscovery(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := decodeDiscovery(b)
+		if err != nil {
+			return
+		}
+		u, perr := url.Parse(d.TokenEndpoint)
+		if perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			t.Fatalf("token endpoint %q accepted", d.TokenEndpoint)
+		}
+	})
+}
+
+// FuzzTokenAnswer: an answer decodes to a Bearer access token usable as a header value, with
+// a positive lifetime, or is refused.
+func FuzzTokenAnswer(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := decodeTokenAnswer(b)
+		if err != nil {
+			return
+		}
+		if a.AccessToken == "" || strings.ContainsAny(a.AccessToken, "\r\n") || a.expiresIn() <= 0 || a.expiresIn() > 24*time.Hour {
+			t.Fatalf("accepted %+v (lifetime %v)", a, a.expiresIn())
+		}
+		if a.TokenType != "" && !strings.EqualFold(a.TokenType, "bearer") {
+			t.Fatalf("token type %q accepted", a.TokenType)
+		}
+	})
+}
+
+// FuzzOAuthError: any refusal makes an error of one line that never shows the password or the
+// secret, even when the realm echoes them.
+func FuzzOAuthError(f *testing.F) {
+	const pw, secret = "pw-Ä1!", "s3cr3t"
+	f.Fuzz(func(t *testing.T, status int, b []byte) {
+		e := decodeOAuthError(status, b, pw, secret)
+		msg := e.Error()
+		if strings.IndexFunc(msg, unicode.IsControl) >= 0 {
+			t.Fatalf("error text %q is not one line", msg)
+		}
+		if strings.Contains(msg, pw) || strings.Contains(msg, secret) {
+			t.Fatalf("error text %q shows a secret", msg)
+		}
+		if utf8.Valid(b) && !utf8.ValidString(msg) {
+			t.Fatalf("error text %q is not valid UTF-8", msg)
+		}
+	})
+}
+
+// FuzzRights: a permission list decodes to non-empty one-line names, or is refused.
+func FuzzRights(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rights, err := decodeRights(b)
+		if err != nil {
+			return
+		}
+		for _, r := range rights {
+			if r == "" || strings.IndexFunc(r, unicode.IsControl) >= 0 {
+				t.Fatalf("right %q accepted", r)
+			}
+		}
+	})
 }

@@ -14,8 +14,9 @@ import (
 )
 
 const (
-	adminPW = "Adm1n-Pässwort!"
-	alicePW = "alice-pw-1234"
+	adminPW      = "Adm1n-Pässwort!"
+	alicePW      = "alice-pw-1234"
+	clientSecret = "rEaLm-cl13nt-s3cret"
 )
 
 // newServer starts a double with an administrator (id 1, login 0001), Alice (17, 0003) and

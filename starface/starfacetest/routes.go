@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,6 +23,8 @@ func (s *Server) routes() {
 	s.route("PUT /rest/users/{id}/phoneconfig", s.putPhoneConfig)
 	s.route("GET /rest/groups", s.listGroups)
 	s.route("GET /rest/groups/{id}", s.getGroup)
+	s.route("GET /rest/permissions/users/{id}", s.getUserPermissions)
+	s.realmRoutes()
 	// Anything else is a 404 in STARFACE's error shape, not a route.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
@@ -318,6 +321,43 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
 		u := s.users[uid]
 		out.AssignableUsers = append(out.AssignableUsers,
 			assignableUser{ID: u.ID, FirstName: u.FirstName, LastName: u.FamilyName, Assigned: g.members[u.ID]})
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// permissionInfo is the Swagger PermissionInfo. STARFACE's real permission names are not
+// documented; the double uses the labels the administration shows.
+type permissionInfo struct {
+	ID          int    `json:"id"`
+	Permission  string `json:"permission"`
+	Description string `json:"description"`
+}
+
+// getUserPermissions lists a user's rights. Any user may read their own; reading another's
+// needs an administrator (assumed, as for phone configs).
+func (s *Server) getUserPermissions(w http.ResponseWriter, r *http.Request) {
+	u := s.lookupUser(w, r)
+	if u == nil {
+		return
+	}
+	if c := caller(r); !c.Admin && c.ID != u.ID {
+		writeError(w, http.StatusForbidden, "no permission to read the permissions of another user")
+		return
+	}
+	rights := u.Rights
+	if u.Admin {
+		rights = append([]string{"Administrator"}, rights...)
+	}
+	s.mu.Lock()
+	out := make([]permissionInfo, 0, len(rights))
+	for _, name := range rights {
+		i := slices.Index(s.rights, name)
+		if i < 0 {
+			s.rights = append(s.rights, name)
+			i = len(s.rights) - 1
+		}
+		out = append(out, permissionInfo{ID: i + 1, Permission: name, Description: name})
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)

@@ -8,6 +8,9 @@
 // type (400), and a non-administrator writing another user's phone config (403). Errors are
 // STARFACE's {"code","message"} JSON. Every request is recorded; latency and failures can be
 // injected on chosen calls.
+//
+// EnableRealm adds STARFACE 10's OAuth realm as third-party clients describe it (realm.go), and
+// DisableClassicLogin removes the classic login, as on a PBX where it is switched off.
 package starfacetest
 
 import (
@@ -19,6 +22,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,6 +42,9 @@ type User struct {
 	FamilyName string
 	Admin      bool // may change other users' phone configs
 	Phone      starface.PhoneConfig
+	// Rights are the user's STARFACE rights by name, e.g. starface.RightOAuthPasswordGrant,
+	// which the realm's password grant requires. Admin adds "Administrator".
+	Rights []string
 }
 
 // Fault is an injected failure or latency for requests whose method matches ("" = any) and
@@ -88,6 +95,10 @@ type Server struct {
 	logins    int
 	inFlight  int
 	maxFlight int
+
+	classicOff bool
+	realm      *realm // nil: no OAuth realm (STARFACE up to 9.x)
+	rights     []string
 }
 
 type group struct {
@@ -177,11 +188,32 @@ func (s *Server) SetLoginType(t string) {
 	s.loginType = t
 }
 
-// ExpireTokens invalidates every token issued so far, as a PBX restart would.
+// ExpireTokens invalidates every token issued so far (classic tokens and OAuth access tokens;
+// refresh tokens stay good), as a PBX restart would.
 func (s *Server) ExpireTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.sessions)
+	if s.realm != nil {
+		clear(s.realm.access)
+	}
+}
+
+// DisableClassicLogin removes the classic login: /rest/login answers 404, as on a STARFACE 10
+// where it is switched off (it goes away with 11).
+func (s *Server) DisableClassicLogin() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.classicOff = true
+}
+
+// GrantRight gives a user a STARFACE right (e.g. starface.RightOAuthPasswordGrant).
+func (s *Server) GrantRight(userID int, right string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[userID]; u != nil && !slices.Contains(u.Rights, right) {
+		u.Rights = append(u.Rights, right)
+	}
 }
 
 // AddFault registers an injected failure or latency.
@@ -325,8 +357,13 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bo
 
 type callerKey struct{}
 
-// handle applies the checks every STARFACE request goes through, then routes it.
+// handle applies the checks every STARFACE REST request goes through, then routes it. The
+// realm's endpoints (outside /rest) take none of them.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/rest/") {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
 	// The knowledge base sends X-Version=2 with every call, GET /rest/login included; how a
 	// PBX answers without it is not documented, a 400 with the usual error body stands in.
 	if r.Header.Get("X-Version") != "2" {
@@ -339,8 +376,17 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.URL.Path == "/rest/login" {
+		s.mu.Lock()
+		off := s.classicOff
+		s.mu.Unlock()
+		if off {
+			writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
+			return
+		}
+	}
 	if r.URL.Path != "/rest/login" {
-		u, msg := s.authenticate(r.Header.Get("authToken"))
+		u, msg := s.authenticate(r.Header.Get("authToken"), r.Header.Get("Authorization"))
 		if u == nil {
 			writeError(w, http.StatusUnauthorized, msg)
 			return
@@ -350,10 +396,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// authenticate returns a copy of the token's user, or nil and why not.
-func (s *Server) authenticate(tok string) (*User, string) {
+// authenticate returns a copy of the user of a classic authToken or an OAuth access token
+// (Authorization: Bearer), or nil and why not.
+func (s *Server) authenticate(tok, authz string) (*User, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if bearer, ok := strings.CutPrefix(authz, "Bearer "); ok && tok == "" {
+		return s.bearerLocked(bearer)
+	}
 	if tok == "" {
 		return nil, "missing authToken"
 	}
