@@ -53,6 +53,13 @@ type Starface struct {
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 	Group              string `yaml:"group"`
 	Concurrency        int    `yaml:"concurrency"`
+	// Auth is how teamsface signs in: auto (OAuth when a client secret is configured and the
+	// PBX's realm answers, else classic), classic (the nonce login) or oauth (STARFACE 10).
+	Auth             string `yaml:"auth"`
+	ClientID         string `yaml:"client_id"`
+	ClientSecretEnv  string `yaml:"client_secret_env"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	Scope            string `yaml:"scope"`
 }
 
 // Users says which STARFACE users take part and how they are matched.
@@ -112,10 +119,15 @@ const (
 	DefaultClientSecretEnv = "TEAMSFACE_CLIENT_SECRET"
 	DefaultPasswordEnv     = "STARFACE_PASSWORD"
 	DefaultConcurrency     = 4
-	DefaultRefresh         = 10 * time.Minute
-	DefaultExpiration      = 15 * time.Minute
-	DefaultPoll            = 60 * time.Second
-	DefaultEchoGuard       = 10 * time.Minute
+
+	DefaultStarfaceAuth            = "auto"
+	DefaultStarfaceClientID        = "rest-client-headless"
+	DefaultStarfaceClientSecretEnv = "STARFACE_CLIENT_SECRET"
+	DefaultStarfaceScope           = "pbx-login"
+	DefaultRefresh                 = 10 * time.Minute
+	DefaultExpiration              = 15 * time.Minute
+	DefaultPoll                    = 60 * time.Second
+	DefaultEchoGuard               = 10 * time.Minute
 )
 
 // DefaultMatch is the default order of users.match.
@@ -219,6 +231,18 @@ func (c *Config) applyDefaults(d *decoder) {
 	}
 	if !d.has("starface.concurrency") {
 		s.Concurrency = DefaultConcurrency
+	}
+	if !d.has("starface.auth") {
+		s.Auth = DefaultStarfaceAuth
+	}
+	if !d.has("starface.client_id") {
+		s.ClientID = DefaultStarfaceClientID
+	}
+	if !d.has("starface.client_secret_env") && s.ClientSecretFile == "" {
+		s.ClientSecretEnv = DefaultStarfaceClientSecretEnv
+	}
+	if !d.has("starface.scope") {
+		s.Scope = DefaultStarfaceScope
 	}
 	if !d.has("users.match") {
 		c.Users.Match = DefaultMatch()

@@ -32,8 +32,9 @@ func TestParseDefaults(t *testing.T) {
 			Cloud: "global", Tenant: "contoso.onmicrosoft.com", ClientID: "11111111-2222-3333-4444-555555555555",
 			Auth: "client-secret", ClientSecretEnv: "TEAMSFACE_CLIENT_SECRET",
 		},
-		Starface: Starface{URL: "https://pbx.example.com", Login: "0001", PasswordEnv: "STARFACE_PASSWORD", Concurrency: 4},
-		Users:    Users{Match: []string{"mail", "proxyAddresses", "userPrincipalName"}, Refresh: 10 * time.Minute},
+		Starface: Starface{URL: "https://pbx.example.com", Login: "0001", PasswordEnv: "STARFACE_PASSWORD", Concurrency: 4,
+			Auth: "auto", ClientID: "rest-client-headless", ClientSecretEnv: "STARFACE_CLIENT_SECRET", Scope: "pbx-login"},
+		Users: Users{Match: []string{"mail", "proxyAddresses", "userPrincipalName"}, Refresh: 10 * time.Minute},
 		TeamsToStarface: TeamsToStarface{Rules: []Rule{
 			{When: Condition{Activity: []string{"InACall", "InAConferenceCall", "Presenting"}}, DND: DNDOn},
 			{When: Condition{Availability: []string{"DoNotDisturb"}}, DND: DNDOn},
@@ -213,6 +214,11 @@ func TestParseErrors(t *testing.T) {
 		{"concurrency word", minimalYAML + "  concurrency: many\n", "e.yaml:7:16: starface.concurrency: ", []string{`"many" is not a whole number`}},
 		{"bool word", minimalYAML + "  insecure_skip_verify: maybe\n", "e.yaml:7:25: starface.insecure_skip_verify: ", []string{"use true or false"}},
 		{"both passwords", minimalYAML + "  password_env: P\n  password_file: /p\n", "e.yaml:8:18: starface.password_file: ", []string{"not both"}},
+		{"auth unknown", minimalYAML + "  auth: token\n", "e.yaml:7:9: starface.auth: ", []string{`"token" is not valid; use auto, classic or oauth`}},
+		{"auth case", minimalYAML + "  auth: OAuth\n", "e.yaml:7:9: starface.auth: ", []string{`did you mean "oauth"?`}},
+		{"client id empty", minimalYAML + "  client_id: \"\"\n", "e.yaml:7:14: starface.client_id: ", []string{"empty", "rest-client-headless"}},
+		{"both client secrets", minimalYAML + "  client_secret_env: S\n  client_secret_file: /s\n", "e.yaml:8:23: starface.client_secret_file: ", []string{"not both"}},
+		{"scope empty", minimalYAML + "  scope: \" \"\n", "e.yaml:7:10: starface.scope: ", []string{"empty", "pbx-login"}},
 		// users
 		{"match unknown", minimalYAML + "users:\n  match: [mail, email]\n", "e.yaml:8:17: users.match[2]: ", []string{`"email" is not valid; use mail, proxyAddresses or userPrincipalName`}},
 		{"match case", minimalYAML + "users:\n  match: [Mail]\n", "e.yaml:8:11: users.match[1]: ", []string{`did you mean "mail"?`}},

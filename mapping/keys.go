@@ -38,6 +38,11 @@ var keyDocs = []KeyDoc{
 	{Key: "starface.insecure_skip_verify", Default: "false", Meaning: "skip TLS verification; last resort, warns on every run"},
 	{Key: "starface.group", Meaning: "optional STARFACE group name: only its members take part"},
 	{Key: "starface.concurrency", Default: "4", Meaning: "STARFACE requests in flight at most, 1 to 64"},
+	{Key: "starface.auth", Default: DefaultStarfaceAuth, Meaning: "auto (OAuth when a client secret is configured and the PBX's OAuth realm answers, else classic; the choice is remembered), classic (the nonce login, STARFACE up to 9.x and 10.x where it is on) or oauth (STARFACE 10's password grant)"},
+	{Key: "starface.client_id", Default: DefaultStarfaceClientID, Meaning: "OAuth only: the realm's client for headless REST use"},
+	{Key: "starface.client_secret_env", Default: DefaultStarfaceClientSecretEnv, Meaning: "OAuth only: environment variable holding the client secret from Server → Status → REST-API (unless client_secret_file is set); with auth auto an unset default variable means no secret"},
+	{Key: "starface.client_secret_file", Meaning: "OAuth only: file holding the client secret instead of the variable; must not be readable by group or others (chmod 600)"},
+	{Key: "starface.scope", Default: DefaultStarfaceScope, Meaning: "OAuth only: the scope of the password grant; login is tried once when the PBX refuses pbx-login"},
 
 	{Key: "users", Meaning: "which STARFACE users take part and how they are matched with Entra users"},
 	{Key: "users.match", Default: "[mail, proxyAddresses, userPrincipalName]", Meaning: "Entra fields compared with the STARFACE e-mail, in this order; the first that finds a user decides"},

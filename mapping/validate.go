@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 )
 
 var (
@@ -16,9 +17,10 @@ var (
 )
 
 var (
-	authNames  = []string{"client-secret", "client-certificate", "device-code"}
-	matchNames = []string{"mail", "proxyAddresses", "userPrincipalName"}
-	dndNames   = []string{"on", "off", "keep"}
+	authNames   = []string{"client-secret", "client-certificate", "device-code"}
+	sfAuthNames = []string{"auto", "classic", "oauth"}
+	matchNames  = []string{"mail", "proxyAddresses", "userPrincipalName"}
+	dndNames    = []string{"on", "off", "keep"}
 )
 
 // validate checks the decoded, defaulted config and records every problem.
@@ -120,6 +122,21 @@ func (d *decoder) starface(s *Starface) {
 	}
 	if s.Concurrency < 1 || s.Concurrency > 64 {
 		d.errf("starface.concurrency", "%d is out of range; use 1 to 64", s.Concurrency)
+	}
+	if !slices.Contains(sfAuthNames, s.Auth) {
+		d.errf("starface.auth", "%q is not valid; use %s%s", s.Auth, oneOf(sfAuthNames), caseHint(s.Auth, sfAuthNames))
+	}
+	if strings.TrimSpace(s.ClientID) == "" {
+		d.errf("starface.client_id", "empty; remove the key to use %s", DefaultStarfaceClientID)
+	}
+	if d.has("starface.client_secret_env") && s.ClientSecretFile != "" {
+		d.errf("starface.client_secret_file", "set client_secret_env or client_secret_file, not both")
+	}
+	switch {
+	case strings.TrimSpace(s.Scope) == "":
+		d.errf("starface.scope", "empty; remove the key to use %s (login is tried when the PBX refuses it)", DefaultStarfaceScope)
+	case strings.IndexFunc(s.Scope, unicode.IsControl) >= 0:
+		d.errf("starface.scope", "%q holds a control character; use scope names separated by spaces, such as pbx-login", s.Scope)
 	}
 }
 
