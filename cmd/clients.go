@@ -108,7 +108,11 @@ func (r *run) starfaceClient() (*starface.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.newStarfaceClient(pw)
+	secret, err := r.cfg.StarfaceClientSecret()
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.newStarfaceClient(pw, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -116,12 +120,14 @@ func (r *run) starfaceClient() (*starface.Client, error) {
 	return c, nil
 }
 
-// newStarfaceClient builds a STARFACE client with the given password; logout builds one
-// without any, since ending a cached session needs only the token.
-func (r *run) newStarfaceClient(password string) (*starface.Client, error) {
+// newStarfaceClient builds a STARFACE client with the given password and OAuth client secret;
+// logout builds one without either, since ending a cached session needs only the token.
+func (r *run) newStarfaceClient(password, clientSecret string) (*starface.Client, error) {
 	s := r.cfg.Starface
 	c, err := starface.New(starface.Options{
-		URL: s.URL, Login: s.Login, Password: password, CAFile: s.CAFile, Fingerprint: s.Fingerprint,
+		URL: s.URL, Login: s.Login, Password: password,
+		Auth: s.Auth, ClientID: s.ClientID, ClientSecret: clientSecret, Scope: s.Scope,
+		CAFile: s.CAFile, Fingerprint: s.Fingerprint,
 		InsecureSkipVerify: s.InsecureSkipVerify, Concurrency: s.Concurrency, TokenCacheDir: r.stateDir,
 		HTTPClient: r.g.deps.HTTPClient, UserAgent: userAgent(), Logger: r.log, Now: r.g.deps.Now,
 	})

@@ -24,6 +24,7 @@ type demoOptions struct {
 	users    int
 	duration time.Duration
 	seed     uint64
+	starface int // simulated STARFACE version: 9 (classic login) or 10 (OAuth realm, no classic login)
 }
 
 func newDemoCmd(g *globals) *cobra.Command {
@@ -39,11 +40,15 @@ them with a temporary state directory. Each change is printed as it happens, the
 Nothing real is contacted: no configuration, no network, no credentials needed.`,
 		Example: `  teamsface demo
   teamsface demo --users 200 --duration 20s
+  teamsface demo --starface 10
   teamsface demo -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if o.users < 8 {
 				return usagef("--users %d is too few for the scenario; use 8 or more", o.users)
+			}
+			if o.starface != 9 && o.starface != 10 {
+				return usagef("--starface %d is not simulated; use 9 (classic login) or 10 (OAuth sign-in)", o.starface)
 			}
 			stop, cancel := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
@@ -53,6 +58,7 @@ Nothing real is contacted: no configuration, no network, no credentials needed.`
 	c.Flags().IntVar(&o.users, "users", 12, "how many STARFACE users the simulated company has (8 or more)")
 	c.Flags().DurationVar(&o.duration, "duration", 15*time.Second, "how long the scenario runs")
 	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random presence changes, for a repeatable run")
+	c.Flags().IntVar(&o.starface, "starface", 9, "simulated STARFACE: 9 (classic login) or 10 (OAuth password grant, no classic login)")
 	return c
 }
 
@@ -61,6 +67,7 @@ const (
 	demoClientID = "11111111-2222-3333-4444-555555555555"
 	demoSecret   = "demo-client-secret-not-real"
 	demoPassword = "demo-admin-password-not-real"
+	demoSFSecret = "demo-starface-client-secret-not-real"
 )
 
 // demoPerson is one employee of the made-up company.
@@ -71,7 +78,15 @@ type demoPerson struct {
 
 func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	errw := g.deps.Stderr
+	if o.starface == 0 {
+		o.starface = 9
+	}
 	fmt.Fprintln(errw, "SIMULATION: Microsoft Teams/Entra and STARFACE are both simulated inside this process.")
+	if o.starface == 10 {
+		fmt.Fprintln(errw, "Simulated STARFACE 10: sign-in through its OAuth realm (password grant), no classic login.")
+	} else {
+		fmt.Fprintln(errw, "Simulated STARFACE 9: the classic login.")
+	}
 	fmt.Fprintln(errw, "Nothing real is contacted; names, addresses and calls are made up.")
 
 	gs := graphtest.NewServer()
@@ -79,6 +94,11 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	ss := starfacetest.NewServer()
 	defer ss.Close()
 	people := demoCompany(gs, ss, o.users)
+	if o.starface == 10 {
+		ss.EnableRealm(starfacetest.Realm{ClientSecret: demoSFSecret})
+		ss.DisableClassicLogin()
+		ss.GrantRight(1, starface.RightOAuthPasswordGrant)
+	}
 
 	dir, err := os.MkdirTemp("", "teamsface-demo-")
 	if err != nil {
@@ -126,7 +146,7 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	if err != nil {
 		return err
 	}
-	return printDemoSummary(r, total, passes, gs, ss)
+	return printDemoSummary(r, total, passes, gs, ss, o.starface)
 }
 
 // manualClock is a clock that moves only when told to: the demo's simulated day (and tests).
@@ -203,14 +223,18 @@ starface:
   url: %s
   login: "0001"
   password_file: %s
+  client_secret_file: %s
 users:
   exclude: ["0001"]
 starface_to_teams:
   enabled: true
   expiration: 5m
   poll: 10s
-`, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"))
-	for name, secret := range map[string]string{"client-secret": demoSecret, "starface-password": demoPassword} {
+`, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"),
+		filepath.Join(dir, "starface-client-secret"))
+	// The STARFACE client secret is there for both versions: auto uses it where the PBX
+	// offers OAuth (10) and the classic login where it does not (9).
+	for name, secret := range map[string]string{"client-secret": demoSecret, "starface-password": demoPassword, "starface-client-secret": demoSFSecret} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(secret), 0o600); err != nil {
 			return nil, err
 		}
@@ -295,17 +319,25 @@ func addSummary(t *Summary, s Summary) {
 	t.PhoneReads += s.PhoneReads
 }
 
-func printDemoSummary(r *run, t Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server) error {
+func printDemoSummary(r *run, t Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server, version int) error {
 	graphReqs := gs.CountRequests("", "/v1.0/")
 	presenceReqs := gs.CountRequests("POST", "/v1.0/communications/getPresencesByUserId")
 	tokenReqs := gs.CountRequests("POST", "/"+demoTenant+"/oauth2/v2.0/token")
 	phonePuts := ss.CountRequests("PUT", "/rest/users/")
 	sfReqs := ss.CountRequests("", "/rest/")
+	sfSignIns := ss.Logins() // classic logins and password grants
+	sfRefreshes := ss.CountGrants("refresh_token")
+	method := ""
+	if r.sf != nil {
+		method = r.sf.Method()
+	}
 	if r.g.output == "json" {
 		return printJSON(r.g.deps.Stdout, map[string]any{
 			"simulated": true, "passes": passes, "totals": t,
 			"graph_requests": graphReqs, "presence_requests": presenceReqs, "token_requests": tokenReqs,
 			"starface_requests": sfReqs, "starface_phone_writes": phonePuts,
+			"starface_version": version, "starface_sign_in": method,
+			"starface_sign_ins": sfSignIns, "starface_refreshes": sfRefreshes,
 		})
 	}
 	out := r.g.deps.Stdout
@@ -314,6 +346,7 @@ func printDemoSummary(r *run, t Summary, passes int, gs *graphtest.Server, ss *s
 		t.SwitchedOn, t.Released, t.SessionsSet, t.SessionsCleared, t.Failed)
 	fmt.Fprintf(out, "Requests: Graph %d (presence %d, one per pass), Entra tokens %d; STARFACE %d (%d phone-config writes).\n",
 		graphReqs, presenceReqs, tokenReqs, sfReqs, phonePuts)
+	fmt.Fprintf(out, "STARFACE %d sign-in: %s, %d sign-in(s), %d token refresh(es).\n", version, method, sfSignIns, sfRefreshes)
 	fmt.Fprintln(out, "Next: copy mapping.example.yaml, fill in your tenant and PBX, and run `teamsface login --check`.")
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,8 +27,9 @@ later runs. With client-secret or client-certificate it gets a token to prove th
 --check verifies both sides: the Microsoft sign-in, each Graph permission the configured
 features need (from the token's roles or scp claim), a probe of getPresencesByUserId, the
 STARFACE login, reading users and groups, the configured group, and whether the account may
-write phone configs (it reads one and puts it back unchanged). Exit 4 when a permission is
-missing or credentials are refused.`,
+write phone configs (it reads one and puts it back unchanged). For STARFACE it shows the
+sign-in method in use (classic or oauth), the token's lifetime and the login's rights. Exit 4
+when a permission is missing or credentials are refused.`,
 		Example: `  teamsface login
   teamsface login --check
   teamsface login --check -o json`,
@@ -159,6 +161,19 @@ func checkStarface(ctx context.Context, r *run, add func(s, c, st, d string), fa
 		fail("starface", "configuration", err)
 		return
 	}
+	if err := sf.SignIn(ctx); err != nil {
+		fail("starface", "sign-in ("+r.cfg.Starface.Auth+")", err)
+		return
+	}
+	ti := sf.TokenInfo()
+	add("starface", "sign-in ("+ti.Method+")", "ok", signInDetail(r.cfg.Starface.Auth, ti))
+	if rights, err := sf.Rights(ctx); err != nil {
+		add("starface", "rights of "+r.cfg.Starface.Login, "note", "not readable: "+err.Error())
+	} else if len(rights) == 0 {
+		add("starface", "rights of "+r.cfg.Starface.Login, "ok", "none")
+	} else {
+		add("starface", "rights of "+r.cfg.Starface.Login, "ok", strings.Join(rights, ", "))
+	}
 	users, err := sf.Users(ctx)
 	if err != nil {
 		fail("starface", "login and read users", err)
@@ -194,6 +209,18 @@ func checkStarface(ctx context.Context, r *run, add func(s, c, st, d string), fa
 		return
 	}
 	add("starface", "write phone configs", "ok", "read and wrote back "+users[target].Login+"'s, unchanged")
+}
+
+// signInDetail says how STARFACE was signed in to and how long the token lives.
+func signInDetail(configured string, ti starface.TokenInfo) string {
+	d := fmt.Sprintf("auth %s; token lifetime %s", configured, ti.Lifetime())
+	if ti.Method == starface.MethodOAuth {
+		if !ti.RefreshExpiresAt.IsZero() {
+			d += fmt.Sprintf(", refresh token %s", ti.RefreshExpiresAt.Sub(ti.IssuedAt))
+		}
+		d += "; scope " + ti.Scope + "; " + ti.ClientAuth
+	}
+	return d
 }
 
 func printChecks(r *run, rows []checkRow) error {
@@ -236,7 +263,7 @@ func newLogoutCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:     "logout",
 		Short:   "Forget cached tokens (and end the STARFACE session)",
-		Long:    "Remove the cached Microsoft tokens and invalidate the cached STARFACE token (DELETE /rest/login).",
+		Long:    "Remove the cached Microsoft tokens and the cached STARFACE tokens: a classic token is also invalidated on the PBX (DELETE /rest/login); OAuth tokens are forgotten.",
 		Example: "  teamsface logout",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -247,7 +274,7 @@ func newLogoutCmd(g *globals) *cobra.Command {
 			if err := graph.Logout(r.stateDir); err != nil {
 				return err
 			}
-			sf, err := r.newStarfaceClient("")
+			sf, err := r.newStarfaceClient("", "")
 			if err != nil {
 				return err
 			}

@@ -194,7 +194,7 @@ func (c *Client) refreshOrSignIn(ctx context.Context, prev session) (session, er
 		return session{}, err
 	}
 	c.nLogins.Add(1)
-	c.log.DebugContext(ctx, "starface sign-in", "login", c.login, "method", s.Method)
+	c.log.DebugContext(ctx, "starface sign-in", "login", c.login, "method", s.Method, "expires_at", s.ExpiresAt)
 	return s, nil
 }
 

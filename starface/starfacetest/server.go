@@ -256,7 +256,7 @@ func (s *Server) CountRequests(method, pathPrefix string) int {
 	return n
 }
 
-// Logins counts successful POST /rest/login.
+// Logins counts successful sign-ins: POST /rest/login and the realm's password grants.
 func (s *Server) Logins() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
