@@ -157,9 +157,9 @@ func (c *Client) refresh(ctx context.Context, prev session) (session, error) {
 
 // oauthSignIn makes a password grant. The token endpoint, client authentication and scope
 // come from the cached session when there is one, else from discovery (d, or a new one) and
-// the options. Two refusals are worth one more try each: invalid_scope with the other known
-// scope, and a refused Basic client authentication with form fields where discovery allows
-// them.
+// the options. Three refusals are worth one more try each: invalid_scope with the other known
+// scope, a refused Basic client authentication with form fields where discovery allows them,
+// and a 404 from a cached token endpoint (the PBX was reconfigured) with a new discovery.
 func (c *Client) oauthSignIn(ctx context.Context, prev session, d *discovery) (session, error) {
 	op := "sign in as " + c.login + " (oauth)"
 	switch {
@@ -169,7 +169,8 @@ func (c *Client) oauthSignIn(ctx context.Context, prev session, d *discovery) (s
 		return session{}, &AuthError{Msg: op + ": no password configured"}
 	}
 	var methods []string
-	if prev.TokenEndpoint == "" {
+	cachedEndpoint := prev.TokenEndpoint != ""
+	if !cachedEndpoint {
 		if d == nil {
 			nd, err := c.discover(ctx)
 			if errors.Is(err, errNoRealm) {
@@ -190,7 +191,7 @@ func (c *Client) oauthSignIn(ctx context.Context, prev session, d *discovery) (s
 	if scope == "" {
 		scope = c.scope
 	}
-	triedScope, triedPost := false, false
+	triedScope, triedPost, rediscovered := false, false, false
 	for {
 		issued := c.now()
 		ans, err := c.tokenRequest(ctx, prev.TokenEndpoint, auth, url.Values{
@@ -209,10 +210,26 @@ func (c *Client) oauthSignIn(ctx context.Context, prev session, d *discovery) (s
 			triedPost = true
 			c.log.DebugContext(ctx, "starface client authentication with Basic refused, trying form fields")
 			auth = clientAuthPost
+		case cachedEndpoint && !rediscovered && oauthStatus(err) == http.StatusNotFound:
+			rediscovered = true
+			nd, derr := c.discover(ctx)
+			if derr != nil {
+				return session{}, fmt.Errorf("%s: the cached token endpoint answered 404: %w", op, derr)
+			}
+			c.log.DebugContext(ctx, "starface token endpoint discovered again after a 404")
+			prev.TokenEndpoint, methods, auth = nd.TokenEndpoint, nd.AuthMethods, chooseClientAuth(nd.AuthMethods)
 		default:
 			return session{}, c.refusal(op, scope, err)
 		}
 	}
+}
+
+func oauthStatus(err error) int {
+	var oe *oauthError
+	if errors.As(err, &oe) {
+		return oe.Status
+	}
+	return 0
 }
 
 // chooseClientAuth prefers HTTP Basic and uses form fields only when discovery lists

@@ -557,3 +557,23 @@ func TestOAuthLogsNoSecrets(t *testing.T) {
 		t.Errorf("the discovery line does not show the redirect:\n%s", out)
 	}
 }
+
+// A cached token endpoint that answers 404 (the PBX was reconfigured) is discovered again once.
+func TestCachedTokenEndpointRediscovered(t *testing.T) {
+	s := pbx10(t, starfacetest.Realm{}, false)
+	dir := t.TempDir()
+	ctx := context.Background()
+	if _, err := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.TokenCacheDir = clientSecret, dir }).Users(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.RevokeSessions()
+	s.ResetRequests()
+	s.AddFault(starfacetest.Fault{Method: "POST", Path: tokenPath, Status: 404, Times: 2}) // the refresh and the first grant
+	c := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.TokenCacheDir = clientSecret, dir })
+	if _, err := c.Users(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d, p := s.CountRequests("GET", "/.well-known/"), s.CountGrants("password"); d != 1 || p != 2 {
+		t.Errorf("%d discovery requests, %d password grants; want 1 and 2", d, p)
+	}
+}
