@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/teamsface/teamsface/cmd/internal/progress"
 	"github.com/teamsface/teamsface/graph"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/starface"
@@ -135,8 +136,8 @@ func (r *run) newStarfaceClient(password string) (*starface.Client, error) {
 }
 
 // progress is the progress line for this run: only on a terminal and never with -o json.
-func (r *run) progress() *progress {
-	return newProgress(r.g.deps.Stderr, r.g.deps.StderrIsTerminal && r.g.output != "json", r.g.deps.Now)
+func (r *run) progress() *progress.Bar {
+	return progress.New(r.g.deps.Stderr, r.g.deps.StderrIsTerminal && r.g.output != "json", r.g.deps.Now)
 }
 
 // clients builds both.

@@ -8,12 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/teamsface/teamsface/cmd/internal/clock"
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/graph/graphtest"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/starface"
@@ -92,11 +93,11 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 
 	// One simulated clock for teamsface and both services, one second a pass, so the scenario
 	// plays the same however fast the passes come.
-	clock := &manualClock{t: g.deps.Now()}
-	gs.SetClock(clock.now)
-	ss.SetClock(clock.now)
+	clk := clock.NewManual(g.deps.Now())
+	gs.SetClock(clk.Now)
+	ss.SetClock(clk.Now)
 	dg := *g
-	dg.deps.Now = clock.now
+	dg.deps.Now = clk.Now
 	dg.deps.HTTPClient = gs.Client() // both doubles present httptest's built-in certificate
 	r := &run{g: &dg, cfg: cfg, log: dg.logger(), stateDir: filepath.Join(dir, "state")}
 
@@ -106,12 +107,12 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	end, cancel := context.WithCancel(stop)
 	defer cancel()
 	maxPasses := max(1, int(o.duration/time.Second))
-	total := Summary{}
+	total := pass.Summary{}
 	passes := 0
-	err = runSyncWatch(ctx, end, r, syncOptions{interval: time.Second}, func(rep *PassReport, err error) {
+	err = runSyncWatch(ctx, end, r, syncOptions{interval: time.Second}, func(rep *pass.Report, err error) {
 		passes++
 		if rep != nil {
-			addSummary(&total, rep.Summary)
+			total.Add(rep.Summary)
 		}
 		if passes == 1 && rep != nil {
 			describeMatch(errw, rep.Matches)
@@ -120,31 +121,13 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 			cancel()
 			return
 		}
-		clock.advance(time.Second)
+		clk.Advance(time.Second)
 		sc.step(errw)
 	})
 	if err != nil {
 		return err
 	}
 	return printDemoSummary(r, total, passes, gs, ss)
-}
-
-// manualClock is a clock that moves only when told to: the demo's simulated day (and tests).
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *manualClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // demoCompany fills both doubles: an admin (excluded), people with matching addresses, one
@@ -284,18 +267,7 @@ func describeMatch(w io.Writer, ms []mapping.Match) {
 	}
 }
 
-func addSummary(t *Summary, s Summary) {
-	t.InScope, t.Matched = s.InScope, s.Matched
-	t.PresenceRead += s.PresenceRead
-	t.SwitchedOn += s.SwitchedOn
-	t.Released += s.Released
-	t.Failed += s.Failed
-	t.SessionsSet += s.SessionsSet
-	t.SessionsCleared += s.SessionsCleared
-	t.PhoneReads += s.PhoneReads
-}
-
-func printDemoSummary(r *run, t Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server) error {
+func printDemoSummary(r *run, t pass.Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server) error {
 	graphReqs := gs.CountRequests("", "/v1.0/")
 	presenceReqs := gs.CountRequests("POST", "/v1.0/communications/getPresencesByUserId")
 	tokenReqs := gs.CountRequests("POST", "/"+demoTenant+"/oauth2/v2.0/token")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/teamsface/teamsface/cmd/internal/clock"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ type harness struct {
 	cfgPath  string
 	stateDir string
 
-	clk *manualClock
+	clk *clock.Manual
 
 	people []person
 }
@@ -47,7 +48,7 @@ type person struct {
 // configuration (it may add starface_to_teams etc.).
 func newHarness(t testing.TB, n int, extra string) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), clk: &manualClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}}
+	h := &harness{t: t, dir: t.TempDir(), clk: clock.NewManual(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))}
 	h.gs = graphtest.NewServer()
 	t.Cleanup(h.gs.Close)
 	h.ss = starfacetest.NewServer()
@@ -100,8 +101,8 @@ users:
 		h.ss.URL, filepath.Join(h.dir, "starface-password"), extra))
 }
 
-func (h *harness) clock() time.Time        { return h.clk.now() }
-func (h *harness) advance(d time.Duration) { h.clk.advance(d) }
+func (h *harness) clock() time.Time        { return h.clk.Now() }
+func (h *harness) advance(d time.Duration) { h.clk.Advance(d) }
 
 func (h *harness) deps(stdout, stderr *bytes.Buffer) Deps {
 	return Deps{Stdout: stdout, Stderr: stderr, Stdin: strings.NewReader(""),

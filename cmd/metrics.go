@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/state"
 )
@@ -38,7 +39,7 @@ type metrics struct {
 	requests    requestCounts
 }
 
-func (r *run) passMetrics(rep *PassReport, st *state.State, start time.Time, before requestCounts) metrics {
+func (r *run) passMetrics(rep *pass.Report, st *state.State, start time.Time, before requestCounts) metrics {
 	after := r.requestCounts()
 	m := metrics{
 		ok:          rep != nil,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"os"
 	"strings"
 	"testing"
@@ -206,7 +207,7 @@ func TestMirrorHoldsInSyncWatch(t *testing.T) {
 	}
 	stop, cancel := context.WithCancel(context.Background())
 	passes := 0
-	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: 10 * time.Second}, func(rep *PassReport, err error) {
+	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: 10 * time.Second}, func(rep *pass.Report, err error) {
 		passes++
 		if err != nil {
 			t.Errorf("pass %d: %v", passes, err)
@@ -230,8 +231,8 @@ func TestMirrorHoldsInSyncWatch(t *testing.T) {
 		t.Error("the echo switched DND on in sync watch")
 	}
 	st, _, _ := state.ReadOnly(h.stateDir)
-	if u := st.Users["0003"]; u == nil || u.Session == nil || u.Session.ClearedAt.IsZero() {
-		t.Errorf("state does not remember the cleared session for the echo guard: %+v", u)
+	if s, ok := st.User("0003").Session(); !ok || s.Live() {
+		t.Errorf("state does not remember the cleared session for the echo guard: %+v", s)
 	}
 }
 
@@ -244,7 +245,7 @@ func TestMirrorDryRunPlansSessionCalls(t *testing.T) {
 	h.advance(2 * time.Minute)
 	out, _ := h.mustRun(ExitOK, "sync", "once", "--dry-run", "-o", "json")
 	rep := decodePass(t, out)
-	if !hasAction(rep, "0003", actionSetPresence) {
+	if !hasAction(rep, "0003", pass.ActionSetPresence) {
 		t.Errorf("plan = %+v, want set-presence for 0003", rep.Changes)
 	}
 	if n := h.presenceCalls(1, "setPresence"); n != 0 {

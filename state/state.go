@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 )
 
@@ -26,48 +27,52 @@ import (
 // reads.
 const Version = 1
 
-// State is the content of state.json.
+// State is the content of state.json: every STARFACE user teamsface
+// remembers, by login, and the cached user match.
 type State struct {
-	Version int              `json:"version"`
-	Users   map[string]*User `json:"users"`           // by STARFACE login
-	Match   *MatchCache      `json:"match,omitempty"` // cached user match
+	users map[string]*User
+	Match *MatchCache // cached user match
 	// LastPass is when the last pass finished; it tells a cron-run pass how often passes come.
-	LastPass time.Time `json:"last_pass,omitzero"`
+	LastPass time.Time
 }
 
-// New returns an empty state of the current version.
+// New returns an empty state.
 func New() *State {
-	return &State{Version: Version, Users: map[string]*User{}}
+	return &State{users: map[string]*User{}}
 }
 
-// User is what teamsface remembers about one STARFACE user.
-type User struct {
-	StarfaceID   int       `json:"starface_id"`
-	EntraID      string    `json:"entra_id,omitempty"`
-	UPN          string    `json:"upn,omitempty"`
-	Availability string    `json:"availability,omitempty"` // Teams presence last seen
-	Activity     string    `json:"activity,omitempty"`
-	Applied      string    `json:"applied,omitempty"`  // the decision ("on"/"off") last applied successfully
-	Written      *bool     `json:"written,omitempty"`  // the DND value teamsface last wrote
-	Owned        bool      `json:"owned,omitempty"`    // teamsface switched DND on and may switch it back
-	Replaced     bool      `json:"replaced,omitempty"` // the DND value it replaced
-	DND          *bool     `json:"dnd,omitempty"`      // DND last read from STARFACE
-	DNDReadAt    time.Time `json:"dnd_read_at,omitzero"`
-	Session      *Session  `json:"session,omitempty"`  // STARFACE → Teams presence session
-	Failures     int       `json:"failures,omitempty"` // consecutive failed passes
-	LastError    string    `json:"last_error,omitempty"`
+// User returns the remembered user with this login, or nil.
+func (st *State) User(login string) *User { return st.users[login] }
+
+// Take returns the user with this login, remembering a new one if needed.
+func (st *State) Take(login string) *User {
+	if st.users == nil {
+		st.users = map[string]*User{}
+	}
+	u := st.users[login]
+	if u == nil {
+		u = &User{}
+		st.users[login] = u
+	}
+	return u
 }
 
-// Session is a STARFACE → Teams presence session teamsface set for a user.
-// ClearedAt is set once the session was cleared; the pair is still taken for
-// teamsface's own echo for a while after that (echo_guard).
-type Session struct {
-	Availability string    `json:"availability"`
-	Activity     string    `json:"activity"`
-	SetAt        time.Time `json:"set_at"`
-	Expires      time.Time `json:"expires"`
-	ClearedAt    time.Time `json:"cleared_at,omitzero"`
+// Forget drops a user who left the match once nothing about them needs
+// remembering (see User.Forgettable).
+func (st *State) Forget(login string) { delete(st.users, login) }
+
+// Logins lists the remembered users' logins, sorted.
+func (st *State) Logins() []string {
+	out := make([]string, 0, len(st.users))
+	for l := range st.users {
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out
 }
+
+// Len is the number of remembered users.
+func (st *State) Len() int { return len(st.users) }
 
 // MatchCache is the cached STARFACE ↔ Entra user match and when it was made.
 type MatchCache struct {

@@ -177,7 +177,7 @@ func (s *Store) Load() (*State, error) {
 // Save writes st atomically to state.json (see WriteFileAtomic), then
 // replaces the journal with open (usually nothing): the intents recorded since
 // the last Save are settled in st, except those whose outcome the caller does
-// not know yet. It writes Version whatever st.Version says. If st encodes to
+// not know yet. It writes the current Version. If st encodes to
 // what state.json already holds, the rewrite is skipped.
 func (s *Store) Save(st *State, open ...Intent) error {
 	if st == nil {
@@ -225,14 +225,9 @@ func (s *Store) Save(st *State, open ...Intent) error {
 }
 
 func encode(st *State) ([]byte, error) {
-	c := *st
-	c.Version = Version
-	if c.Users == nil {
-		c.Users = map[string]*User{}
-	}
 	// Indented, because admins read this file when a phone is in the wrong
 	// state; map keys come out sorted, so equal states encode equally.
-	data, err := json.MarshalIndent(&c, "", "  ")
+	data, err := json.MarshalIndent(toWire(st), "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("state: encode state: %w", err)
 	}
@@ -424,8 +419,8 @@ func readState(path string) (*State, []byte, error) {
 }
 
 func decode(path string, raw []byte) (*State, error) {
-	var st State
-	if err := json.Unmarshal(raw, &st); err != nil {
+	var w wireState
+	if err := json.Unmarshal(raw, &w); err != nil {
 		// A newer format may have changed a field's type; say "newer", not
 		// "corrupt", whenever the version can still be read.
 		var head struct {
@@ -437,20 +432,12 @@ func decode(path string, raw []byte) (*State, error) {
 		return nil, &CorruptError{Path: path, Err: err}
 	}
 	switch {
-	case st.Version > Version:
-		return nil, &VersionError{Path: path, Version: st.Version}
-	case st.Version < 1:
+	case w.Version > Version:
+		return nil, &VersionError{Path: path, Version: w.Version}
+	case w.Version < 1:
 		return nil, &CorruptError{Path: path, Err: errors.New("no version")}
 	}
-	if st.Users == nil {
-		st.Users = map[string]*User{}
-	}
-	for login, u := range st.Users {
-		if u == nil {
-			delete(st.Users, login)
-		}
-	}
-	return &st, nil
+	return fromWire(&w), nil
 }
 
 func readJournal(path string) ([]Intent, error) {

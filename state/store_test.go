@@ -33,17 +33,15 @@ func mustOpen(t *testing.T, dir string) *Store {
 
 func sample() *State {
 	return &State{
-		Version: Version,
-		Users: map[string]*User{
+		users: map[string]*User{
 			"0003": {
-				StarfaceID: 3, EntraID: "e-3", UPN: "alice@contoso.com",
-				Availability: "Busy", Activity: "InACall", Applied: "on",
-				Written: ptr(true), Owned: true, Replaced: false, DND: ptr(true), DNDReadAt: t0,
-				Session: &Session{Availability: "DoNotDisturb", Activity: "Presenting", SetAt: t0,
+				starfaceID: 3, entraID: "e-3", upn: "alice@contoso.com", applied: "on",
+				written: ptr(true), owned: true, replaced: false, dnd: ptr(true), dndReadAt: t0,
+				session: &Session{EntraID: "e-3", Availability: "DoNotDisturb", Activity: "Presenting", SetAt: t0,
 					Expires: t0.Add(15 * time.Minute), ClearedAt: t0.Add(time.Minute)},
-				Failures: 2, LastError: "starface: set DND for 0003: 500 internal server error",
+				failures: 2, lastError: "set DND for 0003: starface: 500 internal server error",
 			},
-			"0004": {StarfaceID: 4},
+			"0004": {starfaceID: 4},
 		},
 		Match: &MatchCache{Time: t0, Entries: []MatchEntry{
 			{Login: "0003", StarfaceID: 3, Name: "Alice", Email: "alice@contoso.com", Status: "matched",
@@ -114,7 +112,7 @@ func TestSaveWritesCurrentVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _, err := ReadOnly(dir)
-	if err != nil || st.Version != Version || st.Users == nil {
+	if err != nil || st.users == nil {
 		t.Fatalf("ReadOnly = %+v, %v", st, err)
 	}
 }
@@ -419,9 +417,9 @@ func TestLoadLenient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]*User{"0003": {StarfaceID: 3, Availability: "SomethingNew"}}
-	if !reflect.DeepEqual(st.Users, want) {
-		t.Errorf("users = %+v", st.Users)
+	want := map[string]*User{"0003": {starfaceID: 3}}
+	if !reflect.DeepEqual(st.users, want) {
+		t.Errorf("users = %+v", st.users)
 	}
 }
 
@@ -431,7 +429,7 @@ func TestCrashStory(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, dir)
 	st, _ := s.Load()
-	st.Users["0003"] = &User{StarfaceID: 3}
+	st.users["0003"] = &User{starfaceID: 3}
 	if err := s.Save(st); err != nil {
 		t.Fatal(err)
 	}
@@ -460,10 +458,10 @@ func TestCrashStory(t *testing.T) {
 		t.Fatalf("Pending = %+v, want %+v", got, want)
 	}
 	st, err = s.Load()
-	if err != nil || st.Users["0003"] == nil {
+	if err != nil || st.users["0003"] == nil {
 		t.Fatalf("the old state survives: %+v, %v", st, err)
 	}
-	st.Users["0003"].Owned = true
+	st.users["0003"].owned = true
 	if err := s.Save(st); err != nil {
 		t.Fatal(err)
 	}
@@ -638,7 +636,7 @@ func TestSaveSkipsIdenticalState(t *testing.T) {
 	if !os.SameFile(before, same) {
 		t.Error("an unchanged state was rewritten")
 	}
-	st.Users["0004"].Failures++
+	st.users["0004"].failures++
 	if err := s.Save(st); err != nil {
 		t.Fatal(err)
 	}
@@ -740,10 +738,9 @@ func bigState(n int) *State {
 	st := New()
 	for i := range n {
 		login := fmt.Sprintf("%04d", i)
-		st.Users[login] = &User{
-			StarfaceID: i, EntraID: fmt.Sprintf("00000000-0000-0000-0000-%012d", i),
-			UPN: "user" + login + "@contoso.com", Availability: "Available", Activity: "Available",
-			Applied: "off", Written: ptr(false), DND: ptr(false), DNDReadAt: t0,
+		st.users[login] = &User{
+			starfaceID: i, entraID: fmt.Sprintf("00000000-0000-0000-0000-%012d", i),
+			upn: "user" + login + "@contoso.com", applied: "off", written: ptr(false), dnd: ptr(false), dndReadAt: t0,
 		}
 	}
 	return st
@@ -760,7 +757,7 @@ func BenchmarkSave(b *testing.B) {
 	st := bigState(10000)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		st.Users["0042"].Failures = i // defeat the unchanged-state shortcut
+		st.users["0042"].failures = i // defeat the unchanged-state shortcut
 		if err := s.Save(st); err != nil {
 			b.Fatal(err)
 		}
@@ -784,7 +781,7 @@ func BenchmarkPass(b *testing.B) {
 		if err := s.RecordIntents(intents); err != nil {
 			b.Fatal(err)
 		}
-		st.Users["0042"].Failures = i
+		st.users["0042"].failures = i
 		if err := s.Save(st); err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package cmd
+package pass
 
 import (
 	"context"
@@ -8,25 +8,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/teamsface/teamsface/cmd/internal/progress"
 	"github.com/teamsface/teamsface/graph"
 	"github.com/teamsface/teamsface/mapping"
-	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/state"
 )
 
-// directory is the part of each service the user match reads.
-type graphDirectory interface {
-	ListUsers(ctx context.Context) ([]graph.User, error)
-	ListGroupUsers(ctx context.Context, groupID string) ([]graph.User, error)
-}
-
-type starfaceDirectory interface {
-	Users(ctx context.Context) ([]starface.User, error)
-	GroupMembers(ctx context.Context, name string) ([]int, error)
-}
-
-// matchUsers reads both directories (concurrently) and matches them by DESIGN.md rule 1.
-func matchUsers(ctx context.Context, cfg *mapping.Config, g graphDirectory, sf starfaceDirectory, p *progress) ([]mapping.Match, error) {
+// MatchUsers reads both directories (concurrently) and matches them by DESIGN.md rule 1.
+func MatchUsers(ctx context.Context, cfg *mapping.Config, g Directory, sf PBXDirectory, p *progress.Bar) ([]mapping.Match, error) {
 	type entraResult struct {
 		users []graph.User
 		err   error
@@ -67,7 +56,7 @@ func matchUsers(ctx context.Context, cfg *mapping.Config, g graphDirectory, sf s
 }
 
 // starfaceUsersInScope lists STARFACE users, restricted to starface.group when set.
-func starfaceUsersInScope(ctx context.Context, cfg *mapping.Config, sf starfaceDirectory) ([]mapping.StarfaceUser, error) {
+func starfaceUsersInScope(ctx context.Context, cfg *mapping.Config, sf PBXDirectory) ([]mapping.StarfaceUser, error) {
 	users, err := sf.Users(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list STARFACE users: %w", err)
@@ -91,6 +80,17 @@ func starfaceUsersInScope(ctx context.Context, cfg *mapping.Config, sf starfaceD
 		out = append(out, mapping.StarfaceUser{ID: u.ID, Login: u.Login, Name: u.Name(), Email: u.Email})
 	}
 	return out, nil
+}
+
+// currentMatch returns the cached user match while it is fresh, else matches anew; fresh
+// reports whether it was made now (Execute then caches it).
+func currentMatch(ctx context.Context, env Env, st *state.State, refresh bool, now time.Time) (ms []mapping.Match, fresh bool, err error) {
+	key := matchKey(env.Config)
+	if c := st.Match; c != nil && !refresh && c.Key == key && now.Sub(c.Time) < env.Config.Users.Refresh {
+		return matchesFromCache(c), false, nil
+	}
+	ms, err = MatchUsers(ctx, env.Config, env.Graph, env.Starface, env.Progress)
+	return ms, true, err
 }
 
 // matchKey identifies the configuration a cached match was made with; a change invalidates it.

@@ -1,0 +1,81 @@
+package pass
+
+import (
+	"fmt"
+
+	"github.com/teamsface/teamsface/mapping"
+	"github.com/teamsface/teamsface/state"
+)
+
+// Actions reported for a user in a pass.
+const (
+	ActionSwitchOn      = "dnd-on"       // DND switched on; teamsface owns it
+	ActionRelease       = "release"      // owned DND switched back
+	ActionAlreadyOn     = "already-on"   // DND was already on by hand: no write, no ownership
+	ActionAlreadyOff    = "already-off"  // an owned DND was switched off by hand: ownership dropped
+	ActionSetPresence   = "set-presence" // STARFACE → Teams session set or refreshed
+	ActionClearPresence = "clear-presence"
+	ActionSettled       = "settled" // an earlier run's write, found landed
+	ActionFailed        = "failed"
+)
+
+// Summary counts what a pass did. Field names are stable JSON.
+type Summary struct {
+	InScope         int `json:"in_scope"`
+	Matched         int `json:"matched"`
+	PresenceRead    int `json:"presence_read"`
+	SwitchedOn      int `json:"dnd_on"`
+	Released        int `json:"released"`
+	Unchanged       int `json:"unchanged"`
+	Kept            int `json:"kept"`
+	Failed          int `json:"failed"`
+	SessionsSet     int `json:"sessions_set"`
+	SessionsCleared int `json:"sessions_cleared"`
+	PhoneReads      int `json:"phone_reads"`
+}
+
+// Add adds the counts of one pass to a running total; the scope counts are the last pass's.
+func (t *Summary) Add(s Summary) {
+	t.InScope, t.Matched = s.InScope, s.Matched
+	t.PresenceRead += s.PresenceRead
+	t.SwitchedOn += s.SwitchedOn
+	t.Released += s.Released
+	t.Unchanged += s.Unchanged
+	t.Kept += s.Kept
+	t.Failed += s.Failed
+	t.SessionsSet += s.SessionsSet
+	t.SessionsCleared += s.SessionsCleared
+	t.PhoneReads += s.PhoneReads
+}
+
+// Change is one line of a pass's report (or, in a dry run, of its plan).
+type Change struct {
+	Login        string `json:"login"`
+	UPN          string `json:"upn"`
+	Availability string `json:"availability"`
+	Activity     string `json:"activity"`
+	DNDBefore    *bool  `json:"dnd_before"`
+	Action       string `json:"action"`
+	Reason       string `json:"reason"`
+	Error        string `json:"error,omitempty"`
+}
+
+// Report is what a pass did: what `sync once` prints.
+type Report struct {
+	Summary Summary         `json:"summary"`
+	Changes []Change        `json:"changes"`
+	Matches []mapping.Match `json:"-"`
+	// Leftover are intents whose outcome is still unknown; they must outlive the state save.
+	Leftover []state.Intent `json:"-"`
+}
+
+// FailedUsers is the number of users that failed, for exit code 3.
+func (r *Report) FailedUsers() int { return r.Summary.Failed }
+
+// Users says n users with the right plural.
+func Users(n int) string {
+	if n == 1 {
+		return "1 user"
+	}
+	return fmt.Sprintf("%d users", n)
+}
