@@ -2,7 +2,9 @@ package mapping
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,6 +63,37 @@ type Users struct {
 	Overrides map[string]string `yaml:"overrides"`
 	Exclude   []string          `yaml:"exclude"`
 	Refresh   time.Duration     `yaml:"refresh"`
+	// MaxDrop is how many of the users matched before a refreshed match may drop
+	// before it is held (DESIGN.md rule 8): "10%" or a number of users.
+	MaxDrop string `yaml:"max_drop"`
+}
+
+// DropLimit is how many of before matched users a refreshed match may drop
+// and still be applied: users.max_drop as a number, or as a percentage of
+// before but never fewer than MinDropLimit users.
+func (u Users) DropLimit(before int) int {
+	pct, count, _ := parseMaxDrop(u.MaxDrop)
+	if pct < 0 {
+		return count
+	}
+	return max(int(math.Ceil(pct*float64(before)/100)), MinDropLimit)
+}
+
+// parseMaxDrop reads "10%" (pct 10, count -1) or "25" (pct -1, count 25).
+func parseMaxDrop(s string) (pct float64, count int, err error) {
+	s = strings.TrimSpace(s)
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || v < 0 || v > 100 {
+			return -1, -1, fmt.Errorf("%q is not a percentage from 0%% to 100%%", s)
+		}
+		return v, -1, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return -1, -1, fmt.Errorf("%q is neither a percentage such as 10%% nor a number of users such as 25", s)
+	}
+	return -1, n, nil
 }
 
 // TeamsToStarface holds the presence → DND rules, first match wins.
@@ -89,7 +122,10 @@ type StarfaceToTeams struct {
 	OnDND      Pair          `yaml:"on_dnd"`
 	Expiration time.Duration `yaml:"expiration"`
 	Poll       time.Duration `yaml:"poll"`
-	EchoGuard  time.Duration `yaml:"echo_guard"`
+	// ReadRate bounds the phone-config reads per second this direction adds beyond the
+	// least that poll needs.
+	ReadRate  int           `yaml:"read_rate"`
+	EchoGuard time.Duration `yaml:"echo_guard"`
 }
 
 // Test is one entry of the file's tests: section.
@@ -115,6 +151,10 @@ const (
 	DefaultRefresh         = 10 * time.Minute
 	DefaultExpiration      = 15 * time.Minute
 	DefaultPoll            = 60 * time.Second
+	DefaultReadRate        = 20
+	DefaultMaxDrop         = "10%"
+	// MinDropLimit is the fewest users a percentage max_drop lets go at once.
+	MinDropLimit = 5
 	DefaultEchoGuard       = 10 * time.Minute
 )
 
@@ -226,6 +266,9 @@ func (c *Config) applyDefaults(d *decoder) {
 	if !d.has("users.refresh") {
 		c.Users.Refresh = DefaultRefresh
 	}
+	if !d.has("users.max_drop") {
+		c.Users.MaxDrop = DefaultMaxDrop
+	}
 	if !d.has("teams_to_starface.rules") {
 		c.TeamsToStarface.Rules = DefaultRules()
 	}
@@ -238,6 +281,9 @@ func (c *Config) applyDefaults(d *decoder) {
 	}
 	if !d.has("starface_to_teams.poll") {
 		r.Poll = DefaultPoll
+	}
+	if !d.has("starface_to_teams.read_rate") {
+		r.ReadRate = DefaultReadRate
 	}
 	if !d.has("starface_to_teams.echo_guard") {
 		r.EchoGuard = DefaultEchoGuard

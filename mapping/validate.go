@@ -29,6 +29,7 @@ func (d *decoder) validate(c *Config) {
 	d.users(&c.Users)
 	d.rules(c.TeamsToStarface.Rules)
 	d.reverse(&c.StarfaceToTeams)
+	d.permissions(c)
 	d.tests(c.Tests)
 }
 
@@ -175,6 +176,9 @@ func (d *decoder) users(u *Users) {
 	if u.Refresh < 0 {
 		d.errf("users.refresh", "%s is negative; use 0 to match again on every run, or a duration such as 10m", u.Refresh)
 	}
+	if _, _, err := parseMaxDrop(u.MaxDrop); err != nil {
+		d.errf("users.max_drop", "%v", err)
+	}
 }
 
 func (d *decoder) rules(rules []Rule) {
@@ -255,6 +259,21 @@ func (d *decoder) reverse(r *StarfaceToTeams) {
 	}
 	if r.EchoGuard < 0 {
 		d.errf("starface_to_teams.echo_guard", "%s is negative; use 0 or a duration such as 10m", r.EchoGuard)
+	}
+	if r.ReadRate < 1 || r.ReadRate > 1000 {
+		d.errf("starface_to_teams.read_rate", "%d is out of range; use 1 to 1000 phone-config reads per second", r.ReadRate)
+	}
+}
+
+// permissions checks what the configured features need from Microsoft against what the
+// sign-in can have.
+func (d *decoder) permissions(c *Config) {
+	if c.StarfaceToTeams.Enabled && c.Microsoft.Auth == "device-code" {
+		// Microsoft has no delegated permission that sets another user's presence: the
+		// delegated Presence.ReadWrite acts for the signed-in user alone.
+		d.errf("starface_to_teams.enabled", "needs the application permission Presence.ReadWrite.All, "+
+			"which a device-code sign-in (delegated) cannot have: use microsoft.auth client-secret or client-certificate, "+
+			"or turn starface_to_teams off")
 	}
 }
 
