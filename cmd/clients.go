@@ -18,6 +18,9 @@ type run struct {
 	log      *slog.Logger
 	stateDir string
 
+	// readLoadNoted: the warning that poll outruns read_rate was given.
+	readLoadNoted bool
+
 	tokens *graph.CachedTokenSource
 	gc     *graph.Client
 	sf     *starface.Client

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/teamsface/teamsface/cmd/internal/clock"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,7 @@ type harness struct {
 	stateDir string
 
 	clk *clock.Manual
+	hc  *http.Client
 
 	people []person
 }
@@ -101,6 +103,18 @@ users:
 		h.ss.URL, filepath.Join(h.dir, "starface-password"), extra))
 }
 
+// httpClient trusts both doubles and keeps as many idle connections as the clients have
+// requests in flight, the way the real clients' transports do: httptest's own client keeps two,
+// so every pass would pay new TLS handshakes.
+func (h *harness) httpClient() *http.Client {
+	if h.hc == nil {
+		tr := h.gs.Client().Transport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		h.hc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	}
+	return h.hc
+}
+
 func (h *harness) clock() time.Time        { return h.clk.Now() }
 func (h *harness) advance(d time.Duration) { h.clk.Advance(d) }
 
@@ -108,7 +122,7 @@ func (h *harness) deps(stdout, stderr *bytes.Buffer) Deps {
 	return Deps{Stdout: stdout, Stderr: stderr, Stdin: strings.NewReader(""),
 		Getenv:     func(string) string { return "" },
 		Now:        h.clock,
-		HTTPClient: h.gs.Client(), // both doubles present httptest's certificate
+		HTTPClient: h.httpClient(), // both doubles present httptest's certificate
 	}
 }
 

@@ -155,14 +155,44 @@ func TestMirrorClearsSessionWhenUserLeavesTheMatch(t *testing.T) {
 	}
 }
 
-func TestMirrorReadSpreadingFor1200Users(t *testing.T) {
-	if testing.Short() {
-		t.Skip("1,200 users")
+// A small site reads every user's DND on every pass: a DND switched on by hand shows in Teams
+// on the next pass, and switching it off clears the session on the pass after that, without
+// the lingering pair in Teams being echoed back to STARFACE.
+func TestMirrorSmallSiteReactsOnTheNextPass(t *testing.T) {
+	h := newHarness(t, 6, mirrorYAML)
+	h.gs.SetClearLag(2 * time.Minute)
+	h.mustRun(ExitOK, "sync", "once")
+	h.ss.SetDND(h.people[4].sfID, true)
+	h.resetLogs()
+	h.passes(1, 10*time.Second)
+	if n := h.presenceCalls(4, "setPresence"); n != 1 {
+		t.Fatalf("setPresence on the next pass: %d calls, want 1", n)
 	}
+	h.ss.SetDND(h.people[4].sfID, false)
+	h.passes(1, 10*time.Second)
+	if n := h.presenceCalls(4, "clearPresence"); n != 1 {
+		t.Fatalf("clearPresence on the pass after: %d calls, want 1", n)
+	}
+	h.passes(6, 10*time.Second)
+	if a, _ := h.gs.PresenceOf(h.people[4].entraID); a != "DoNotDisturb" {
+		t.Fatalf("the double should still show the cleared pair (lag); shows %s", a)
+	}
+	if h.dnd(4) || h.phoneRequests("PUT") != 0 {
+		t.Error("teamsface's own pair in Teams was echoed back to STARFACE")
+	}
+	if n := h.presenceCalls(4, "setPresence") + h.presenceCalls(4, "clearPresence"); n != 2 {
+		t.Errorf("%d presence calls in all, want exactly 1 set and 1 clear", n)
+	}
+}
+
+// 1,200 users are each read within poll, and no pass reads more than its budget: poll 60s,
+// passes every 10s, read_rate 20/s → 200 reads a pass.
+func TestMirrorReadSpreadingFor1200Users(t *testing.T) {
 	h := newHarness(t, 1200, mirrorYAML)
 	h.mustRun(ExitOK, "sync", "once") // the first pass also matches users
 	readAt := map[string]int{}
-	for pass := 1; pass <= 12; pass++ {
+	const passes = 8
+	for pass := 1; pass <= passes; pass++ {
 		h.resetLogs()
 		h.advance(10 * time.Second)
 		h.mustRun(ExitOK, "sync", "once")
@@ -174,16 +204,33 @@ func TestMirrorReadSpreadingFor1200Users(t *testing.T) {
 			}
 		}
 		if gets > 200 {
-			t.Fatalf("pass %d read %d phone configs; its share is 200", pass, gets)
+			t.Fatalf("pass %d read %d phone configs; its budget is 200", pass, gets)
 		}
 		if pass >= 6 && len(readAt) < 1200 {
 			t.Fatalf("after %d passes (%ds) only %d of 1200 users were read; poll is 60s", pass, pass*10, len(readAt))
 		}
 	}
-	// Every user read within the last poll (6 passes).
 	for path, last := range readAt {
-		if last <= 12-6 {
-			t.Errorf("%s last read in pass %d of 12: older than poll", path, last)
+		if last <= passes-6 {
+			t.Errorf("%s last read in pass %d of %d: older than poll", path, last, passes)
+		}
+	}
+}
+
+// Device code signs in as one user, and Microsoft has no delegated permission that sets other
+// users' presence: the STARFACE → Teams direction with device code is a configuration error,
+// found before any request.
+func TestMirrorWithDeviceCodeIsAConfigError(t *testing.T) {
+	h := newHarness(t, 2, "")
+	h.configure(cfgOpts{auth: "device-code", tail: mirrorYAML})
+	for _, args := range [][]string{{"sync", "once"}, {"mapping", "check", h.cfgPath}, {"login", "--check"}} {
+		h.resetLogs()
+		_, errs := h.mustRun(ExitUsage, args...)
+		if !strings.Contains(errs, "Presence.ReadWrite.All") || !strings.Contains(errs, "client-secret or client-certificate") {
+			t.Errorf("%v: stderr does not name the permission and the auth modes:\n%s", args, errs)
+		}
+		if n := len(h.gs.Requests()) + len(h.ss.Requests()); n != 0 {
+			t.Errorf("%v: %d requests before the configuration error", args, n)
 		}
 	}
 }

@@ -23,10 +23,13 @@ const defaultPassTimeout = 90 * time.Second
 type syncOptions struct {
 	dryRun       bool
 	refreshUsers bool
+	acceptDrop   bool
 	resetState   bool
 	metricsFile  string
 	interval     time.Duration
 	passTimeout  time.Duration
+	// elapsed is the time since the previous pass of a sync watch (0 before the first).
+	elapsed time.Duration
 }
 
 func newSyncCmd(g *globals) *cobra.Command {
@@ -44,6 +47,7 @@ cron or a systemd timer); "sync watch" runs passes in a loop.`,
 
 func addSyncFlags(c *cobra.Command, o *syncOptions) {
 	c.Flags().BoolVar(&o.refreshUsers, "refresh-users", false, "match users anew instead of using the cached match")
+	c.Flags().BoolVar(&o.acceptDrop, "accept-drop", false, "apply a refreshed user match even if it drops more matched users than users.max_drop allows (once)")
 	c.Flags().BoolVar(&o.resetState, "reset-state", false, "forget the state file (after a corrupt one); teamsface then no longer knows which DND it switched on")
 	c.Flags().StringVar(&o.metricsFile, "metrics-file", "", "write Prometheus text-format metrics here after every pass (node_exporter textfile collector)")
 	c.Flags().DurationVar(&o.passTimeout, "pass-timeout", defaultPassTimeout, "longest a pass may take; a first SIGINT/SIGTERM lets the pass in flight finish within it")
@@ -79,6 +83,7 @@ second one ends teamsface at once (the next run settles what it left open).`,
 		},
 	}
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan; write nothing to STARFACE, Teams or the state file")
+	c.Flags().DurationVar(&o.interval, "interval", 10*time.Second, "how often cron or the timer runs this (spreads the STARFACE → Teams reads)")
 	addSyncFlags(c, o)
 	return c
 }
@@ -97,9 +102,6 @@ person can fix that.`,
   teamsface sync watch --interval 10s --metrics-file /var/lib/node_exporter/teamsface.prom`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if o.interval < time.Second {
-				return usagef("--interval %s is too short; use 1s or more", o.interval)
-			}
 			if err := o.check(); err != nil {
 				return err
 			}
@@ -118,6 +120,9 @@ person can fix that.`,
 }
 
 func (o syncOptions) check() error {
+	if o.interval < time.Second {
+		return usagef("--interval %s is too short; use 1s or more", o.interval)
+	}
 	if o.passTimeout <= 0 {
 		return usagef("--pass-timeout %s is not valid; use a positive duration such as 90s", o.passTimeout)
 	}
@@ -153,6 +158,9 @@ func runSyncOnce(ctx context.Context, r *run, o syncOptions) error {
 	if err := r.printPass(r.g.deps.Stdout, rep, false); err != nil {
 		return err
 	}
+	if rep.Held != nil {
+		return rep.Held
+	}
 	return failedErr(rep)
 }
 
@@ -169,11 +177,32 @@ func (r *run) dryRun(ctx context.Context, env pass.Env, o syncOptions) error {
 	env, _ = pass.DryRun(env)
 	ctx, cancel := context.WithTimeout(ctx, o.passTimeout)
 	defer cancel()
-	rep, err := pass.Run(ctx, env, st, pass.Options{RefreshUsers: o.refreshUsers})
+	rep, err := pass.Run(ctx, env, st, pass.Options{RefreshUsers: o.refreshUsers, AcceptDrop: o.acceptDrop})
 	if err != nil {
 		return err
 	}
-	return r.printPass(r.g.deps.Stdout, rep, true)
+	r.noteReadLoad(rep)
+	if err := r.printPass(r.g.deps.Stdout, rep, true); err != nil {
+		return err
+	}
+	if rep.Held != nil {
+		return rep.Held
+	}
+	return nil
+}
+
+// noteReadLoad says once per run when reading every user's DND once per poll takes more
+// phone-config reads than starface_to_teams.read_rate allows: poll wins.
+func (r *run) noteReadLoad(rep *pass.Report) {
+	l := rep.Reads
+	if r.readLoadNoted || !l.PollWins() {
+		return
+	}
+	r.readLoadNoted = true
+	poll := r.cfg.StarfaceToTeams.Poll
+	r.log.Warn(fmt.Sprintf("starface_to_teams: reading each of %s once per poll (%s) takes %.0f phone-config reads/s, more than read_rate %d/s; "+
+		"poll wins, so the PBX gets %.0f reads/s (raise poll to lower it)",
+		pass.Users(l.Users), poll, float64(l.Users)/poll.Seconds(), r.cfg.StarfaceToTeams.ReadRate, float64(l.Users)/poll.Seconds()))
 }
 
 // failedErr is exit 3 when some users failed.
@@ -234,15 +263,23 @@ func (r *run) passAndSave(ctx context.Context, env pass.Env, store *state.Store,
 	before := r.requestCounts()
 	start := r.g.deps.Now()
 	passCtx, cancel := context.WithTimeout(ctx, o.passTimeout)
-	rep, passErr := pass.Run(passCtx, env, st, pass.Options{RefreshUsers: o.refreshUsers, Pending: pending})
+	rep, passErr := pass.Run(passCtx, env, st, pass.Options{RefreshUsers: o.refreshUsers, AcceptDrop: o.acceptDrop,
+		Pending: pending, Elapsed: o.elapsed})
 	cancel()
+	if passErr == nil {
+		r.noteReadLoad(rep)
+	}
 	if passErr == nil {
 		if err := store.Save(st, rep.Leftover...); err != nil {
 			return nil, err
 		}
 	}
 	if o.metricsFile != "" {
-		m := r.passMetrics(rep, st, start, before)
+		last := start
+		if passErr != nil {
+			last = previousSuccess(o.metricsFile)
+		}
+		m := r.passMetrics(rep, last, start, before)
 		if err := writeMetrics(o.metricsFile, m); err != nil {
 			r.log.Error("cannot write the metrics file", "file", o.metricsFile, "error", err)
 		}
@@ -268,10 +305,15 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 	env := r.passEnv(gc, sf, o)
 	env.Journal = store
 	pause := time.Duration(0)
+	var last time.Time
 	for {
 		started := time.Now() // real time: the pause between passes is real even in the demo
+		if now := r.g.deps.Now(); !last.IsZero() {
+			o.elapsed = now.Sub(last)
+		}
+		last = r.g.deps.Now()
 		rep, err := r.passAndSave(ctx, env, store, st, o)
-		o.refreshUsers = false
+		o.refreshUsers, o.acceptDrop = false, false
 		if onPass != nil {
 			onPass(rep, err)
 		}
@@ -292,6 +334,9 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 			}
 		default:
 			pause = 0
+			if rep.Held != nil {
+				r.log.Error("user match not refreshed", "error", rep.Held)
+			}
 			if err := r.printWatchPass(r.g.deps.Stdout, rep); err != nil {
 				return err
 			}

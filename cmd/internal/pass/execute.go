@@ -31,9 +31,11 @@ func (o *outcome) failed() bool { return o.err != nil }
 // a failure to record the intents stops the pass.
 func (p *Plan) Execute(ctx context.Context, env Env, st *state.State) (*Report, error) {
 	x := &executor{env: env, st: st, p: p, now: p.Time, outs: make([]outcome, len(p.Users))}
-	rep := &Report{Summary: p.Summary, Matches: p.Matches, Changes: []Change{}}
-	if p.matchFresh {
-		st.Match = matchesToCache(p.Matches, p.Time, matchKey(env.Config))
+	rep := &Report{Summary: p.Summary, Matches: p.Matches, Changes: []Change{}, Held: p.Held, Reads: p.Reads}
+	if p.matchFresh || p.Held != nil {
+		// A held match keeps the old entries, cached anew so that the refresh is tried again
+		// after users.refresh rather than on every pass.
+		st.SetMatch(matchesToCache(p.Matches, p.Time, matchKey(env.Config)))
 	}
 	x.observe()
 	x.clearOldSessions(ctx, rep)
@@ -86,10 +88,10 @@ func (x *executor) observe() {
 	for i, up := range x.p.Users {
 		u := x.st.Take(up.Login)
 		if !up.Leaving {
-			u.Identify(up.Match.StarfaceID, up.Match.EntraID, up.Match.UPN)
+			u.Identify(up.Match.StarfaceID)
 		}
 		if up.Phone != nil {
-			u.PhoneRead(up.Phone.DoNotDisturb, x.now)
+			u.PhoneRead(up.Phone.DoNotDisturb)
 		}
 		if up.Err != nil {
 			x.outs[i].err = up.Err
@@ -122,17 +124,31 @@ func (x *executor) clearOldSessions(ctx context.Context, rep *Report) {
 	}
 }
 
-// recordIntents makes every planned write durable in one step before any is sent, each with
-// the DND just read, so that a run killed mid-write is settled by the next (DESIGN.md).
+// recordIntents makes every planned write durable in one step before any is sent: each DND
+// write with the DND just read, and each Teams session to be set or cleared, so that a run
+// killed mid-write is settled by the next (DESIGN.md).
 func (x *executor) recordIntents() error {
 	var intents []state.Intent
+	s2t := x.env.Config.StarfaceToTeams
 	for i, up := range x.p.Users {
-		if !up.Writes() || x.outs[i].failed() {
+		if x.outs[i].failed() {
 			continue
 		}
-		in := state.Intent{Login: up.Login, StarfaceID: up.Match.StarfaceID, Want: up.Want, Before: up.Before, At: x.now}
-		x.outs[i].intent = &in
-		intents = append(intents, in)
+		if up.Writes() {
+			in := state.Intent{Login: up.Login, StarfaceID: up.Match.StarfaceID, Want: up.Want, Before: up.Before, At: x.now}
+			x.outs[i].intent = &in
+			intents = append(intents, in)
+		}
+		if up.OldSession != nil && up.OldSession.Live() {
+			intents = append(intents, state.Intent{Kind: state.KindSessionClear, Login: up.Login, EntraID: up.OldSession.EntraID, At: x.now})
+		}
+		switch up.Session {
+		case SessionSet, SessionRefresh:
+			intents = append(intents, state.Intent{Kind: state.KindSessionSet, Login: up.Login, EntraID: up.Match.EntraID,
+				Availability: s2t.OnDND.Availability, Activity: s2t.OnDND.Activity, Expires: x.now.Add(s2t.Expiration), At: x.now})
+		case SessionClear:
+			intents = append(intents, state.Intent{Kind: state.KindSessionClear, Login: up.Login, EntraID: up.LiveSession.EntraID, At: x.now})
+		}
 	}
 	if len(intents) == 0 || x.env.Journal == nil {
 		return nil
@@ -228,7 +244,7 @@ func (x *executor) syncSessions(ctx context.Context, rep *Report) {
 			u.SessionMayHaveLanded(entra, s2t.OnDND.Availability, s2t.OnDND.Activity, x.now, x.now.Add(s2t.Expiration))
 			return userError("set the Teams presence session of", up.Login, err)
 		}
-		u.SessionSet(entra, s2t.OnDND.Availability, s2t.OnDND.Activity, x.now, x.now.Add(s2t.Expiration))
+		u.SessionSet(entra, s2t.OnDND.Availability, s2t.OnDND.Activity, x.now.Add(s2t.Expiration))
 		o.changes = append(o.changes, x.change(up, ActionSetPresence, up.SessionReason))
 		return nil
 	})
@@ -272,7 +288,6 @@ func (x *executor) finish(rep *Report) {
 	for _, login := range x.st.Logins() {
 		x.st.User(login).PruneSession(x.now, guard)
 	}
-	x.st.LastPass = x.now
 	sortChanges(rep.Changes)
 }
 

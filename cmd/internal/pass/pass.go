@@ -83,8 +83,23 @@ type Env struct {
 type Options struct {
 	// RefreshUsers matches users anew instead of using the cached match.
 	RefreshUsers bool
+	// AcceptDrop applies a refreshed match even when it drops more users than users.max_drop.
+	AcceptDrop bool
 	// Pending are intents an earlier run recorded and did not live to settle.
 	Pending []state.Intent
+	// Elapsed is the time since the previous pass (sync watch knows it); 0 takes Env.Interval.
+	Elapsed time.Duration
+}
+
+// settledReads counts the pending DND intents, each settled by a phone-config read.
+func settledReads(pending []state.Intent) int {
+	n := 0
+	for _, in := range pending {
+		if in.Kind == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // Run is one whole pass on st: settle what an earlier run left open, plan, execute. It changes
@@ -92,7 +107,7 @@ type Options struct {
 // failure is counted in the report instead.
 func Run(ctx context.Context, env Env, st *state.State, o Options) (*Report, error) {
 	settled, leftover := Settle(ctx, env, st, o.Pending)
-	p, err := PlanPass(ctx, env, st, PlanOptions{RefreshUsers: o.RefreshUsers})
+	p, err := PlanPass(ctx, env, st, PlanOptions{RefreshUsers: o.RefreshUsers, AcceptDrop: o.AcceptDrop, Elapsed: o.Elapsed})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +115,7 @@ func Run(ctx context.Context, env Env, st *state.State, o Options) (*Report, err
 	if err != nil {
 		return nil, err
 	}
-	rep.Summary.PhoneReads += len(o.Pending) - len(leftover)
+	rep.Summary.PhoneReads += settledReads(o.Pending) - len(leftover)
 	rep.Changes = append(settled, rep.Changes...)
 	sortChanges(rep.Changes)
 	rep.Leftover = append(leftover, rep.Leftover...)

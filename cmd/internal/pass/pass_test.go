@@ -114,7 +114,7 @@ func TestDryRunWithholdsEveryWrite(t *testing.T) {
 	if f.dnd(2) || f.count("put 2") != 0 || f.count("set e-3") != 0 {
 		t.Errorf("a dry run wrote: %v", f.calls)
 	}
-	want := []string{"state: record 1 intents", "starface: put phone config of user 2 (DND on)", "graph: set presence for e-3 (DoNotDisturb/Presenting)"}
+	want := []string{"state: record 2 intents", "starface: put phone config of user 2 (DND on)", "graph: set presence for e-3 (DoNotDisturb/Presenting)"}
 	if got := withheld.Writes(); !reflect.DeepEqual(got, want) {
 		t.Errorf("withheld = %q, want %q", got, want)
 	}

@@ -47,9 +47,24 @@ type Plan struct {
 	Users []*UserPlan
 	// Summary holds what is known before executing: scope, reads, kept and unchanged users.
 	Summary Summary
+	// Held is a refreshed user match the drop guard held back; the plan uses the old one.
+	Held *DropError
+	// Reads says how the STARFACE → Teams direction spreads its phone-config reads.
+	Reads ReadLoad
 
 	matchFresh bool // the match was made now, not taken from the cache
 }
+
+// ReadLoad is the STARFACE → Teams direction's phone-config reads (DESIGN.md "STARFACE → Teams").
+type ReadLoad struct {
+	Users int // matched users
+	// Least is how many a pass must read so that each user is read once per poll; Budget how
+	// many read_rate allows; a pass reads the larger (poll wins), at most Users.
+	Least, Budget, Planned int
+}
+
+// PollWins reports whether reading every user once per poll needs more than read_rate allows.
+func (r ReadLoad) PollWins() bool { return r.Least > r.Budget }
 
 // UserPlan is one user's part of a plan: what was read, what the mapping decided, and what
 // would change and why.
@@ -81,26 +96,30 @@ type UserPlan struct {
 	SessionReason string
 	// LiveSession is the session teamsface holds for the user on the matched Entra user.
 	LiveSession *state.Session
+	// UserPreferred: Teams shows a presence that no app session can win against teamsface's
+	// live session, so the status the user picked by hand in Teams is what colleagues see.
+	UserPreferred bool
 
-	dndKnown   *bool // the DND as last known, for the report
-	readNeeded bool  // the phone config is read this pass
+	readNeeded bool // the phone config is read this pass
 }
 
 // Writes reports whether the plan writes the user's phone config.
 func (up *UserPlan) Writes() bool { return up.DND == DNDSwitchOn || up.DND == DNDRelease }
 
-// DNDBefore is the DND as read this pass, else as last known; nil when unknown.
+// DNDBefore is the DND as read this pass; nil when it was not read.
 func (up *UserPlan) DNDBefore() *bool {
-	if up.Phone != nil {
-		return boolPtr(up.Phone.DoNotDisturb)
+	if up.Phone == nil {
+		return nil
 	}
-	return up.dndKnown
+	return boolPtr(up.Phone.DoNotDisturb)
 }
 
 // PlanOptions shape a plan.
 type PlanOptions struct {
 	// RefreshUsers matches users anew instead of using the cached match.
 	RefreshUsers bool
+	// AcceptDrop applies a refreshed match even when it drops more users than users.max_drop.
+	AcceptDrop bool
 	// Only limits the plan to these logins (presence get); nil plans for everyone and
 	// includes the users leaving the match.
 	Only []string
@@ -108,20 +127,22 @@ type PlanOptions struct {
 	ReadAll bool
 	// Matches, when set, is the user match to use (presence get has just made it).
 	Matches []mapping.Match
+	// Elapsed is the time since the previous pass (sync watch knows it); 0 takes Env.Interval.
+	Elapsed time.Duration
 }
 
 // PlanPass reads both services and decides, by DESIGN.md's rules, what a pass would change for
 // each user and why. It changes nothing: not the services, not st.
 func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Plan, error) {
 	now := env.Now()
-	ms, fresh := o.Matches, false
-	if ms == nil {
+	mc := matchChoice{matches: o.Matches}
+	if mc.matches == nil {
 		var err error
-		if ms, fresh, err = currentMatch(ctx, env, st, o.RefreshUsers, now); err != nil {
+		if mc, err = currentMatch(ctx, env, st, o, now); err != nil {
 			return nil, err
 		}
 	}
-	p := &Plan{Time: now, Matches: ms, matchFresh: fresh}
+	p := &Plan{Time: now, Matches: mc.matches, matchFresh: mc.fresh, Held: mc.held}
 	p.addUsers(st, o.Only)
 	if err := p.readPresences(ctx, env); err != nil {
 		return nil, err
@@ -131,15 +152,11 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 			p.decide(env, up, view(st, up.Login), now)
 		}
 	}
-	p.markReads(env, st, o.ReadAll, now)
-	p.readPhones(ctx, env, now)
+	p.markReads(env, st, o, now)
+	p.readPhones(ctx, env)
 	for _, up := range p.Users {
 		if up.Err == nil {
 			p.planDND(up, view(st, up.Login))
-		}
-	}
-	for _, up := range p.Users {
-		if up.Err == nil {
 			planSession(env.Config, up, view(st, up.Login), now)
 		}
 	}
@@ -157,7 +174,8 @@ func view(st *state.State, login string) *state.User {
 // addUsers lists the matched users (restricted to only, if given) and, for a whole pass, the
 // remembered users who are no longer matched.
 func (p *Plan) addUsers(st *state.State, only []string) {
-	inMatch := map[string]bool{}
+	inMatch := make(map[string]bool, len(p.Matches))
+	plans := make([]UserPlan, 0, len(p.Matches))
 	for _, m := range p.Matches {
 		if m.Status != mapping.StatusExcluded {
 			p.Summary.InScope++
@@ -170,26 +188,34 @@ func (p *Plan) addUsers(st *state.State, only []string) {
 		if only != nil && !slices.Contains(only, m.Login) {
 			continue
 		}
-		up := &UserPlan{Login: m.Login, Match: m}
-		u := view(st, m.Login)
-		if s, ok := u.Session(); ok && s.EntraID != "" && s.EntraID != m.EntraID {
+		up := UserPlan{Login: m.Login, Match: m}
+		if s, ok := view(st, m.Login).Session(); ok && s.EntraID != "" && s.EntraID != m.EntraID {
 			// The login now matches another Entra user: the old one's session must not
 			// outlive the match. Recorded with the session, it is retried until cleared.
 			up.OldSession = &s
 		}
-		p.Users = append(p.Users, up)
+		plans = append(plans, up)
+	}
+	p.Users = make([]*UserPlan, len(plans))
+	for i := range plans {
+		p.Users[i] = &plans[i]
 	}
 	slices.SortFunc(p.Users, func(a, b *UserPlan) int { return strings.Compare(a.Login, b.Login) })
-	if only != nil {
+	if only != nil || st.Len() == len(inMatch) {
 		return
 	}
 	for _, login := range st.Logins() {
 		if inMatch[login] {
 			continue
 		}
-		u := st.User(login)
-		p.Users = append(p.Users, &UserPlan{Login: login, Leaving: true,
-			Match:    mapping.Match{Login: login, StarfaceID: u.StarfaceID(), EntraID: u.EntraID(), UPN: u.UPN()},
+		m := mapping.Match{Login: login, StarfaceID: st.User(login).StarfaceID()}
+		if c := st.Match(); c != nil {
+			// The match of the users' last pass names them in the report.
+			if i := slices.IndexFunc(c.Entries, func(e state.MatchEntry) bool { return e.Login == login }); i >= 0 {
+				m.UPN, m.EntraID = c.Entries[i].UPN, c.Entries[i].EntraID
+			}
+		}
+		p.Users = append(p.Users, &UserPlan{Login: login, Leaving: true, Match: m,
 			Decision: mapping.Decision{DND: mapping.DNDOff, Reason: "no longer matched"}})
 	}
 }
@@ -275,55 +301,62 @@ func needsWrite(up *UserPlan, u *state.User) bool {
 	return false
 }
 
-// markReads picks the users whose phone config this pass reads: those a write needs, the
-// STARFACE → Teams direction's share, or everyone with readAll.
-func (p *Plan) markReads(env Env, st *state.State, readAll bool, now time.Time) {
+// markReads picks the users whose phone config this pass reads: those a write needs, those
+// with a live Teams session (so that a DND switched off clears it on the next pass), the
+// STARFACE → Teams direction's share of the others, or everyone with ReadAll.
+func (p *Plan) markReads(env Env, st *state.State, o PlanOptions, now time.Time) {
+	s2t := env.Config.StarfaceToTeams
 	for _, up := range p.Users {
-		if up.Err == nil && (readAll || needsWrite(up, view(st, up.Login))) {
-			up.readNeeded = true
+		if up.Err != nil {
+			continue
 		}
+		u := view(st, up.Login)
+		_, live := u.LiveSession()
+		up.readNeeded = o.ReadAll || needsWrite(up, u) || (live && !up.Leaving)
 	}
-	if env.Config.StarfaceToTeams.Enabled {
-		p.scheduleReads(env, st, now)
+	if s2t.Enabled && !o.ReadAll {
+		p.scheduleReads(env, o.Elapsed, now)
 	}
 }
 
-// scheduleReads picks this pass's share of phone-config reads for the STARFACE → Teams
-// direction: the users read longest ago first, so each is read about once per poll and no pass
-// reads more than N × interval / poll (users whose write path reads them anyway not counted).
-func (p *Plan) scheduleReads(env Env, st *state.State, now time.Time) {
-	poll := env.Config.StarfaceToTeams.Poll
+// scheduleReads picks this pass's share of the STARFACE → Teams direction's phone-config reads.
+// Users are read in turns, by login, each pass reading the turn the clock points at: at least
+// ceil(N × elapsed / poll) users so that each is read once per poll, and as many more as
+// read_rate allows, up to everyone. Which slice a pass reads is derived from the clock, so
+// nothing about it is stored.
+func (p *Plan) scheduleReads(env Env, elapsed time.Duration, now time.Time) {
+	s2t := env.Config.StarfaceToTeams
+	users := p.matched()
+	n := len(users)
 	interval := env.Interval
 	if interval <= 0 {
 		interval = 10 * time.Second
-		if !st.LastPass.IsZero() {
-			interval = now.Sub(st.LastPass)
-		}
 	}
-	interval = min(max(interval, time.Second), poll)
-	matched := p.matched()
-	var candidates []*UserPlan
-	for _, up := range matched {
-		if up.readNeeded || up.Err != nil {
-			continue
-		}
-		// Users read within the last interval need no second look this pass.
-		if at := view(st, up.Login).DNDReadAt(); !at.IsZero() && now.Sub(at) < interval {
-			continue
-		}
-		candidates = append(candidates, up)
+	if elapsed <= 0 {
+		elapsed = interval
 	}
-	slices.SortStableFunc(candidates, func(a, b *UserPlan) int {
-		return view(st, a.Login).DNDReadAt().Compare(view(st, b.Login).DNDReadAt())
-	})
-	share := readShare(len(matched), interval, poll)
-	for i := 0; i < len(candidates) && i < share; i++ {
-		candidates[i].readNeeded = true
+	p.Reads = ReadLoad{Users: n,
+		Least:  readShare(n, interval, s2t.Poll),
+		Budget: int(float64(s2t.ReadRate) * interval.Seconds())}
+	count := min(n, max(readShare(n, elapsed, s2t.Poll), min(n, p.Reads.Budget)))
+	if count == 0 {
+		return
+	}
+	// The turn ends where the clock stands in the poll cycle; it reaches back count users, so
+	// that consecutive passes' turns meet.
+	phase := float64(now.UnixNano()%int64(s2t.Poll)) / float64(s2t.Poll)
+	end := int(phase * float64(n))
+	for k := 1; k <= count; k++ {
+		up := users[((end-k)%n+n)%n]
+		if up.Err == nil && !up.readNeeded {
+			up.readNeeded = true
+			p.Reads.Planned++
+		}
 	}
 }
 
 // readShare is how many phone configs one pass reads so that each user is read at least once
-// per poll: N × interval / poll, rounded up.
+// per poll when passes come every interval: N × interval / poll, rounded up.
 func readShare(n int, interval, poll time.Duration) int {
 	if poll <= 0 || interval >= poll {
 		return n
@@ -332,12 +365,15 @@ func readShare(n int, interval, poll time.Duration) int {
 }
 
 // readPhones reads the phone configs this pass needs, starface.concurrency at a time.
-func (p *Plan) readPhones(ctx context.Context, env Env, now time.Time) {
+func (p *Plan) readPhones(ctx context.Context, env Env) {
 	var todo []*UserPlan
 	for _, up := range p.Users {
 		if up.readNeeded {
 			todo = append(todo, up)
 		}
+	}
+	if len(todo) == 0 {
+		return
 	}
 	task := env.Progress.Start("reading STARFACE phone settings")
 	defer task.Done()
@@ -370,11 +406,8 @@ func readPhone(ctx context.Context, sf Starface, id int) (starface.PhoneConfig, 
 
 // planDND turns a decision and the DND just read into a write, or into no write at all.
 func (p *Plan) planDND(up *UserPlan, u *state.User) {
-	if dnd, ok := u.DND(); ok {
-		up.dndKnown = boolPtr(dnd)
-	}
 	up.Owned = u.Owned() && (up.Phone == nil || up.Phone.DoNotDisturb)
-	if !up.readNeeded || up.Phone == nil || !needsWrite(up, u) {
+	if up.Phone == nil || !needsWrite(up, u) {
 		return
 	}
 	dnd := up.Phone.DoNotDisturb
@@ -403,9 +436,9 @@ func (p *Plan) planDND(up *UserPlan, u *state.User) {
 // disabled it only clears sessions left over.
 func planSession(cfg *mapping.Config, up *UserPlan, u *state.User, now time.Time) {
 	s2t := cfg.StarfaceToTeams
-	live, ok := u.LiveSession()
-	if ok && live.EntraID != "" && up.OldSession == nil {
+	if live, ok := u.LiveSession(); ok && live.EntraID != "" && up.OldSession == nil {
 		up.LiveSession = &live
+		up.UserPreferred = !up.Leaving && up.PresenceKnown && outranked(live, up.Presence)
 	}
 	if up.Leaving {
 		if up.LiveSession != nil {
@@ -413,8 +446,17 @@ func planSession(cfg *mapping.Config, up *UserPlan, u *state.User, now time.Time
 		}
 		return
 	}
-	dnd, known, owned := dndAfter(up, u)
-	want := s2t.Enabled && known && dnd && !owned
+	if up.Phone == nil {
+		return // the DND is not known this pass, and there is no live session to look after
+	}
+	dnd, owned := up.Phone.DoNotDisturb, up.Owned
+	switch up.DND {
+	case DNDSwitchOn:
+		dnd, owned = true, true
+	case DNDRelease:
+		dnd, owned = up.Want, false
+	}
+	want := s2t.Enabled && dnd && !owned
 	s := up.LiveSession
 	switch {
 	case want && s == nil:
@@ -427,17 +469,17 @@ func planSession(cfg *mapping.Config, up *UserPlan, u *state.User, now time.Time
 	}
 }
 
-// dndAfter is the DND and its ownership once the planned write has landed (a user whose write
-// fails is skipped for sessions anyway).
-func dndAfter(up *UserPlan, u *state.User) (dnd, known, owned bool) {
-	switch {
-	case up.DND == DNDSwitchOn:
-		return true, true, true
-	case up.DND == DNDRelease:
-		return up.Want, true, false
-	case up.Phone != nil:
-		return up.Phone.DoNotDisturb, true, up.Owned
+// sessionRank is how Teams ranks the availability of app sessions against each other
+// (graph.md): DoNotDisturb > Busy > Available > Away.
+var sessionRank = map[string]int{"Offline": 0, "Away": 1, "BeRightBack": 1, "Available": 2, "AvailableIdle": 2, "Busy": 3, "BusyIdle": 3, "DoNotDisturb": 4}
+
+// outranked reports whether Teams shows a presence that ranks below teamsface's live session:
+// no app session can make that happen, only a status the user picked by hand, which beats
+// every session.
+func outranked(s state.Session, shown graph.Presence) bool {
+	if shown.Availability == s.Availability && shown.Activity == s.Activity {
+		return false
 	}
-	dnd, known = u.DND()
-	return dnd, known, u.Owned()
+	got, ok := sessionRank[shown.Availability]
+	return ok && got < sessionRank[s.Availability]
 }

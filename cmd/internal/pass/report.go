@@ -67,6 +67,11 @@ type Report struct {
 	Matches []mapping.Match `json:"-"`
 	// Leftover are intents whose outcome is still unknown; they must outlive the state save.
 	Leftover []state.Intent `json:"-"`
+	// Held is a refreshed user match the drop guard held back (exit 1); the pass ran with the
+	// old one.
+	Held *DropError `json:"-"`
+	// Reads is how the STARFACE → Teams direction spread its phone-config reads.
+	Reads ReadLoad `json:"-"`
 }
 
 // FailedUsers is the number of users that failed, for exit code 3.
