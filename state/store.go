@@ -65,6 +65,27 @@ type Store struct {
 	lock *os.File // nil once closed
 	// journalled: the journal holds intents, so the next Save must settle it.
 	journalled bool
+	// written counts the bytes written to the directory, and syncs the fsyncs, for benchmarks
+	// and metrics.
+	written, syncs int64
+}
+
+// Written reports the bytes written to the state directory, and the files synced to disk,
+// since the store was opened.
+func (s *Store) Written() (bytes, syncs int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.written, s.syncs
+}
+
+// write replaces one file of the directory atomically and counts it.
+func (s *Store) write(name string, data []byte) error {
+	if err := WriteFileAtomic(s.path(name), data, 0o600); err != nil {
+		return err
+	}
+	s.written += int64(len(data))
+	s.syncs++
+	return nil
 }
 
 // clock lets tests wait for the lock without sleeping.
@@ -198,7 +219,7 @@ func (s *Store) Save(st *State, open ...Intent) error {
 		if err != nil {
 			return fmt.Errorf("state: encode match: %w", err)
 		}
-		if err := WriteFileAtomic(s.path(matchName), append(data, '\n'), 0o600); err != nil {
+		if err := s.write(matchName, append(data, '\n')); err != nil {
 			return err
 		}
 		st.matchDirty = false
@@ -208,7 +229,7 @@ func (s *Store) Save(st *State, open ...Intent) error {
 		if err != nil {
 			return err
 		}
-		if err := WriteFileAtomic(s.path(stateName), data, 0o600); err != nil {
+		if err := s.write(stateName, data); err != nil {
 			return err
 		}
 		st.dirty = false
@@ -224,6 +245,7 @@ func (s *Store) Save(st *State, open ...Intent) error {
 			return fmt.Errorf("state: settle journal: %w", err)
 		}
 		s.journalled = false
+		s.syncs++
 		return nil
 	}
 	// Intents whose outcome is still unknown replace the journal in one atomic step, so that
@@ -232,7 +254,7 @@ func (s *Store) Save(st *State, open ...Intent) error {
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(s.path(journalName), data, 0o600); err != nil {
+	if err := s.write(journalName, data); err != nil {
 		return fmt.Errorf("state: keep open intents: %w", err)
 	}
 	s.journalled = true
@@ -302,6 +324,8 @@ func (s *Store) RecordIntents(in []Intent) error {
 	if err := appendJournal(s.dir, data); err != nil {
 		return fmt.Errorf("state: record intents: %w", err)
 	}
+	s.written += int64(len(data))
+	s.syncs++
 	return nil
 }
 
