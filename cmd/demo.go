@@ -25,6 +25,7 @@ type demoOptions struct {
 	users    int
 	duration time.Duration
 	seed     uint64
+	serve    string // serve the simulated services only, with a configuration in this directory
 }
 
 func newDemoCmd(g *globals) *cobra.Command {
@@ -48,12 +49,16 @@ Nothing real is contacted: no configuration, no network, no credentials needed.`
 			}
 			stop, cancel := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
+			if o.serve != "" {
+				return runDemoServe(stop, g, *o)
+			}
 			return runDemo(c.Context(), stop, g, *o)
 		},
 	}
 	c.Flags().IntVar(&o.users, "users", 12, "how many STARFACE users the simulated company has (8 or more)")
 	c.Flags().DurationVar(&o.duration, "duration", 15*time.Second, "how long the scenario runs")
 	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random presence changes, for a repeatable run")
+	c.Flags().StringVar(&o.serve, "serve", "", "only start the simulated services, write a configuration for them into this directory, and wait until stopped")
 	return c
 }
 
@@ -86,7 +91,7 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg, err := demoConfig(dir, gs.URL, ss.URL)
+	cfg, err := demoConfig(dir, gs.URL, ss.URL, true)
 	if err != nil {
 		return err
 	}
@@ -173,7 +178,7 @@ func lower(s string) string {
 	return string(b)
 }
 
-func demoConfig(dir, graphURL, starfaceURL string) (*mapping.Config, error) {
+func demoConfig(dir, graphURL, starfaceURL string, mirror bool) (*mapping.Config, error) {
 	yaml := fmt.Sprintf(`microsoft:
   cloud: global
   tenant: %s
@@ -189,10 +194,10 @@ starface:
 users:
   exclude: ["0001"]
 starface_to_teams:
-  enabled: true
+  enabled: %t
   expiration: 5m
   poll: 10s
-`, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"))
+`, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"), mirror)
 	for name, secret := range map[string]string{"client-secret": demoSecret, "starface-password": demoPassword} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(secret), 0o600); err != nil {
 			return nil, err

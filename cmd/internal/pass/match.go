@@ -185,11 +185,13 @@ func MatchCache(cfg *mapping.Config, ms []mapping.Match, now time.Time) *state.M
 	return matchesToCache(ms, now, matchKey(cfg))
 }
 
+// matchesToCache keeps what a pass needs of a match; names, addresses and reasons are for
+// `users match`, which always matches anew, and would double the file.
 func matchesToCache(ms []mapping.Match, now time.Time, key string) *state.MatchCache {
 	c := &state.MatchCache{Time: now, Key: key, Entries: make([]state.MatchEntry, len(ms))}
 	for i, m := range ms {
-		c.Entries[i] = state.MatchEntry{Login: m.Login, StarfaceID: m.StarfaceID, Name: m.Name, Email: m.Email,
-			Status: string(m.Status), Basis: m.Basis, Reason: m.Reason, EntraID: m.EntraID, UPN: m.UPN}
+		c.Entries[i] = state.MatchEntry{Login: m.Login, StarfaceID: m.StarfaceID, Status: string(m.Status),
+			EntraID: m.EntraID, UPN: m.UPN}
 	}
 	return c
 }

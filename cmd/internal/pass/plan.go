@@ -100,7 +100,8 @@ type UserPlan struct {
 	// live session, so the status the user picked by hand in Teams is what colleagues see.
 	UserPreferred bool
 
-	readNeeded bool // the phone config is read this pass
+	readNeeded bool        // the phone config is read this pass
+	u          *state.User // what is remembered of the user (a fresh one for a new user), read only
 }
 
 // Writes reports whether the plan writes the user's phone config.
@@ -149,15 +150,15 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 	}
 	for _, up := range p.matched() {
 		if up.Err == nil {
-			p.decide(env, up, view(st, up.Login), now)
+			p.decide(env, up, up.u, now)
 		}
 	}
-	p.markReads(env, st, o, now)
+	p.markReads(env, o, now)
 	p.readPhones(ctx, env)
 	for _, up := range p.Users {
 		if up.Err == nil {
-			p.planDND(up, view(st, up.Login))
-			planSession(env.Config, up, view(st, up.Login), now)
+			p.planDND(up, up.u)
+			planSession(env.Config, up, up.u, now)
 		}
 	}
 	return p, nil
@@ -188,8 +189,8 @@ func (p *Plan) addUsers(st *state.State, only []string) {
 		if only != nil && !slices.Contains(only, m.Login) {
 			continue
 		}
-		up := UserPlan{Login: m.Login, Match: m}
-		if s, ok := view(st, m.Login).Session(); ok && s.EntraID != "" && s.EntraID != m.EntraID {
+		up := UserPlan{Login: m.Login, Match: m, u: view(st, m.Login)}
+		if s, ok := up.u.Session(); ok && s.EntraID != "" && s.EntraID != m.EntraID {
 			// The login now matches another Entra user: the old one's session must not
 			// outlive the match. Recorded with the session, it is retried until cleared.
 			up.OldSession = &s
@@ -215,7 +216,7 @@ func (p *Plan) addUsers(st *state.State, only []string) {
 				m.UPN, m.EntraID = c.Entries[i].UPN, c.Entries[i].EntraID
 			}
 		}
-		p.Users = append(p.Users, &UserPlan{Login: login, Leaving: true, Match: m,
+		p.Users = append(p.Users, &UserPlan{Login: login, Leaving: true, Match: m, u: st.User(login),
 			Decision: mapping.Decision{DND: mapping.DNDOff, Reason: "no longer matched"}})
 	}
 }
@@ -304,15 +305,14 @@ func needsWrite(up *UserPlan, u *state.User) bool {
 // markReads picks the users whose phone config this pass reads: those a write needs, those
 // with a live Teams session (so that a DND switched off clears it on the next pass), the
 // STARFACE → Teams direction's share of the others, or everyone with ReadAll.
-func (p *Plan) markReads(env Env, st *state.State, o PlanOptions, now time.Time) {
+func (p *Plan) markReads(env Env, o PlanOptions, now time.Time) {
 	s2t := env.Config.StarfaceToTeams
 	for _, up := range p.Users {
 		if up.Err != nil {
 			continue
 		}
-		u := view(st, up.Login)
-		_, live := u.LiveSession()
-		up.readNeeded = o.ReadAll || needsWrite(up, u) || (live && !up.Leaving)
+		_, live := up.u.LiveSession()
+		up.readNeeded = o.ReadAll || needsWrite(up, up.u) || (live && !up.Leaving)
 	}
 	if s2t.Enabled && !o.ReadAll {
 		p.scheduleReads(env, o.Elapsed, now)
