@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -173,6 +174,62 @@ func TestGetPresencesChunkFails(t *testing.T) {
 	}
 	if n := len(e.s.Requests()); n != 3 {
 		t.Errorf("%d requests, want 3 (a failed range does not stop the others)", n)
+	}
+}
+
+// A refused token or permission would be refused for every range: the ranges not yet sent are
+// not sent at all (the run ends with exit code 4 anyway).
+func TestGetPresencesRefusalStopsTheRest(t *testing.T) {
+	tests := []struct {
+		status       int
+		wantRequests int // the first range only; a 401 is retried once with a renewed token
+	}{
+		{http.StatusForbidden, 1},
+		{http.StatusUnauthorized, 2},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			e := newEnv(t, everything, func(o *graph.Options) { o.Concurrency = 1 })
+			ids := make([]string, 1400)
+			for i := range ids {
+				ids[i] = guid(i)
+				e.s.AddUser(graphtest.User{ID: ids[i]})
+			}
+			e.s.AddFault(graphtest.Fault{Path: presencePath, Status: tt.status})
+			res, err := e.c.GetPresences(t.Context(), ids)
+			if !graph.IsAuth(err) {
+				t.Fatalf("got %v, want the %d", err, tt.status)
+			}
+			if n := e.s.CountRequests("POST", presencePath); n != tt.wantRequests {
+				t.Errorf("%d requests, want %d: nothing after the refusal", n, tt.wantRequests)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "graph: get presences (ids 1-650): ") || strings.Count(msg, "graph:") != 1 {
+				t.Errorf("error %q, want the first range's refusal alone", msg)
+			}
+			if len(res.Presences)+len(res.Missing) != 0 {
+				t.Errorf("result %+v from refused requests", res)
+			}
+		})
+	}
+}
+
+func TestGetPresencesCancelStopsTheRest(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	e := newEnv(t, everything, func(o *graph.Options) {
+		o.Concurrency = 1
+		o.HTTPClient = &http.Client{Transport: &hookTransport{base: o.HTTPClient.Transport, after: func(int) { cancel() }}}
+	})
+	ids := make([]string, 1400)
+	for i := range ids {
+		ids[i] = guid(i)
+	}
+	_, err := e.c.GetPresences(ctx, ids)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "2 of 3 requests not sent") {
+		t.Fatalf("got %v, want context.Canceled saying 2 of 3 requests were not sent", err)
+	}
+	if n := len(e.s.Requests()); n != 1 {
+		t.Errorf("%d requests after the caller gave up, want 1", n)
 	}
 }
 
