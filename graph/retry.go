@@ -72,7 +72,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if n <= 0 {
 			return 0
 		}
-		// Clamped only to avoid overflow; Client.do caps it at MaxRetryAfter.
+		// Clamped only to avoid overflow; Client.do waits it in full or up to Options.MaxWait.
 		return time.Duration(min(n, int64(24*time.Hour/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {

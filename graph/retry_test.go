@@ -124,7 +124,7 @@ func TestReadError(t *testing.T) {
 			for k, v := range tt.header {
 				resp.Header.Set(k, v)
 			}
-			got := readError(resp)
+			got := readError(resp, time.Now())
 			if *got != tt.want {
 				t.Errorf("readError = %+v, want %+v", *got, tt.want)
 			}
