@@ -203,13 +203,15 @@ type call struct {
 }
 
 // do sends c, retrying as Graph asks, and decodes a 2xx JSON answer into out (when out is non-nil).
-// A non-2xx answer comes back as *Error (possibly wrapped with why retrying stopped).
+// A non-2xx answer comes back as *Error (possibly wrapped with why retrying stopped), a wait
+// Graph asked for and this call will not make as *ThrottledError. Every caller wraps do's error
+// with wrapOp, which names the service once.
 func (c *Client) do(ctx context.Context, r call, out any) error {
 	if c.tokens == nil {
-		return errors.New("graph: no token source configured")
+		return errors.New("no token source configured")
 	}
 	if c.origin == nil {
-		return fmt.Errorf("graph: endpoint %q is not an absolute URL", c.endpoint)
+		return fmt.Errorf("endpoint %q is not an absolute URL", c.endpoint)
 	}
 	// A request that cannot even be built (a malformed next link) must not be retried like a
 	// network failure.
@@ -295,13 +297,15 @@ func pastDeadline(ctx context.Context, d time.Duration) bool {
 	return ok && time.Until(dl) < d
 }
 
+// token asks the token source. Its errors name the service already ("graph: renew sign-in:
+// ..."); wrapOp keeps that to one mention when the caller wraps again.
 func (c *Client) token(ctx context.Context) (string, error) {
 	tok, err := c.tokens.Token(ctx)
 	if err != nil {
-		return "", fmt.Errorf("get access token: %w", err)
+		return "", wrapOp("get access token", err)
 	}
 	if tok == "" {
-		return "", errors.New("get access token: token source returned an empty token")
+		return "", wrapOp("get access token", errors.New("token source returned an empty token"))
 	}
 	return tok, nil
 }

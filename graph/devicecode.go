@@ -165,6 +165,10 @@ func (t *CachedTokenSource) refreshLocked(ctx context.Context) (string, error) {
 			// newly added scope missing. Only a new interactive sign-in fixes any of these.
 			return "", &AuthError{Op: op, Msg: "the saved sign-in was refused (" + ee.Error() + "): " + loginHint, Err: ee}
 		}
+		if ee != nil {
+			// Entra itself failed (5xx, 429): postToken's *EntraError does not name the service.
+			return "", &redactedError{msg: "graph: " + op + ": entra: " + ee.Error(), err: ee}
+		}
 		return "", err
 	}
 	f := t.saveDelegated(tr, rt)
