@@ -321,6 +321,52 @@ func TestSetPresenceRefusedByServer(t *testing.T) {
 	}
 }
 
+// userTokens hands out delegated tokens of one signed-in user, a new one after Invalidate.
+type userTokens struct {
+	s      *graphtest.Server
+	user   string
+	mu     sync.Mutex
+	issued int
+}
+
+func (u *userTokens) Token(context.Context) (string, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.issued++
+	return u.s.IssueUserToken(u.user, []string{"Presence.ReadWrite", "Presence.Read.All"}, time.Hour), nil
+}
+
+func (*userTokens) Invalidate(string) {}
+
+// A signed-in account sets its own presence only: Graph refuses another user's with a 401, which
+// the client takes for a stale token once, like any 401, before it gives up.
+func TestSetPresenceOfAnotherUserWithADelegatedToken(t *testing.T) {
+	const alice, bob = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
+	var tokens *userTokens
+	e := newEnv(t, nil, func(o *graph.Options) {
+		tokens = &userTokens{user: alice}
+		o.Tokens = tokens
+	})
+	tokens.s = e.s
+	e.s.AddUser(graphtest.User{ID: alice})
+	e.s.AddUser(graphtest.User{ID: bob})
+	p := graph.SessionPresence{SessionID: "app", Availability: "Away", Activity: "Away"}
+	if err := e.c.SetPresence(t.Context(), alice, p); err != nil {
+		t.Fatalf("own presence: %v", err)
+	}
+	err := e.c.SetPresence(t.Context(), bob, p)
+	var ge *graph.Error
+	if !errors.As(err, &ge) || ge.Status != 401 || !strings.Contains(ge.Message, "Cannot set the presence of another user") || !graph.IsAuth(err) {
+		t.Fatalf("bob's presence: %v, want Graph's 401 for another user", err)
+	}
+	if n := e.s.CountRequests("POST", "/v1.0/users/"+bob); n != 2 || tokens.issued != 3 {
+		t.Errorf("%d requests, %d tokens; want the write tried once more with a new token", n, tokens.issued)
+	}
+	if len(e.s.Sessions(bob)) != 0 {
+		t.Error("bob got a session")
+	}
+}
+
 func TestValidatePair(t *testing.T) {
 	for _, tt := range []struct {
 		a, b string

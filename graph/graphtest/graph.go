@@ -324,13 +324,54 @@ func (s *Server) presenceJSONLocked(u *userEntry) map[string]any {
 	}
 }
 
+// The refusal Graph gives a delegated token that writes another user's presence. Reported for
+// setPresence and setStatusMessage (Microsoft Q&A 1163128 and 2076676, where a Microsoft
+// moderator reproduced it; microsoftgraph/microsoft-graph-explorer-v4#3096): status 401 with the
+// message "Cannot set the presence of another user. Authenticated user: <oid>. Requested user:
+// <oid>". The error code is not quoted in any of them; "Unauthorized" is Graph's generic one
+// for 401. A delegated token without Presence.ReadWrite at all gets 403 Forbidden.
+const (
+	otherUserStatus = http.StatusUnauthorized
+	otherUserCode   = "Unauthorized"
+)
+
+// authorizeWriteLocked checks a setPresence/clearPresence and returns the user it is for (nil
+// when it answered a refusal): an application token needs the
+// role Presence.ReadWrite.All; a delegated token needs the scope Presence.ReadWrite and acts for
+// the signed-in user alone (setPresence's permissions table: Presence.ReadWrite delegated,
+// Presence.ReadWrite.All application; there is no delegated Presence.ReadWrite.All).
+func (s *Server) authorizeWriteLocked(w http.ResponseWriter, r *http.Request) *userEntry {
+	if !s.authorizeLocked(w, r) {
+		return nil
+	}
+	it := s.bearerLocked(r)
+	perm := "Presence.ReadWrite.All"
+	if it.delegated {
+		perm = "Presence.ReadWrite"
+	}
+	if !it.perms[perm] {
+		writeGraphError(w, r, http.StatusForbidden, "Forbidden", "Insufficient privileges to complete the operation.")
+		return nil
+	}
+	if !requireJSON(w, r) {
+		return nil
+	}
+	u := s.lookupLocked(w, r)
+	if u == nil {
+		return nil
+	}
+	if it.delegated && it.user != strings.ToLower(u.ID) {
+		writeGraphError(w, r, otherUserStatus, otherUserCode, fmt.Sprintf(
+			"Cannot set the presence of another user. Authenticated user: %s. Requested user: %s", it.user, u.ID))
+		return nil
+	}
+	return u
+}
+
 func (s *Server) handleSetPresence(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.authorizeLocked(w, r, "Presence.ReadWrite.All", "Presence.ReadWrite") || !requireJSON(w, r) {
-		return
-	}
-	u := s.lookupLocked(w, r)
+	u := s.authorizeWriteLocked(w, r)
 	if u == nil {
 		return
 	}
@@ -372,10 +413,7 @@ func (s *Server) handleSetPresence(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleClearPresence(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.authorizeLocked(w, r, "Presence.ReadWrite.All", "Presence.ReadWrite") || !requireJSON(w, r) {
-		return
-	}
-	u := s.lookupLocked(w, r)
+	u := s.authorizeWriteLocked(w, r)
 	if u == nil {
 		return
 	}
@@ -631,10 +669,15 @@ func userProp(u User, f string) any {
 	return nil
 }
 
+// bearerLocked is the request's token as issued (nil if unknown).
+func (s *Server) bearerLocked(r *http.Request) *issuedToken {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return s.tokens[tok]
+}
+
 // hasPermLocked reports whether the (already authorized) bearer token carries any of perms.
 func (s *Server) hasPermLocked(r *http.Request, perms ...string) bool {
-	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	it := s.tokens[tok]
+	it := s.bearerLocked(r)
 	if it == nil {
 		return false
 	}

@@ -69,8 +69,10 @@ type Server struct {
 }
 
 type issuedToken struct {
-	expires time.Time
-	perms   map[string]bool // roles (application) or scp entries (delegated)
+	expires   time.Time
+	perms     map[string]bool // roles (application) or scp entries (delegated)
+	delegated bool
+	user      string // delegated: the signed-in user's object id (oid), lower case; "" unknown
 }
 
 // NewServer starts a TLS server. Clients must trust Server.Client()'s TLS config or
@@ -155,19 +157,32 @@ func (s *Server) ExpireTokens() {
 	}
 }
 
-// IssueToken mints an access token directly (bypassing sign-in) with the given roles, valid for ttl.
-// It is shaped like a JWT so that clients can read its claims, as they can with Entra's.
+// IssueToken mints an access token directly (bypassing sign-in) with the given roles
+// (application) or scopes (delegated), valid for ttl. A delegated token from IssueToken belongs to
+// no user of the directory; IssueUserToken names the signed-in user. Tokens are shaped like JWTs so
+// that clients can read their claims, as they can with Entra's.
 func (s *Server) IssueToken(perms []string, delegated bool, ttl time.Duration) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.issueTokenLocked(perms, delegated, ttl)
+	return s.issueTokenLocked(perms, delegated, "", ttl)
 }
 
-func (s *Server) issueTokenLocked(perms []string, delegated bool, ttl time.Duration) string {
+// IssueUserToken mints a delegated access token for the signed-in user userID (an object id)
+// with the given scopes, valid for ttl.
+func (s *Server) IssueUserToken(userID string, scopes []string, ttl time.Duration) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.issueTokenLocked(scopes, true, userID, ttl)
+}
+
+func (s *Server) issueTokenLocked(perms []string, delegated bool, user string, ttl time.Duration) string {
 	exp := s.now().Add(ttl)
 	claims := map[string]any{"exp": exp.Unix(), "iat": s.now().Unix(), "aud": "https://graph.microsoft.com", "jti": randomID()}
 	if delegated {
 		claims["scp"] = strings.Join(perms, " ")
+		if user != "" {
+			claims["oid"] = user
+		}
 	} else {
 		claims["roles"] = perms
 	}
@@ -181,7 +196,7 @@ func (s *Server) issueTokenLocked(perms []string, delegated bool, ttl time.Durat
 	for _, p := range perms {
 		set[p] = true
 	}
-	s.tokens[tok] = &issuedToken{expires: exp, perms: set}
+	s.tokens[tok] = &issuedToken{expires: exp, perms: set, delegated: delegated, user: strings.ToLower(user)}
 	return tok
 }
 
