@@ -37,8 +37,9 @@ type graphState struct {
 
 type userEntry struct {
 	User
-	sessions map[string]*appSession // by sessionId
-	cleared  []clearedPair          // pairs still visible after clearPresence (SetClearLag)
+	sessions  map[string]*appSession // by sessionId
+	cleared   []clearedPair          // pairs still visible after clearPresence (SetClearLag)
+	preferred *pair                  // the status the user picked by hand, nil: none
 }
 
 type appSession struct {
@@ -112,6 +113,49 @@ func (s *Server) SetUserPresence(id, availability, activity string) {
 		panic("graphtest: SetUserPresence: no user " + id)
 	}
 	u.Availability, u.Activity = availability, activity
+}
+
+// userPreferredPairs are the pairs setUserPreferredPresence accepts (its documented table): the
+// statuses a user can pick by hand in Teams.
+var userPreferredPairs = map[pair]bool{
+	{"Available", "Available"}:       true,
+	{"Busy", "Busy"}:                 true,
+	{"DoNotDisturb", "DoNotDisturb"}: true,
+	{"BeRightBack", "BeRightBack"}:   true,
+	{"Away", "Away"}:                 true,
+	{"Offline", "OffWork"}:           true,
+}
+
+// SetUserPreferredPresence plays the user picking a status by hand in Teams (what Graph's
+// setUserPreferredPresence sets). While set it is the presence Graph reports, whatever the app
+// sessions say ("user-preferred state > session-level states"), provided the user has a presence
+// session at all (a Teams client signed in, i.e. their own presence is not Offline, or a live app
+// session); without one the user shows Offline, as the setUserPreferredPresence docs say. It
+// panics on an unknown user or a pair setUserPreferredPresence refuses (valid:
+// Available/Available, Busy/Busy, DoNotDisturb/DoNotDisturb, BeRightBack/BeRightBack, Away/Away,
+// Offline/OffWork).
+func (s *Server) SetUserPreferredPresence(id, availability, activity string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[strings.ToLower(id)]
+	if u == nil {
+		panic("graphtest: SetUserPreferredPresence: no user " + id)
+	}
+	p := pair{availability, activity}
+	if !userPreferredPairs[p] {
+		panic("graphtest: SetUserPreferredPresence: setUserPreferredPresence does not accept " + availability + "/" + activity)
+	}
+	u.preferred = &p
+}
+
+// ClearUserPreferredPresence plays the user resetting the status picked by hand: the sessions
+// decide again.
+func (s *Server) ClearUserPreferredPresence(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[strings.ToLower(id)]; u != nil {
+		u.preferred = nil
+	}
 }
 
 // PresenceOf returns the user's visible (aggregated) presence, as Graph would answer it now.
@@ -214,10 +258,14 @@ func (s *Server) sessionPair(a *appSession) pair {
 }
 
 // visibleLocked aggregates the user's own presence with live app sessions and lagging cleared
-// pairs. Without app sessions it is the user's own presence as it is.
+// pairs. Without app sessions it is the user's own presence as it is. A status the user picked
+// by hand beats them all while the user has a presence session.
 func (s *Server) visibleLocked(u *userEntry) pair {
 	s.expireLocked(u)
 	own := pair{u.Availability, u.Activity}
+	if u.preferred != nil && (own.availability != "Offline" || len(u.sessions) > 0) {
+		return *u.preferred
+	}
 	if len(u.sessions) == 0 && len(u.cleared) == 0 {
 		return own
 	}
