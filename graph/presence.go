@@ -48,13 +48,13 @@ const maxPresenceIDs = 650
 // most Options.Concurrency in flight. Duplicate and empty ids are dropped first; zero ids make
 // no request.
 //
-// A request that fails for any other reason (after its retries) does not stop the others: the
-// error names the failed id ranges and the result holds what the other requests returned, so
-// that a pass can go on with them. Ids of a failed range are in neither Presences nor Missing.
+// A failed request (after its retries) does not stop the others: the error names the failed id
+// ranges and the result holds what the other requests returned, so that a pass can go on with
+// them. Ids of a failed range are in neither Presences nor Missing.
 //
-// Two things do stop the requests not yet sent: a 401/403 (the token or a permission is
-// refused, so every other request would be refused too, and the run ends with exit code 4
-// anyway) and the end of ctx. Requests already in flight are then cancelled as well.
+// Two things do stop the requests not yet sent, and cancel those in flight: a 401/403 (the
+// token or a permission is refused, so every other request would be refused too, and the run
+// ends with exit code 4 anyway) and the end of ctx.
 func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult, error) {
 	ids = uniqueIDs(ids)
 	res := PresenceResult{Presences: make(map[string]Presence, len(ids))}
