@@ -3,7 +3,8 @@
 //
 // It is written from Microsoft's documentation (see ../shared/api/graph.md), not from our client:
 // it refuses what the real service refuses (more than 650 ids, $top above 999, unknown presence
-// pairs, expired tokens) and answers errors in Graph's and Entra's own JSON shapes.
+// pairs, expired tokens, a delegated token writing another user's presence, a delegated request
+// for an application-only permission) and answers errors in Graph's and Entra's own JSON shapes.
 package graphtest
 
 import (
