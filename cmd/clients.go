@@ -98,7 +98,7 @@ func (r *run) graphClient() (*graph.Client, error) {
 	r.tokens = ts
 	r.gc = graph.NewClient(graph.Options{
 		Endpoint: ac.Cloud.GraphEndpoint, Tokens: ts, HTTPClient: r.g.deps.HTTPClient,
-		UserAgent: userAgent(), Logger: r.log,
+		UserAgent: userAgent(), Logger: r.log, Concurrency: r.cfg.Microsoft.Concurrency,
 	})
 	return r.gc, nil
 }

@@ -38,6 +38,8 @@ type Microsoft struct {
 	// once loaded; empty means the cloud's default (see Authority, GraphRoot).
 	AuthorityHost string `yaml:"authority_host"`
 	GraphEndpoint string `yaml:"graph_endpoint"`
+	// Concurrency is how many presence requests may be in flight at once.
+	Concurrency int `yaml:"concurrency"`
 }
 
 // Starface is how teamsface reaches the PBX.
@@ -158,6 +160,13 @@ const (
 	DefaultEchoGuard       = 10 * time.Minute
 )
 
+// microsoft.concurrency: 10,000 users are 16 presence requests (650 ids each), far below Graph's
+// 1,500 requests per 30 s per app and tenant; more in flight gains nothing but bursts.
+const (
+	DefaultGraphConcurrency = 8
+	MaxGraphConcurrency     = 16
+)
+
 // DefaultMatch is the default order of users.match.
 func DefaultMatch() []string { return []string{"mail", "proxyAddresses", "userPrincipalName"} }
 
@@ -252,6 +261,9 @@ func (c *Config) applyDefaults(d *decoder) {
 	}
 	if !d.has("microsoft.client_secret_env") && m.ClientSecretFile == "" {
 		m.ClientSecretEnv = DefaultClientSecretEnv
+	}
+	if !d.has("microsoft.concurrency") {
+		m.Concurrency = DefaultGraphConcurrency
 	}
 	s := &c.Starface
 	if !d.has("starface.password_env") && s.PasswordFile == "" {

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func TestParseDefaults(t *testing.T) {
 		File: "min.yaml",
 		Microsoft: Microsoft{
 			Cloud: "global", Tenant: "contoso.onmicrosoft.com", ClientID: "11111111-2222-3333-4444-555555555555",
-			Auth: "client-secret", ClientSecretEnv: "TEAMSFACE_CLIENT_SECRET",
+			Auth: "client-secret", ClientSecretEnv: "TEAMSFACE_CLIENT_SECRET", Concurrency: 8,
 		},
 		Starface: Starface{URL: "https://pbx.example.com", Login: "0001", PasswordEnv: "STARFACE_PASSWORD", Concurrency: 4},
 		Users:    Users{Match: []string{"mail", "proxyAddresses", "userPrincipalName"}, Refresh: 10 * time.Minute, MaxDrop: "10%"},
@@ -73,6 +74,15 @@ func TestParseDefaults(t *testing.T) {
 	}
 	if got := c.Microsoft.GraphRoot(); got != "https://graph.microsoft.com" {
 		t.Errorf("GraphRoot() = %q", got)
+	}
+}
+
+func TestParseGraphConcurrency(t *testing.T) {
+	for _, n := range []int{1, 16} {
+		c, err := Parse([]byte(fmt.Sprintf("%s  concurrency: %d\n", msLastYAML, n)), "c.yaml")
+		if err != nil || c.Microsoft.Concurrency != n {
+			t.Errorf("concurrency %d: got %+v, %v", n, c, err)
+		}
 	}
 }
 
@@ -126,6 +136,7 @@ tests:
 	if m.GraphRoot() != "https://graph.example.test" {
 		t.Errorf("GraphRoot() = %q", m.GraphRoot())
 	}
+
 	u := c.Users
 	if !reflect.DeepEqual(u.Match, []string{"userPrincipalName"}) || u.Refresh != 0 {
 		t.Errorf("users = %+v", u)
@@ -221,6 +232,8 @@ func TestParseErrors(t *testing.T) {
 		{"authority http", msLastYAML + "  authority_host: http://login.example.com\n", "e.yaml:7:19: microsoft.authority_host: ", []string{"must use https"}},
 		{"graph with path", msLastYAML + "  graph_endpoint: https://graph.microsoft.com/v1.0\n", "e.yaml:7:19: microsoft.graph_endpoint: ", []string{"origin only", "no path such as /v1.0"}},
 		{"graph not url", msLastYAML + "  graph_endpoint: graph.microsoft.com\n", "e.yaml:7:19: microsoft.graph_endpoint: ", []string{"is not a URL"}},
+		{"graph concurrency 0", msLastYAML + "  concurrency: 0\n", "e.yaml:7:16: microsoft.concurrency: ", []string{"use 1 to 16", "1,500 requests per 30 s"}},
+		{"graph concurrency 17", msLastYAML + "  concurrency: 17\n", "e.yaml:7:16: microsoft.concurrency: ", []string{"use 1 to 16"}},
 		// starface
 		{"url scheme", msYAML + "starface:\n  login: \"0001\"\n  url: ftp://pbx\n", "e.yaml:6:8: starface.url: ", []string{"must use https or http"}},
 		{"url missing", msYAML + "starface:\n  login: \"0001\"\n", "e.yaml:5:3: starface.url: ", []string{"required", "https://pbx.example.com"}},

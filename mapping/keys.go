@@ -27,6 +27,7 @@ var keyDocs = []KeyDoc{
 	{Key: "microsoft.group", Meaning: "optional Entra group object id: only its (nested) members take part"},
 	{Key: "microsoft.authority_host", Meaning: "optional https origin overriding the cloud's sign-in host, e.g. https://login.microsoftonline.us"},
 	{Key: "microsoft.graph_endpoint", Meaning: "optional https origin overriding the cloud's Graph root (no /v1.0), e.g. https://graph.microsoft.us"},
+	{Key: "microsoft.concurrency", Default: "8", Meaning: "Teams presence requests in flight at most, 1 to 16 (650 users a request; Graph allows 1,500 requests per 30 s per app and tenant)"},
 
 	{Key: "starface", Meaning: "how teamsface reaches the STARFACE PBX"},
 	{Key: "starface.url", Meaning: "required: the PBX's base URL, e.g. https://pbx.example.com (a trailing /rest is tolerated)"},

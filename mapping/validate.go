@@ -79,6 +79,9 @@ func (d *decoder) microsoft(m *Microsoft) {
 	if m.Group != "" && !guidRE.MatchString(m.Group) {
 		d.errf("microsoft.group", "%q is not an Entra group object id (a GUID)", m.Group)
 	}
+	if m.Concurrency < 1 || m.Concurrency > MaxGraphConcurrency {
+		d.errf("microsoft.concurrency", "%d is out of range; use 1 to %d (presence requests in flight; Graph allows 1,500 requests per 30 s per app and tenant)", m.Concurrency, MaxGraphConcurrency)
+	}
 	m.AuthorityHost = d.httpsOrigin("microsoft.authority_host", m.AuthorityHost, "https://login.microsoftonline.us")
 	m.GraphEndpoint = d.httpsOrigin("microsoft.graph_endpoint", m.GraphEndpoint, "https://graph.microsoft.us")
 }
