@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/teamsface/teamsface/cmd/internal/progress"
 	"github.com/teamsface/teamsface/graph"
@@ -99,9 +100,15 @@ func (r *run) graphClient() (*graph.Client, error) {
 	r.gc = graph.NewClient(graph.Options{
 		Endpoint: ac.Cloud.GraphEndpoint, Tokens: ts, HTTPClient: r.g.deps.HTTPClient,
 		UserAgent: userAgent(), Logger: r.log, Concurrency: r.cfg.Microsoft.Concurrency,
+		// A run waits out a Retry-After that ends within 10 s; a longer one ends the run (exit
+		// 3) and is remembered, so that the runs before it make no Graph request (rule 5).
+		MaxWait: graphMaxWait, Now: r.g.deps.Now,
 	})
 	return r.gc, nil
 }
+
+// graphMaxWait is the longest Retry-After a run waits out (DESIGN.md rule 5).
+const graphMaxWait = 10 * time.Second
 
 // starfaceClient builds (once) the STARFACE client and prints its warnings on every run.
 func (r *run) starfaceClient() (*starface.Client, error) {

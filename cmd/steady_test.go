@@ -203,3 +203,51 @@ func TestDropGuard(t *testing.T) {
 		t.Errorf("accepted drop: summary %+v, want 26 matched and 12 released", rep.Summary)
 	}
 }
+
+// A Retry-After is honoured in full and across runs (rule 5): a run waits for one that ends
+// within 10 s; a longer one ends the run at once with exit 3 saying until when, the runs before
+// that time send Graph nothing, and reading resumes after it.
+func TestRetryAfterAcrossRuns(t *testing.T) {
+	for _, tc := range []struct {
+		retryAfter string
+		wait       time.Duration
+		until      string
+	}{
+		{"12", 12 * time.Second, "09:00:22 UTC"},
+		{"90", 90 * time.Second, "09:01:40 UTC"}, // not cut to 60 s
+	} {
+		t.Run(tc.retryAfter+"s", func(t *testing.T) {
+			h := newHarness(t, 3, "")
+			h.mustRun(ExitOK, "sync", "once") // the match and the tokens are cached
+			const presence = "/v1.0/communications/getPresencesByUserId"
+			h.gs.AddFault(graphtest.Fault{Method: "POST", Path: presence, Status: 429, RetryAfter: tc.retryAfter, Times: 1})
+			h.resetLogs()
+			h.advance(10 * time.Second) // 09:00:10
+			_, errs := h.mustRun(ExitPartial, "sync", "once")
+			if !strings.Contains(errs, "until "+tc.until) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+				t.Errorf("stderr, want one line saying until %s:\n%s", tc.until, errs)
+			}
+			if n := h.gs.CountRequests("POST", presence); n != 1 {
+				t.Errorf("the throttled run sent %d presence requests, want 1", n)
+			}
+			// Runs inside the window send Graph nothing at all, and say so in one line.
+			h.resetLogs()
+			for left := tc.wait - 2*time.Second; left > 0; left -= 10 * time.Second {
+				h.advance(min(left, 10*time.Second))
+				_, errs := h.mustRun(ExitPartial, "sync", "once")
+				if n := len(h.gs.Requests()); n != 0 {
+					t.Fatalf("a run inside the Retry-After window sent Graph %d requests", n)
+				}
+				if !strings.Contains(errs, "until "+tc.until) {
+					t.Errorf("stderr:\n%s", errs)
+				}
+			}
+			h.advance(3 * time.Second) // past the window
+			h.setPresence(0, "Busy", "InACall")
+			h.mustRun(ExitOK, "sync", "once")
+			if n := h.gs.CountRequests("POST", presence); n != 1 || !h.dnd(0) {
+				t.Errorf("after the window: %d presence requests, DND %v; want reading to resume", n, h.dnd(0))
+			}
+		})
+	}
+}

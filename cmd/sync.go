@@ -158,10 +158,53 @@ func runSyncOnce(ctx context.Context, r *run, o syncOptions) error {
 	if err := r.printPass(r.g.deps.Stdout, rep, false); err != nil {
 		return err
 	}
-	if rep.Held != nil {
+	return reportErr(rep, r.g.deps.Now())
+}
+
+// reportErr is what a finished pass's report makes of the exit code: a held user match is 1,
+// Graph's request to wait and failed users are 3.
+func reportErr(rep *pass.Report, now time.Time) error {
+	switch {
+	case rep.Held != nil:
 		return rep.Held
+	case rep.Throttled != nil:
+		return &partialError{throttledMessage(rep.Throttled, now)}
 	}
 	return failedErr(rep)
+}
+
+// throttledMessage says in one line until when Graph asked to wait and what that means.
+func throttledMessage(te *graph.ThrottledError, now time.Time) string {
+	until := te.Until.UTC()
+	layout := "15:04:05 UTC"
+	if until.Format(time.DateOnly) != now.UTC().Format(time.DateOnly) {
+		layout = "2006-01-02 15:04:05 UTC"
+	}
+	why := "an earlier run's Retry-After"
+	if te.Err != nil {
+		why = "Retry-After " + te.Err.RetryAfter.String()
+	}
+	return fmt.Sprintf("Graph asked to wait until %s (%s): nobody's DND changed, and no run calls Graph before then",
+		until.Format(layout), why)
+}
+
+// graphNotBefore tells the Graph client until when an earlier run was asked not to call Graph.
+func (r *run) graphNotBefore(st *state.State) {
+	if r.gc != nil && st.GraphNotBefore().After(r.g.deps.Now()) {
+		r.gc.SetNotBefore(st.GraphNotBefore())
+	}
+}
+
+// rememberGraphNotBefore keeps, across runs, a Retry-After this run did not wait out.
+func (r *run) rememberGraphNotBefore(st *state.State) {
+	if r.gc == nil {
+		return
+	}
+	nb := r.gc.NotBefore()
+	if !nb.After(r.g.deps.Now()) {
+		nb = time.Time{}
+	}
+	st.SetGraphNotBefore(nb)
 }
 
 // dryRun is `sync once --dry-run`: the same pass, with the writes withheld (pass.DryRun) and a
@@ -175,6 +218,7 @@ func (r *run) dryRun(ctx context.Context, env pass.Env, o syncOptions) error {
 		r.log.Warn("an earlier run's writes are not settled yet; a real pass settles them first", "count", len(pending))
 	}
 	env, _ = pass.DryRun(env)
+	r.graphNotBefore(st)
 	ctx, cancel := context.WithTimeout(ctx, o.passTimeout)
 	defer cancel()
 	rep, err := pass.Run(ctx, env, st, pass.Options{RefreshUsers: o.refreshUsers, AcceptDrop: o.acceptDrop})
@@ -185,8 +229,8 @@ func (r *run) dryRun(ctx context.Context, env pass.Env, o syncOptions) error {
 	if err := r.printPass(r.g.deps.Stdout, rep, true); err != nil {
 		return err
 	}
-	if rep.Held != nil {
-		return rep.Held
+	if rep.Held != nil || rep.Throttled != nil {
+		return reportErr(rep, r.g.deps.Now())
 	}
 	return nil
 }
@@ -263,11 +307,13 @@ func (r *run) passAndSave(ctx context.Context, env pass.Env, store *state.Store,
 	before := r.requestCounts()
 	start := r.g.deps.Now()
 	passCtx, cancel := context.WithTimeout(ctx, o.passTimeout)
+	r.graphNotBefore(st)
 	rep, passErr := pass.Run(passCtx, env, st, pass.Options{RefreshUsers: o.refreshUsers, AcceptDrop: o.acceptDrop,
 		Pending: pending, Elapsed: o.elapsed})
 	cancel()
 	if passErr == nil {
 		r.noteReadLoad(rep)
+		r.rememberGraphNotBefore(st)
 	}
 	if passErr == nil {
 		if err := store.Save(st, rep.Leftover...); err != nil {
@@ -332,6 +378,10 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 			if st, err = store.Load(); err != nil {
 				return err
 			}
+		case rep.Throttled != nil:
+			// Not a failure: Graph asked for a pause, and gets exactly that.
+			wait = rep.Throttled.Until.Sub(r.g.deps.Now())
+			r.log.Warn("Graph asked to wait; everyone kept until then", "until", rep.Throttled.Until.UTC().Format(time.RFC3339))
 		default:
 			pause = 0
 			if rep.Held != nil {
@@ -380,6 +430,9 @@ func (r *run) printPass(w io.Writer, rep *pass.Report, dryRun bool) error {
 	verb := ""
 	if dryRun {
 		verb = "dry run, nothing written: "
+	}
+	if rep.Throttled != nil && r.g.output != "json" {
+		return nil // the exit message says it all, in one line
 	}
 	fmt.Fprintf(r.g.deps.Stderr, "%s%d in scope, %d matched, %d presence read, %d DND on, %d released, %d unchanged, %d kept, %d failed",
 		verb, s.InScope, s.Matched, s.PresenceRead, s.SwitchedOn, s.Released, s.Unchanged, s.Kept, s.Failed)

@@ -31,7 +31,12 @@ func (o *outcome) failed() bool { return o.err != nil }
 // a failure to record the intents stops the pass.
 func (p *Plan) Execute(ctx context.Context, env Env, st *state.State) (*Report, error) {
 	x := &executor{env: env, st: st, p: p, now: p.Time, outs: make([]outcome, len(p.Users))}
-	rep := &Report{Summary: p.Summary, Matches: p.Matches, Changes: []Change{}, Held: p.Held, Reads: p.Reads}
+	rep := &Report{Summary: p.Summary, Matches: p.Matches, Changes: []Change{}, Held: p.Held, Reads: p.Reads,
+		Throttled: p.Throttled}
+	if p.Throttled != nil {
+		rep.ThrottledUntil = p.Throttled.Until
+		return rep, nil
+	}
 	if p.matchFresh || p.Held != nil {
 		// A held match keeps the old entries, cached anew so that the refresh is tried again
 		// after users.refresh rather than on every pass.

@@ -2,6 +2,7 @@ package pass
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -51,6 +52,9 @@ type Plan struct {
 	Held *DropError
 	// Reads says how the STARFACE → Teams direction spreads its phone-config reads.
 	Reads ReadLoad
+	// Throttled: Graph asked to wait longer than a run waits (Retry-After). Nobody is planned,
+	// so everyone keeps what they have until the pass after that time (rule 5).
+	Throttled *graph.ThrottledError
 
 	matchFresh bool // the match was made now, not taken from the cache
 }
@@ -140,13 +144,13 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 	if mc.matches == nil {
 		var err error
 		if mc, err = currentMatch(ctx, env, st, o, now); err != nil {
-			return nil, err
+			return throttled(now, err)
 		}
 	}
 	p := &Plan{Time: now, Matches: mc.matches, matchFresh: mc.fresh, Held: mc.held}
 	p.addUsers(st, o.Only)
 	if err := p.readPresences(ctx, env); err != nil {
-		return nil, err
+		return throttled(now, err)
 	}
 	for _, up := range p.matched() {
 		if up.Err == nil {
@@ -162,6 +166,16 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 		}
 	}
 	return p, nil
+}
+
+// throttled turns Graph's request to wait into a plan that keeps everyone; other errors stop
+// the pass.
+func throttled(now time.Time, err error) (*Plan, error) {
+	var te *graph.ThrottledError
+	if errors.As(err, &te) {
+		return &Plan{Time: now, Throttled: te}, nil
+	}
+	return nil, err
 }
 
 // view is the remembered user, or a fresh one for a user never seen: Plan reads, it never adds.

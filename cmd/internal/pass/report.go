@@ -2,6 +2,9 @@ package pass
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/teamsface/teamsface/graph"
 
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/state"
@@ -72,6 +75,9 @@ type Report struct {
 	Held *DropError `json:"-"`
 	// Reads is how the STARFACE → Teams direction spread its phone-config reads.
 	Reads ReadLoad `json:"-"`
+	// Throttled: Graph asked to wait until ThrottledUntil; everyone was kept (exit 3).
+	Throttled      *graph.ThrottledError `json:"-"`
+	ThrottledUntil time.Time             `json:"throttled_until,omitzero"`
 }
 
 // FailedUsers is the number of users that failed, for exit code 3.
