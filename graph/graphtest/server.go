@@ -44,6 +44,10 @@ type Fault struct {
 	RetryAfter string        // value of the Retry-After header, "" for none
 	Code       string        // the service's error code in the body; defaults from the status
 	Delay      time.Duration // latency added before answering; it ends early when the client gives up
+	// HoldAnswer carries the request out, then holds its answer back this long (ending early
+	// when the client gives up): a write that landed although its client never heard so, as
+	// when the client is killed or times out.
+	HoldAnswer time.Duration
 	Times      int
 	used       int
 }
@@ -242,7 +246,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	f := s.matchFaultLocked(r)
 	s.mu.Unlock()
 
-	if s.applyFault(rec, r, f) {
+	switch {
+	case !s.applyFault(rec, r, f):
+	case f != nil && f.HoldAnswer > 0:
+		s.serveHeld(rec, r, f.HoldAnswer)
+	default:
 		s.mux.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
@@ -256,6 +264,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		Header: r.Header.Clone(), Body: body, Status: rec.status, Response: bytes.Clone(rec.body.Bytes()),
 	})
 	s.mu.Unlock()
+}
+
+// serveHeld carries the request out, then holds the answer back for d or until the client
+// leaves; a client that left gets nothing and the request is logged with status 0.
+func (s *Server) serveHeld(w *recorder, r *http.Request, d time.Duration) {
+	held := httptest.NewRecorder()
+	s.mux.ServeHTTP(held, r)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		return
+	}
+	for k, v := range held.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(held.Code)
+	_, _ = w.Write(held.Body.Bytes())
 }
 
 // applyFault waits and/or answers as f says; it reports whether the request goes on to the
