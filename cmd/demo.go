@@ -245,9 +245,17 @@ func (s *scenario) step(w interface{ Write([]byte) (int, error) }) {
 	case 3:
 		say("%s's call ends", p[0].first)
 		s.gs.SetUserPresence(p[0].entraID, "Available", "Available")
+	case 4:
+		a, act := s.gs.PresenceOf(p[3].entraID)
+		say("colleagues see %s as %s/%s in Teams (teamsface's session for the DND)", p[3].first, a, act)
+		say("%s picks Available by hand in Teams", p[3].first)
+		s.gs.SetUserPreferredPresence(p[3].entraID, "Available", "Available")
+		a, act = s.gs.PresenceOf(p[3].entraID)
+		say("colleagues now see %s/%s: a status picked by hand beats every app's session, teamsface's too", a, act)
 	case 5:
-		say("%s switches DND off at the phone again", p[3].first)
+		say("%s switches DND off at the phone again and resets the status in Teams", p[3].first)
 		s.ss.SetDND(p[3].sfID, false)
+		s.gs.ClearUserPreferredPresence(p[3].entraID)
 	case 6:
 		say("%s's meeting ends", p[1].first)
 		s.gs.SetUserPresence(p[1].entraID, "Available", "Available")

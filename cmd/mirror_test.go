@@ -331,3 +331,30 @@ func TestMirrorTurnedOffClearsLeftoverSessions(t *testing.T) {
 		t.Error("an old session's echo guard still blocks the user's own presence")
 	}
 }
+
+// A status the user picked by hand in Teams beats any app session: presence get says that
+// colleagues see it rather than teamsface's session.
+func TestPresenceGetShowsAUserPreferredPresence(t *testing.T) {
+	h := newHarness(t, 2, mirrorYAML)
+	h.ss.SetDND(h.people[0].sfID, true)
+	h.passes(1, 10*time.Second)
+	if n := h.presenceCalls(0, "setPresence"); n != 1 {
+		t.Fatalf("setPresence calls = %d, want 1", n)
+	}
+	h.gs.SetUserPreferredPresence(h.people[0].entraID, "Available", "Available")
+	out, _ := h.mustRun(ExitOK, "presence", "get", "0002", "-o", "json")
+	rows := decodeJSON[[]presenceRow](t, out)
+	if len(rows) != 1 || rows[0].Session != "DoNotDisturb/Presenting" || !rows[0].UserPreferred || rows[0].Availability != "Available" {
+		t.Errorf("presence get = %+v, want the live session reported hidden by the user's own Available", rows)
+	}
+	table, _ := h.mustRun(ExitOK, "presence", "get", "0002")
+	if !strings.Contains(table, "the status the user picked in Teams wins") {
+		t.Errorf("the table does not say so:\n%s", table)
+	}
+	// Without the user's own choice, Teams shows the session, and nothing is said.
+	h.gs.ClearUserPreferredPresence(h.people[0].entraID)
+	out, _ = h.mustRun(ExitOK, "presence", "get", "0002", "-o", "json")
+	if rows := decodeJSON[[]presenceRow](t, out); rows[0].UserPreferred || rows[0].Availability != "DoNotDisturb" {
+		t.Errorf("presence get = %+v", rows)
+	}
+}

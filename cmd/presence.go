@@ -25,6 +25,9 @@ type presenceRow struct {
 	Reason         string `json:"reason"`
 	Session        string `json:"teams_session,omitempty"`
 	SessionExpires string `json:"teams_session_expires,omitempty"`
+	// UserPreferred: Teams shows a status the user picked by hand, which beats teamsface's
+	// session; colleagues see that, not the session.
+	UserPreferred bool `json:"teams_user_preferred,omitempty"`
 	Error          string `json:"error,omitempty"`
 }
 
@@ -112,6 +115,9 @@ func (r *run) printPresence(rows []presenceRow) error {
 		if x.Session != "" {
 			session = x.Session + " until " + x.SessionExpires
 		}
+		if x.UserPreferred {
+			session += " (hidden: the status the user picked in Teams wins)"
+		}
 		table[i] = []string{x.Login, x.UPN, dash(x.Availability), dash(x.Activity), onOff(x.DND), yesNo(x.DNDOwned), x.Decision, x.NextAction, reason, session}
 	}
 	return printTable(r.g.deps.Stdout, []string{"LOGIN", "UPN", "AVAILABILITY", "ACTIVITY", "DND", "OWNED", "DECISION", "NEXT", "REASON", "TEAMS SESSION"}, table)
@@ -124,6 +130,7 @@ func presenceRowOf(up *pass.UserPlan) presenceRow {
 	if s := up.LiveSession; s != nil {
 		row.Session = s.Availability + "/" + s.Activity
 		row.SessionExpires = s.Expires.Format(time.RFC3339)
+		row.UserPreferred = up.UserPreferred
 	}
 	if up.Err != nil {
 		row.Error = up.Err.Error()
