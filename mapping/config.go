@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,8 @@ type Config struct {
 	// Getenv, when set, replaces the process environment for secrets' variables (the command
 	// line passes its own, so that tests and the demo need not change the process's).
 	Getenv func(string) string `yaml:"-"`
+
+	decided sync.Map // Presence → Decision, see Decide
 }
 
 // Microsoft is how teamsface signs in to Entra and reaches Graph.

@@ -207,7 +207,8 @@ func (p *Plan) addUsers(st *state.State, only []string) {
 		if s, ok := up.u.Session(); ok && s.EntraID != "" && s.EntraID != m.EntraID {
 			// The login now matches another Entra user: the old one's session must not
 			// outlive the match. Recorded with the session, it is retried until cleared.
-			up.OldSession = &s
+			old := s
+			up.OldSession = &old
 		}
 		plans = append(plans, up)
 	}
@@ -450,7 +451,8 @@ func (p *Plan) planDND(up *UserPlan, u *state.User) {
 // disabled it only clears sessions left over.
 func planSession(cfg *mapping.Config, up *UserPlan, u *state.User, now time.Time) {
 	s2t := cfg.StarfaceToTeams
-	if live, ok := u.LiveSession(); ok && live.EntraID != "" && up.OldSession == nil {
+	if s, ok := u.LiveSession(); ok && s.EntraID != "" && up.OldSession == nil {
+		live := s
 		up.LiveSession = &live
 		up.UserPreferred = !up.Leaving && up.PresenceKnown && outranked(live, up.Presence)
 	}
