@@ -131,6 +131,9 @@ type StarfaceToTeams struct {
 	// least that poll needs.
 	ReadRate  int           `yaml:"read_rate"`
 	EchoGuard time.Duration `yaml:"echo_guard"`
+	// OnCall is shown in Teams while a user is on a STARFACE call (needs starface.onehub);
+	// the zero Pair is off.
+	OnCall Pair `yaml:"on_call"`
 }
 
 // Test is one entry of the file's tests: section.

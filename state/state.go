@@ -131,6 +131,8 @@ type MatchEntry struct {
 	Reason     string `json:"reason,omitempty"`
 	EntraID    string `json:"entra_id,omitempty"`
 	UPN        string `json:"upn,omitempty"`
+	// OneHubID is the user's id on STARFACE 10's OneHub, once looked up.
+	OneHubID string `json:"onehub_id,omitempty"`
 }
 
 // Intent is a write about to be made: a STARFACE DND write (Kind ""), or a

@@ -32,7 +32,7 @@ func (o *outcome) failed() bool { return o.err != nil }
 func (p *Plan) Execute(ctx context.Context, env Env, st *state.State) (*Report, error) {
 	x := &executor{env: env, st: st, p: p, now: p.Time, outs: make([]outcome, len(p.Users))}
 	rep := &Report{Summary: p.Summary, Matches: p.Matches, Changes: []Change{}, Held: p.Held, Reads: p.Reads,
-		Throttled: p.Throttled}
+		Throttled: p.Throttled, PhonesFailed: p.PhonesFailed}
 	if p.Throttled != nil {
 		rep.ThrottledUntil = p.Throttled.Until
 		return rep, nil
@@ -41,6 +41,9 @@ func (p *Plan) Execute(ctx context.Context, env Env, st *state.State) (*Report, 
 		// A held match keeps the old entries, cached anew so that the refresh is tried again
 		// after users.refresh rather than on every pass.
 		st.SetMatch(matchesToCache(p.Matches, p.Time, matchKey(env.Config)))
+	}
+	if p.matchFresh || p.lookedUp {
+		cacheOneHubIDs(st, p.oneHubIDs)
 	}
 	x.observe()
 	x.clearOldSessions(ctx, rep)
@@ -95,8 +98,8 @@ func (x *executor) observe() {
 		if !up.Leaving {
 			u.Identify(up.Match.StarfaceID)
 		}
-		if up.Phone != nil {
-			u.PhoneRead(up.Phone.DoNotDisturb)
+		if dnd, known := up.dnd(); known {
+			u.PhoneRead(dnd)
 		}
 		if up.Err != nil {
 			x.outs[i].err = up.Err
@@ -150,7 +153,7 @@ func (x *executor) recordIntents() error {
 		switch up.Session {
 		case SessionSet, SessionRefresh:
 			intents = append(intents, state.Intent{Kind: state.KindSessionSet, Login: up.Login, EntraID: up.Match.EntraID,
-				Availability: s2t.OnDND.Availability, Activity: s2t.OnDND.Activity, Expires: x.now.Add(s2t.Expiration), At: x.now})
+				Availability: up.SessionPair.Availability, Activity: up.SessionPair.Activity, Expires: x.now.Add(s2t.Expiration), At: x.now})
 		case SessionClear:
 			intents = append(intents, state.Intent{Kind: state.KindSessionClear, Login: up.Login, EntraID: up.LiveSession.EntraID, At: x.now})
 		}
@@ -241,15 +244,15 @@ func (x *executor) syncSessions(ctx context.Context, rep *Report) {
 			o.changes = append(o.changes, x.change(up, ActionClearPresence, up.SessionReason))
 			return nil
 		}
-		entra := up.Match.EntraID
+		entra, pair := up.Match.EntraID, up.SessionPair
 		err := x.env.Graph.SetPresence(ctx, entra, graph.SessionPresence{SessionID: sessionID,
-			Availability: s2t.OnDND.Availability, Activity: s2t.OnDND.Activity, Expiration: s2t.Expiration})
+			Availability: pair.Availability, Activity: pair.Activity, Expiration: s2t.Expiration})
 		if err != nil {
 			// The call may have landed all the same: guard its pair (rule 6).
-			u.SessionMayHaveLanded(entra, s2t.OnDND.Availability, s2t.OnDND.Activity, x.now, x.now.Add(s2t.Expiration))
+			u.SessionMayHaveLanded(entra, pair.Availability, pair.Activity, x.now, x.now.Add(s2t.Expiration))
 			return userError("set the Teams presence session of", up.Login, err)
 		}
-		u.SessionSet(entra, s2t.OnDND.Availability, s2t.OnDND.Activity, x.now.Add(s2t.Expiration))
+		u.SessionSet(entra, pair.Availability, pair.Activity, x.now.Add(s2t.Expiration))
 		o.changes = append(o.changes, x.change(up, ActionSetPresence, up.SessionReason))
 		return nil
 	})
@@ -294,6 +297,23 @@ func (x *executor) finish(rep *Report) {
 		x.st.User(login).PruneSession(x.now, guard)
 	}
 	sortChanges(rep.Changes)
+}
+
+// cacheOneHubIDs keeps the OneHub ids with the user match, so that they are looked up again
+// only when the match is refreshed.
+func cacheOneHubIDs(st *state.State, ids map[int]string) {
+	c := st.Match()
+	if c == nil || len(ids) == 0 {
+		return
+	}
+	n := *c
+	n.Entries = slices.Clone(c.Entries)
+	for i, e := range n.Entries {
+		if id, ok := ids[e.StarfaceID]; ok {
+			n.Entries[i].OneHubID = id
+		}
+	}
+	st.SetMatch(&n)
 }
 
 // sortChanges orders the report by login; a user's own changes stay in the order they were

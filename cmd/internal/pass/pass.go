@@ -75,8 +75,11 @@ type Env struct {
 	Now      func() time.Time
 	// Progress draws a progress line for slow reads on a terminal; nil draws nothing.
 	Progress *progress.Bar
-	// Interval is how often passes run (sync watch's --interval); 0: estimated from the last pass.
+	// Interval is how often passes run (sync watch's --interval, sync once's for cron); 0: 10s.
 	Interval time.Duration
+	// Phones, when set, reads every user's DND and call state at once (STARFACE 10's OneHub)
+	// for the STARFACE → Teams direction, instead of per-user phone-config reads.
+	Phones PhoneStates
 }
 
 // Options shape one pass.

@@ -52,6 +52,10 @@ type Plan struct {
 	Held *DropError
 	// Reads says how the STARFACE → Teams direction spreads its phone-config reads.
 	Reads ReadLoad
+	// PhonesFailed: OneHub (Env.Phones) could not be read; the pass read phone configs instead.
+	PhonesFailed error
+	oneHubIDs    map[int]string // REST id → OneHub id, as cached and as looked up this pass
+	lookedUp     bool           // some were looked up: the match cache gets them
 	// Throttled: Graph asked to wait longer than a run waits (Retry-After). Nobody is planned,
 	// so everyone keeps what they have until the pass after that time (rule 5).
 	Throttled *graph.ThrottledError
@@ -84,6 +88,8 @@ type UserPlan struct {
 	Decision      mapping.Decision
 	// Phone is the phone config read this pass, nil when it was not read.
 	Phone *starface.PhoneConfig
+	// State is the DND and call state OneHub reported this pass, nil when not read.
+	State *PhoneState
 	// Err is a read that failed: nothing is done for the user, who is retried next pass.
 	Err error
 
@@ -98,6 +104,8 @@ type UserPlan struct {
 
 	Session       SessionStep
 	SessionReason string
+	// SessionPair is the pair a set or refreshed session shows.
+	SessionPair mapping.Pair
 	// LiveSession is the session teamsface holds for the user on the matched Entra user.
 	LiveSession *state.Session
 	// UserPreferred: Teams shows a presence that no app session can win against teamsface's
@@ -157,7 +165,7 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 			p.decide(env, up, up.u, now)
 		}
 	}
-	p.markReads(env, o, now)
+	p.markReads(ctx, env, st, o, now)
 	p.readPhones(ctx, env)
 	for _, up := range p.Users {
 		if up.Err == nil {
@@ -320,16 +328,19 @@ func needsWrite(up *UserPlan, u *state.User) bool {
 // markReads picks the users whose phone config this pass reads: those a write needs, those
 // with a live Teams session (so that a DND switched off clears it on the next pass), the
 // STARFACE → Teams direction's share of the others, or everyone with ReadAll.
-func (p *Plan) markReads(env Env, o PlanOptions, now time.Time) {
+func (p *Plan) markReads(ctx context.Context, env Env, st *state.State, o PlanOptions, now time.Time) {
 	s2t := env.Config.StarfaceToTeams
+	// OneHub reads everyone's DND and calls at once; then no user is read for this direction
+	// over REST (a write still reads the phone config it changes).
+	bulk := s2t.Enabled && !o.ReadAll && env.Phones != nil && p.readStates(ctx, env, st)
 	for _, up := range p.Users {
 		if up.Err != nil {
 			continue
 		}
 		_, live := up.u.LiveSession()
-		up.readNeeded = o.ReadAll || needsWrite(up, up.u) || (live && !up.Leaving)
+		up.readNeeded = o.ReadAll || needsWrite(up, up.u) || (live && !up.Leaving && up.State == nil)
 	}
-	if s2t.Enabled && !o.ReadAll {
+	if s2t.Enabled && !o.ReadAll && !bulk {
 		p.scheduleReads(env, o.Elapsed, now)
 	}
 }
@@ -421,11 +432,12 @@ func readPhone(ctx context.Context, sf Starface, id int) (starface.PhoneConfig, 
 
 // planDND turns a decision and the DND just read into a write, or into no write at all.
 func (p *Plan) planDND(up *UserPlan, u *state.User) {
-	up.Owned = u.Owned() && (up.Phone == nil || up.Phone.DoNotDisturb)
+	dnd, known := up.dnd()
+	up.Owned = u.Owned() && (!known || dnd)
 	if up.Phone == nil || !needsWrite(up, u) {
 		return
 	}
-	dnd := up.Phone.DoNotDisturb
+	dnd = up.Phone.DoNotDisturb
 	switch {
 	case up.Leaving && !dnd:
 		// Switched off by hand after teamsface switched it on: nothing to release.
@@ -462,27 +474,54 @@ func planSession(cfg *mapping.Config, up *UserPlan, u *state.User, now time.Time
 		}
 		return
 	}
-	if up.Phone == nil {
+	dnd, known := up.dnd()
+	if !known {
 		return // the DND is not known this pass, and there is no live session to look after
 	}
-	dnd, owned := up.Phone.DoNotDisturb, up.Owned
+	owned := up.Owned
 	switch up.DND {
 	case DNDSwitchOn:
 		dnd, owned = true, true
 	case DNDRelease:
 		dnd, owned = up.Want, false
 	}
-	want := s2t.Enabled && dnd && !owned
+	// A DND set by hand shows as on_dnd; a STARFACE call (OneHub only) as on_call. The
+	// hand-set DND wins.
+	var pair mapping.Pair
+	var why string
+	switch {
+	case !s2t.Enabled:
+	case dnd && !owned:
+		pair, why = s2t.OnDND, "DND switched on at STARFACE by hand"
+	case up.State != nil && up.State.OnCall && s2t.OnCall != (mapping.Pair{}):
+		pair, why = s2t.OnCall, "on a STARFACE call"
+	}
+	want := pair != (mapping.Pair{})
 	s := up.LiveSession
 	switch {
 	case want && s == nil:
-		up.Session = SessionSet
-		up.SessionReason = "DND switched on at STARFACE by hand: show " + s2t.OnDND.Availability + "/" + s2t.OnDND.Activity + " in Teams"
-	case want && (s.Expires.Sub(now) < s2t.Expiration/2 || s.Availability != s2t.OnDND.Availability || s.Activity != s2t.OnDND.Activity):
+		up.Session, up.SessionReason = SessionSet, why+": show "+pair.String()+" in Teams"
+	case want && (s.Availability != pair.Availability || s.Activity != pair.Activity):
+		up.Session, up.SessionReason = SessionSet, why+": show "+pair.String()+" in Teams instead"
+	case want && s.Expires.Sub(now) < s2t.Expiration/2:
 		up.Session, up.SessionReason = SessionRefresh, "refresh the Teams session before it expires"
+	case !want && s != nil && up.State != nil && !up.State.DND && !up.State.OnCall:
+		up.Session, up.SessionReason = SessionClear, "no DND and no call at STARFACE: clear the Teams session"
 	case !want && s != nil:
 		up.Session, up.SessionReason = SessionClear, "DND is off at STARFACE (or teamsface owns it): clear the Teams session"
 	}
+	up.SessionPair = pair
+}
+
+// dnd is the user's DND as this pass knows it: from the phone config read, else from OneHub.
+func (up *UserPlan) dnd() (on, known bool) {
+	switch {
+	case up.Phone != nil:
+		return up.Phone.DoNotDisturb, true
+	case up.State != nil:
+		return up.State.DND, true
+	}
+	return false, false
 }
 
 // sessionRank is how Teams ranks the availability of app sessions against each other

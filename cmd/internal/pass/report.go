@@ -35,6 +35,8 @@ type Summary struct {
 	SessionsSet     int `json:"sessions_set"`
 	SessionsCleared int `json:"sessions_cleared"`
 	PhoneReads      int `json:"phone_reads"`
+	// StatesRead counts users whose DND and call state came from OneHub.
+	StatesRead int `json:"onehub_states,omitempty"`
 }
 
 // Add adds the counts of one pass to a running total; the scope counts are the last pass's.
@@ -49,6 +51,7 @@ func (t *Summary) Add(s Summary) {
 	t.SessionsSet += s.SessionsSet
 	t.SessionsCleared += s.SessionsCleared
 	t.PhoneReads += s.PhoneReads
+	t.StatesRead += s.StatesRead
 }
 
 // Change is one line of a pass's report (or, in a dry run, of its plan).
@@ -75,6 +78,8 @@ type Report struct {
 	Held *DropError `json:"-"`
 	// Reads is how the STARFACE → Teams direction spread its phone-config reads.
 	Reads ReadLoad `json:"-"`
+	// PhonesFailed: OneHub could not be read; the pass fell back to per-user REST reads.
+	PhonesFailed error `json:"-"`
 	// Throttled: Graph asked to wait until ThrottledUntil; everyone was kept (exit 3).
 	Throttled      *graph.ThrottledError `json:"-"`
 	ThrottledUntil time.Time             `json:"throttled_until,omitzero"`
