@@ -3,7 +3,9 @@ package cmd
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/teamsface/teamsface/cmd/internal/progress"
 	"github.com/teamsface/teamsface/graph"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/starface"
@@ -16,6 +18,9 @@ type run struct {
 	cfg      *mapping.Config
 	log      *slog.Logger
 	stateDir string
+
+	// readLoadNoted: the warning that poll outruns read_rate was given.
+	readLoadNoted bool
 
 	tokens *graph.CachedTokenSource
 	gc     *graph.Client
@@ -94,10 +99,16 @@ func (r *run) graphClient() (*graph.Client, error) {
 	r.tokens = ts
 	r.gc = graph.NewClient(graph.Options{
 		Endpoint: ac.Cloud.GraphEndpoint, Tokens: ts, HTTPClient: r.g.deps.HTTPClient,
-		UserAgent: userAgent(), Logger: r.log,
+		UserAgent: userAgent(), Logger: r.log, Concurrency: r.cfg.Microsoft.Concurrency,
+		// A run waits out a Retry-After that ends within 10 s; a longer one ends the run (exit
+		// 3) and is remembered, so that the runs before it make no Graph request (rule 5).
+		MaxWait: graphMaxWait, Now: r.g.deps.Now,
 	})
 	return r.gc, nil
 }
+
+// graphMaxWait is the longest Retry-After a run waits out (DESIGN.md rule 5).
+const graphMaxWait = 10 * time.Second
 
 // starfaceClient builds (once) the STARFACE client and prints its warnings on every run.
 func (r *run) starfaceClient() (*starface.Client, error) {
@@ -142,8 +153,8 @@ func (r *run) newStarfaceClient(password, clientSecret string) (*starface.Client
 }
 
 // progress is the progress line for this run: only on a terminal and never with -o json.
-func (r *run) progress() *progress {
-	return newProgress(r.g.deps.Stderr, r.g.deps.StderrIsTerminal && r.g.output != "json", r.g.deps.Now)
+func (r *run) progress() *progress.Bar {
+	return progress.New(r.g.deps.Stderr, r.g.deps.StderrIsTerminal && r.g.output != "json", r.g.deps.Now)
 }
 
 // clients builds both.

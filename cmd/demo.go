@@ -8,12 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/teamsface/teamsface/cmd/internal/clock"
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/graph/graphtest"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/starface"
@@ -24,7 +25,8 @@ type demoOptions struct {
 	users    int
 	duration time.Duration
 	seed     uint64
-	starface int // simulated STARFACE version: 9 (classic login) or 10 (OAuth realm, no classic login)
+	serve    string // serve the simulated services only, with a configuration in this directory
+	starface int    // simulated STARFACE version: 9 (classic login) or 10 (OAuth realm, no classic login)
 }
 
 func newDemoCmd(g *globals) *cobra.Command {
@@ -52,12 +54,16 @@ Nothing real is contacted: no configuration, no network, no credentials needed.`
 			}
 			stop, cancel := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
+			if o.serve != "" {
+				return runDemoServe(stop, g, *o)
+			}
 			return runDemo(c.Context(), stop, g, *o)
 		},
 	}
 	c.Flags().IntVar(&o.users, "users", 12, "how many STARFACE users the simulated company has (8 or more)")
 	c.Flags().DurationVar(&o.duration, "duration", 15*time.Second, "how long the scenario runs")
 	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random presence changes, for a repeatable run")
+	c.Flags().StringVar(&o.serve, "serve", "", "only start the simulated services, write a configuration for them into this directory, and wait until stopped")
 	c.Flags().IntVar(&o.starface, "starface", 9, "simulated STARFACE: 9 (classic login) or 10 (OAuth password grant, no classic login)")
 	return c
 }
@@ -78,15 +84,8 @@ type demoPerson struct {
 
 func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	errw := g.deps.Stderr
-	if o.starface == 0 {
-		o.starface = 9
-	}
 	fmt.Fprintln(errw, "SIMULATION: Microsoft Teams/Entra and STARFACE are both simulated inside this process.")
-	if o.starface == 10 {
-		fmt.Fprintln(errw, "Simulated STARFACE 10: sign-in through its OAuth realm (password grant), no classic login.")
-	} else {
-		fmt.Fprintln(errw, "Simulated STARFACE 9: the classic login.")
-	}
+	fmt.Fprintln(errw, demoStarfaceBanner(o.starface))
 	fmt.Fprintln(errw, "Nothing real is contacted; names, addresses and calls are made up.")
 
 	gs := graphtest.NewServer()
@@ -94,29 +93,25 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	ss := starfacetest.NewServer()
 	defer ss.Close()
 	people := demoCompany(gs, ss, o.users)
-	if o.starface == 10 {
-		ss.EnableRealm(starfacetest.Realm{ClientSecret: demoSFSecret})
-		ss.DisableClassicLogin()
-		ss.GrantRight(1, starface.RightOAuthPasswordGrant)
-	}
+	demoStarfaceVersion(ss, o.starface)
 
 	dir, err := os.MkdirTemp("", "teamsface-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg, err := demoConfig(dir, gs.URL, ss.URL)
+	cfg, err := demoConfig(dir, gs.URL, ss.URL, true)
 	if err != nil {
 		return err
 	}
 
 	// One simulated clock for teamsface and both services, one second a pass, so the scenario
 	// plays the same however fast the passes come.
-	clock := &manualClock{t: g.deps.Now()}
-	gs.SetClock(clock.now)
-	ss.SetClock(clock.now)
+	clk := clock.NewManual(g.deps.Now())
+	gs.SetClock(clk.Now)
+	ss.SetClock(clk.Now)
 	dg := *g
-	dg.deps.Now = clock.now
+	dg.deps.Now = clk.Now
 	dg.deps.HTTPClient = gs.Client() // both doubles present httptest's built-in certificate
 	r := &run{g: &dg, cfg: cfg, log: dg.logger(), stateDir: filepath.Join(dir, "state")}
 
@@ -126,12 +121,12 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	end, cancel := context.WithCancel(stop)
 	defer cancel()
 	maxPasses := max(1, int(o.duration/time.Second))
-	total := Summary{}
+	total := pass.Summary{}
 	passes := 0
-	err = runSyncWatch(ctx, end, r, syncOptions{interval: time.Second}, func(rep *PassReport, err error) {
+	err = runSyncWatch(ctx, end, r, syncOptions{interval: time.Second}, func(rep *pass.Report, err error) {
 		passes++
 		if rep != nil {
-			addSummary(&total, rep.Summary)
+			total.Add(rep.Summary)
 		}
 		if passes == 1 && rep != nil {
 			describeMatch(errw, rep.Matches)
@@ -140,7 +135,7 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 			cancel()
 			return
 		}
-		clock.advance(time.Second)
+		clk.Advance(time.Second)
 		sc.step(errw)
 	})
 	if err != nil {
@@ -149,22 +144,22 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	return printDemoSummary(r, total, passes, gs, ss, o.starface)
 }
 
-// manualClock is a clock that moves only when told to: the demo's simulated day (and tests).
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
+// demoStarfaceVersion makes the simulated PBX a STARFACE 10 (OAuth realm, no classic login,
+// the admin with the right the password grant needs) when asked; it is a 9.x otherwise.
+func demoStarfaceVersion(ss *starfacetest.Server, version int) {
+	if version != 10 {
+		return
+	}
+	ss.EnableRealm(starfacetest.Realm{ClientSecret: demoSFSecret})
+	ss.DisableClassicLogin()
+	ss.GrantRight(1, starface.RightOAuthPasswordGrant)
 }
 
-func (c *manualClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func demoStarfaceBanner(version int) string {
+	if version == 10 {
+		return "Simulated STARFACE 10: sign-in through its OAuth realm (password grant), no classic login."
+	}
+	return "Simulated STARFACE 9: the classic login."
 }
 
 // demoCompany fills both doubles: an admin (excluded), people with matching addresses, one
@@ -210,7 +205,7 @@ func lower(s string) string {
 	return string(b)
 }
 
-func demoConfig(dir, graphURL, starfaceURL string) (*mapping.Config, error) {
+func demoConfig(dir, graphURL, starfaceURL string, mirror bool) (*mapping.Config, error) {
 	yaml := fmt.Sprintf(`microsoft:
   cloud: global
   tenant: %s
@@ -227,11 +222,11 @@ starface:
 users:
   exclude: ["0001"]
 starface_to_teams:
-  enabled: true
+  enabled: %t
   expiration: 5m
   poll: 10s
 `, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"),
-		filepath.Join(dir, "starface-client-secret"))
+		filepath.Join(dir, "starface-client-secret"), mirror)
 	// The STARFACE client secret is there for both versions: auto uses it where the PBX
 	// offers OAuth (10) and the classic login where it does not (9).
 	for name, secret := range map[string]string{"client-secret": demoSecret, "starface-password": demoPassword, "starface-client-secret": demoSFSecret} {
@@ -281,9 +276,17 @@ func (s *scenario) step(w interface{ Write([]byte) (int, error) }) {
 	case 3:
 		say("%s's call ends", p[0].first)
 		s.gs.SetUserPresence(p[0].entraID, "Available", "Available")
+	case 4:
+		a, act := s.gs.PresenceOf(p[3].entraID)
+		say("colleagues see %s as %s/%s in Teams (teamsface's session for the DND)", p[3].first, a, act)
+		say("%s picks Available by hand in Teams", p[3].first)
+		s.gs.SetUserPreferredPresence(p[3].entraID, "Available", "Available")
+		a, act = s.gs.PresenceOf(p[3].entraID)
+		say("colleagues now see %s/%s: a status picked by hand beats every app's session, teamsface's too", a, act)
 	case 5:
-		say("%s switches DND off at the phone again", p[3].first)
+		say("%s switches DND off at the phone again and resets the status in Teams", p[3].first)
 		s.ss.SetDND(p[3].sfID, false)
+		s.gs.ClearUserPreferredPresence(p[3].entraID)
 	case 6:
 		say("%s's meeting ends", p[1].first)
 		s.gs.SetUserPresence(p[1].entraID, "Available", "Available")
@@ -308,18 +311,7 @@ func describeMatch(w io.Writer, ms []mapping.Match) {
 	}
 }
 
-func addSummary(t *Summary, s Summary) {
-	t.InScope, t.Matched = s.InScope, s.Matched
-	t.PresenceRead += s.PresenceRead
-	t.SwitchedOn += s.SwitchedOn
-	t.Released += s.Released
-	t.Failed += s.Failed
-	t.SessionsSet += s.SessionsSet
-	t.SessionsCleared += s.SessionsCleared
-	t.PhoneReads += s.PhoneReads
-}
-
-func printDemoSummary(r *run, t Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server, version int) error {
+func printDemoSummary(r *run, t pass.Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server, version int) error {
 	graphReqs := gs.CountRequests("", "/v1.0/")
 	presenceReqs := gs.CountRequests("POST", "/v1.0/communications/getPresencesByUserId")
 	tokenReqs := gs.CountRequests("POST", "/"+demoTenant+"/oauth2/v2.0/token")

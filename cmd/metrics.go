@@ -2,10 +2,13 @@ package cmd
 
 import (
 	"fmt"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/state"
 )
@@ -38,11 +41,13 @@ type metrics struct {
 	requests    requestCounts
 }
 
-func (r *run) passMetrics(rep *PassReport, st *state.State, start time.Time, before requestCounts) metrics {
+// passMetrics describes one pass that started at start. lastSuccess is when the last pass that
+// finished started: this one, or for a failed one what the metrics file said before.
+func (r *run) passMetrics(rep *pass.Report, lastSuccess, start time.Time, before requestCounts) metrics {
 	after := r.requestCounts()
 	m := metrics{
 		ok:          rep != nil,
-		lastSuccess: st.LastPass,
+		lastSuccess: lastSuccess,
 		duration:    r.g.deps.Now().Sub(start),
 		users:       map[string]int{},
 		changes:     map[string]int{},
@@ -101,6 +106,24 @@ func (m metrics) render() string {
 	gauge("teamsface_pass_starface_requests", "STARFACE REST requests in the last pass.")
 	fmt.Fprintf(&b, "teamsface_pass_starface_requests %d\n", m.requests.starface)
 	return b.String()
+}
+
+// previousSuccess reads the last success time from an earlier metrics file, so that a failed
+// pass does not reset it (nothing in the state directory records it: it would change on every
+// pass).
+func previousSuccess(path string) time.Time {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "teamsface_last_success_timestamp_seconds "); ok {
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n > 0 {
+				return time.Unix(n, 0)
+			}
+		}
+	}
+	return time.Time{}
 }
 
 // writeMetrics replaces the file atomically, so the collector never reads half a file.

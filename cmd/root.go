@@ -32,6 +32,10 @@ type Deps struct {
 	HTTPClient *http.Client
 	// StderrIsTerminal enables progress lines.
 	StderrIsTerminal bool
+	// Signals, when set, replaces SIGINT/SIGTERM delivery (tests); Exit replaces os.Exit for a
+	// second signal's immediate stop.
+	Signals <-chan os.Signal
+	Exit    func(code int)
 }
 
 // globals are the values of the persistent flags.

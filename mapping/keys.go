@@ -27,6 +27,7 @@ var keyDocs = []KeyDoc{
 	{Key: "microsoft.group", Meaning: "optional Entra group object id: only its (nested) members take part"},
 	{Key: "microsoft.authority_host", Meaning: "optional https origin overriding the cloud's sign-in host, e.g. https://login.microsoftonline.us"},
 	{Key: "microsoft.graph_endpoint", Meaning: "optional https origin overriding the cloud's Graph root (no /v1.0), e.g. https://graph.microsoft.us"},
+	{Key: "microsoft.concurrency", Default: "8", Meaning: "Teams presence requests in flight at most, 1 to 16 (650 users a request; Graph allows 1,500 requests per 30 s per app and tenant)"},
 
 	{Key: "starface", Meaning: "how teamsface reaches the STARFACE PBX"},
 	{Key: "starface.url", Meaning: "required: the PBX's base URL, e.g. https://pbx.example.com (a trailing /rest is tolerated)"},
@@ -49,6 +50,7 @@ var keyDocs = []KeyDoc{
 	{Key: "users.overrides", Meaning: "STARFACE login → Entra UPN, mail or object id; checked before users.match"},
 	{Key: "users.exclude", Meaning: "STARFACE logins never touched"},
 	{Key: "users.refresh", Default: "10m", Meaning: "how long the cached user match is trusted; 0 matches again on every run"},
+	{Key: "users.max_drop", Default: DefaultMaxDrop, Meaning: "a refreshed match that drops more of the users matched before (a percentage, at least 5 users, or a number) is held and the run exits 1; --accept-drop applies it once"},
 
 	{Key: "teams_to_starface", Meaning: "how Teams presence switches STARFACE DND"},
 	{Key: "teams_to_starface.rules", Default: "STARFACE's own table (see mapping.example.yaml)", Meaning: "first match wins; a presence no rule matches keeps its DND; PresenceUnknown always keeps"},
@@ -63,7 +65,8 @@ var keyDocs = []KeyDoc{
 	{Key: "starface_to_teams.on_dnd.availability", Default: "DoNotDisturb", Meaning: "availability of the pair"},
 	{Key: "starface_to_teams.on_dnd.activity", Default: "Presenting", Meaning: "activity of the pair"},
 	{Key: "starface_to_teams.expiration", Default: "15m", Meaning: "lifetime of teamsface's presence session, 5m to 4h; refreshed well before it runs out"},
-	{Key: "starface_to_teams.poll", Default: "60s", Meaning: "every matched user's DND is read at least this often; 10s or more"},
+	{Key: "starface_to_teams.poll", Default: "60s", Meaning: "every matched user's DND is read at least this often; 10s or more. Needs N/poll phone-config reads per second"},
+	{Key: "starface_to_teams.read_rate", Default: "20", Meaning: "phone-config reads per second the PBX may get beyond that least, so a small site reads everyone every pass and sees a hand-set DND at once; poll wins when N/poll is more (said at start)"},
 	{Key: "starface_to_teams.echo_guard", Default: "10m", Meaning: "how long a cleared session's pair is still taken for teamsface's own echo"},
 
 	{Key: "tests", Meaning: "presences and the DND the rules must decide for them; run by `mapping check`"},

@@ -49,7 +49,7 @@ func TestKeysDefaults(t *testing.T) {
 		if k.Default == "" {
 			continue
 		}
-		v, ok := valueAt(reflect.ValueOf(*c), k.Key)
+		v, ok := valueAt(reflect.ValueOf(c).Elem(), k.Key)
 		if !ok {
 			continue // list items: nothing to compare
 		}

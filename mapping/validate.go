@@ -31,6 +31,7 @@ func (d *decoder) validate(c *Config) {
 	d.users(&c.Users)
 	d.rules(c.TeamsToStarface.Rules)
 	d.reverse(&c.StarfaceToTeams)
+	d.permissions(c)
 	d.tests(c.Tests)
 }
 
@@ -79,6 +80,9 @@ func (d *decoder) microsoft(m *Microsoft) {
 	}
 	if m.Group != "" && !guidRE.MatchString(m.Group) {
 		d.errf("microsoft.group", "%q is not an Entra group object id (a GUID)", m.Group)
+	}
+	if m.Concurrency < 1 || m.Concurrency > MaxGraphConcurrency {
+		d.errf("microsoft.concurrency", "%d is out of range; use 1 to %d (presence requests in flight; Graph allows 1,500 requests per 30 s per app and tenant)", m.Concurrency, MaxGraphConcurrency)
 	}
 	m.AuthorityHost = d.httpsOrigin("microsoft.authority_host", m.AuthorityHost, "https://login.microsoftonline.us")
 	m.GraphEndpoint = d.httpsOrigin("microsoft.graph_endpoint", m.GraphEndpoint, "https://graph.microsoft.us")
@@ -192,6 +196,9 @@ func (d *decoder) users(u *Users) {
 	if u.Refresh < 0 {
 		d.errf("users.refresh", "%s is negative; use 0 to match again on every run, or a duration such as 10m", u.Refresh)
 	}
+	if _, _, err := parseMaxDrop(u.MaxDrop); err != nil {
+		d.errf("users.max_drop", "%v", err)
+	}
 }
 
 func (d *decoder) rules(rules []Rule) {
@@ -272,6 +279,21 @@ func (d *decoder) reverse(r *StarfaceToTeams) {
 	}
 	if r.EchoGuard < 0 {
 		d.errf("starface_to_teams.echo_guard", "%s is negative; use 0 or a duration such as 10m", r.EchoGuard)
+	}
+	if r.ReadRate < 1 || r.ReadRate > 1000 {
+		d.errf("starface_to_teams.read_rate", "%d is out of range; use 1 to 1000 phone-config reads per second", r.ReadRate)
+	}
+}
+
+// permissions checks what the configured features need from Microsoft against what the
+// sign-in can have.
+func (d *decoder) permissions(c *Config) {
+	if c.StarfaceToTeams.Enabled && c.Microsoft.Auth == "device-code" {
+		// Microsoft has no delegated permission that sets another user's presence: the
+		// delegated Presence.ReadWrite acts for the signed-in user alone.
+		d.errf("starface_to_teams.enabled", "needs the application permission Presence.ReadWrite.All, "+
+			"which a device-code sign-in (delegated) cannot have: use microsoft.auth client-secret or client-certificate, "+
+			"or turn starface_to_teams off")
 	}
 }
 

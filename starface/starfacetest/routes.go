@@ -200,6 +200,7 @@ func (s *Server) putPhoneConfig(w http.ResponseWriter, r *http.Request) {
 		cur.Phone.Extra = extra
 	}
 	s.mu.Unlock()
+	s.dndChanged(u.ID) // tells OneHub subscribers (telephony.go)
 	w.WriteHeader(http.StatusNoContent)
 }
 

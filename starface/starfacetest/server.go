@@ -150,6 +150,7 @@ func (s *Server) AddGroup(id int, name string, memberIDs ...int) {
 
 // SetDND is the user pressing the DND key on the phone.
 func (s *Server) SetDND(userID int, on bool) {
+	defer s.dndChanged(userID) // after the unlock below: tells OneHub subscribers (telephony.go)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if u := s.users[userID]; u != nil {

@@ -1,4 +1,4 @@
-package cmd
+package progress
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/teamsface/teamsface/cmd/internal/clock"
 )
 
 func TestProgressLine(t *testing.T) {
@@ -44,10 +46,10 @@ func TestProgressLine(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			clk := &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-			task := newProgress(&buf, tc.enabled, clk.now).Start("reading")
+			clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			task := New(&buf, tc.enabled, clk.Now).Start("reading")
 			for _, s := range tc.steps {
-				clk.advance(s.advance)
+				clk.Advance(s.advance)
 				if s.finish {
 					task.Done()
 				} else {
@@ -62,20 +64,20 @@ func TestProgressLine(t *testing.T) {
 }
 
 func TestProgressNilAndConcurrent(t *testing.T) {
-	var p *progress
+	var p *Bar
 	p.Start("x").Update(1, 2) // a nil progress and task are valid no-ops
 	p.Start("x").Done()
 
 	var buf bytes.Buffer
-	clk := &manualClock{t: time.Unix(0, 0)}
-	task := newProgress(&buf, true, clk.now).Start("reading presence")
-	clk.advance(2 * time.Second)
+	clk := clock.NewManual(time.Unix(0, 0))
+	task := New(&buf, true, clk.Now).Start("reading presence")
+	clk.Advance(2 * time.Second)
 	var wg sync.WaitGroup
 	for i := 1; i <= 16; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			clk.advance(200 * time.Millisecond)
+			clk.Advance(200 * time.Millisecond)
 			task.Update(i, 16)
 		}()
 	}
@@ -94,8 +96,8 @@ func TestProgressNilAndConcurrent(t *testing.T) {
 
 func TestGroupThousands(t *testing.T) {
 	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 12345: "12,345", 1234567: "1,234,567", -4500: "-4,500"} {
-		if got := groupThousands(n); got != want {
-			t.Errorf("groupThousands(%d) = %q, want %q", n, got, want)
+		if got := GroupThousands(n); got != want {
+			t.Errorf("GroupThousands(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

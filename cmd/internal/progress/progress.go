@@ -1,4 +1,6 @@
-package cmd
+// Package progress draws one overwritable status line on stderr for reads that take a while
+// (thousands of users), and nothing at all when stderr is not a terminal.
+package progress
 
 import (
 	"fmt"
@@ -17,11 +19,11 @@ const progressDelay = time.Second
 // page or user) do not flood a slow terminal.
 const progressRedraw = 100 * time.Millisecond
 
-// progress draws one overwritable status line on stderr for reads that take a while. It writes
+// Bar draws one overwritable status line on stderr for reads that take a while. It writes
 // nothing unless enabled, which the caller sets only when stderr is a terminal and the output is
-// not JSON: scripts, cron mail and journald must never see carriage returns. A nil *progress is
+// not JSON: scripts, cron mail and journald must never see carriage returns. A nil *Bar is
 // valid and draws nothing.
-type progress struct {
+type Bar struct {
 	w       io.Writer
 	enabled bool
 	now     func() time.Time
@@ -30,9 +32,9 @@ type progress struct {
 	width int // runes of the line currently on screen; 0 when none is
 }
 
-// progressTask is one read being reported, from Start to Done.
-type progressTask struct {
-	p     *progress
+// Task is one read being reported, from Start to Done.
+type Task struct {
+	p     *Bar
 	label string
 	start time.Time
 
@@ -41,24 +43,26 @@ type progressTask struct {
 	done  bool
 }
 
-func newProgress(w io.Writer, enabled bool, now func() time.Time) *progress {
+// New returns a Bar writing to w; it draws only when enabled (stderr is a terminal and the
+// output is not JSON).
+func New(w io.Writer, enabled bool, now func() time.Time) *Bar {
 	if now == nil {
 		now = time.Now
 	}
-	return &progress{w: w, enabled: enabled && w != nil, now: now}
+	return &Bar{w: w, enabled: enabled && w != nil, now: now}
 }
 
 // Start begins a task; nothing is drawn until an Update comes at least a second later.
-func (p *progress) Start(label string) *progressTask {
+func (p *Bar) Start(label string) *Task {
 	if p == nil || !p.enabled {
 		return nil
 	}
-	return &progressTask{p: p, label: label, start: p.now()}
+	return &Task{p: p, label: label, start: p.now()}
 }
 
 // Update reports done items of total; total <= 0 means the total is not known (paged reads).
 // It is safe for concurrent use and for a nil task.
-func (t *progressTask) Update(done, total int) {
+func (t *Task) Update(done, total int) {
 	if t == nil {
 		return
 	}
@@ -74,15 +78,15 @@ func (t *progressTask) Update(done, total int) {
 		return
 	}
 	t.drawn = now
-	line := t.label + "… " + groupThousands(done)
+	line := t.label + "… " + GroupThousands(done)
 	if total > 0 {
-		line += "/" + groupThousands(total)
+		line += "/" + GroupThousands(total)
 	}
 	p.draw(line)
 }
 
 // Done clears the line, if one was drawn, so the next output starts on a clean line.
-func (t *progressTask) Done() {
+func (t *Task) Done() {
 	if t == nil {
 		return
 	}
@@ -101,7 +105,7 @@ func (t *progressTask) Done() {
 }
 
 // draw overwrites the current line with line, padding over what a longer earlier line left.
-func (p *progress) draw(line string) {
+func (p *Bar) draw(line string) {
 	n := len([]rune(line))
 	pad := ""
 	if p.width > n {
@@ -111,8 +115,8 @@ func (p *progress) draw(line string) {
 	p.width = n
 }
 
-// groupThousands writes n with commas between groups of three digits: 12,345.
-func groupThousands(n int) string {
+// GroupThousands writes n with commas between groups of three digits: 12,345.
+func GroupThousands(n int) string {
 	s := strconv.Itoa(n)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
