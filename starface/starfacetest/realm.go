@@ -2,6 +2,7 @@ package starfacetest
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -304,6 +305,31 @@ func (s *Server) issueLocked(w http.ResponseWriter, rm *realm, userID int, clien
 		"session_state":      randomHex(8),
 		"scope":              scope,
 	})
+}
+
+// Errors of CheckAccessToken.
+var (
+	ErrAccessTokenExpired = errors.New("access token expired")
+	ErrAccessTokenInvalid = errors.New("invalid access token")
+)
+
+// CheckAccessToken says whether the realm would take tok as a bearer token now: nil,
+// ErrAccessTokenExpired or ErrAccessTokenInvalid. Other interfaces' doubles that take the same
+// token (OneHub's, onehubtest.Options.CheckToken) validate against it.
+func (s *Server) CheckAccessToken(tok string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.realm == nil {
+		return ErrAccessTokenInvalid
+	}
+	at, ok := s.realm.access[tok]
+	switch {
+	case !ok:
+		return ErrAccessTokenInvalid
+	case !s.now().Before(at.expires):
+		return ErrAccessTokenExpired
+	}
+	return nil
 }
 
 // bearerLocked returns a copy of an access token's user, or nil and why not.

@@ -3,6 +3,7 @@ package starfacetest
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -163,12 +164,18 @@ func TestRealmLifetimes(t *testing.T) {
 		return res.StatusCode
 	}
 	*now = now.Add(299 * time.Second)
-	if st := bearer(access); st != 200 {
-		t.Fatalf("access token at 299 s: %d", st)
+	if st := bearer(access); st != 200 || f.s.CheckAccessToken(access) != nil {
+		t.Fatalf("access token at 299 s: %d, %v", st, f.s.CheckAccessToken(access))
 	}
 	*now = now.Add(time.Second)
+	if err := f.s.CheckAccessToken(access); !errors.Is(err, ErrAccessTokenExpired) {
+		t.Errorf("CheckAccessToken at 300 s: %v, want ErrAccessTokenExpired", err)
+	}
 	if st := bearer(access); st != 401 {
 		t.Fatalf("access token at 300 s: %d, want 401", st)
+	}
+	if err := f.s.CheckAccessToken("nope"); !errors.Is(err, ErrAccessTokenInvalid) {
+		t.Errorf("CheckAccessToken of an unknown token: %v", err)
 	}
 	refreshWith := func(tok string) (int, map[string]any) {
 		st, m, _ := f.grant(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}}, "basic", id, secret)
