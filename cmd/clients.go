@@ -1,14 +1,17 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/teamsface/teamsface/cmd/internal/livestate"
 	"github.com/teamsface/teamsface/cmd/internal/progress"
 	"github.com/teamsface/teamsface/graph"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/starface/onehub"
 	"github.com/teamsface/teamsface/state"
 )
 
@@ -21,6 +24,13 @@ type run struct {
 
 	// readLoadNoted: the warning that poll outruns read_rate was given.
 	readLoadNoted bool
+
+	onehub *onehub.Client
+	// oneHubDown: OneHub failed and the passes read over REST (logged once).
+	oneHubDown bool
+	// counted is what the clients had done when the last pass's metrics were taken.
+	counted requestCounts
+	live   *livestate.Source
 
 	tokens *graph.CachedTokenSource
 	gc     *graph.Client
@@ -150,6 +160,44 @@ func (r *run) newStarfaceClient(password, clientSecret string) (*starface.Client
 		r.log.Warn(w)
 	}
 	return c, nil
+}
+
+// oneHub builds (once) the OneHub source of DND and call states when starface.onehub is on
+// (STARFACE 10, experimental); nil when it is off. It signs in with the STARFACE client's OAuth
+// token and trusts the PBX's certificate as the REST client does.
+func (r *run) oneHub(ctx context.Context, sf *starface.Client) (*livestate.Source, error) {
+	s := r.cfg.Starface
+	if !s.OneHub {
+		return nil, nil
+	}
+	if r.live != nil {
+		return r.live, nil
+	}
+	target, err := onehub.DefaultTarget(s.URL)
+	if s.OneHubURL != "" {
+		target, err = onehub.TargetFromURL(s.OneHubURL)
+	}
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("%s: starface.onehub_url: %w", r.cfg.File, err)}
+	}
+	c, err := onehub.Dial(ctx, onehub.Options{Target: target, CAFile: s.CAFile, Fingerprint: s.Fingerprint,
+		InsecureSkipVerify: s.InsecureSkipVerify, TLSConfig: r.g.deps.OneHubTLS, Tokens: sf, Logger: r.log, Now: r.g.deps.Now})
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("%s: starface.onehub: %w", r.cfg.File, err)}
+	}
+	for _, w := range c.Warnings() {
+		r.log.Warn(w)
+	}
+	r.onehub = c
+	r.live = livestate.New(c, r.log)
+	return r.live, nil
+}
+
+// close ends what the run opened: the OneHub connection.
+func (r *run) close() {
+	if r.onehub != nil {
+		r.onehub.Close()
+	}
 }
 
 // progress is the progress line for this run: only on a terminal and never with -o json.

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"github.com/teamsface/teamsface/cmd/internal/clock"
 	"net/http"
@@ -35,6 +36,8 @@ type harness struct {
 
 	clk *clock.Manual
 	hc  *http.Client
+	// oneHubTLS trusts the OneHub double, when a test starts one.
+	oneHubTLS *tls.Config
 
 	people []person
 }
@@ -123,6 +126,7 @@ func (h *harness) deps(stdout, stderr *bytes.Buffer) Deps {
 		Getenv:     func(string) string { return "" },
 		Now:        h.clock,
 		HTTPClient: h.httpClient(), // both doubles present httptest's certificate
+		OneHubTLS:  h.oneHubTLS,
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 // requestCounts are the clients' request counters at one moment.
 type requestCounts struct {
 	graph, throttled, starface int64
+	// OneHub (STARFACE 10, experimental): gRPC calls, stream events, fallbacks to REST.
+	onehubCalls, onehubEvents, onehubFallbacks int64
 }
 
 func (r *run) requestCounts() requestCounts {
@@ -26,6 +28,13 @@ func (r *run) requestCounts() requestCounts {
 	}
 	if r.sf != nil {
 		c.starface = r.sf.Stats().Requests
+	}
+	if r.onehub != nil {
+		c.onehubCalls = r.onehub.Stats().Calls
+	}
+	if r.live != nil {
+		s := r.live.Stats()
+		c.onehubEvents, c.onehubFallbacks = s.Events, s.Fallbacks
 	}
 	return c
 }
@@ -39,12 +48,14 @@ type metrics struct {
 	changes     map[string]int // by kind
 	failed      int
 	requests    requestCounts
+	onehub      bool // starface.onehub is on: its counts are written too
 }
 
 // passMetrics describes one pass that started at start. lastSuccess is when the last pass that
 // finished started: this one, or for a failed one what the metrics file said before.
 func (r *run) passMetrics(rep *pass.Report, lastSuccess, start time.Time, before requestCounts) metrics {
 	after := r.requestCounts()
+	r.counted = after
 	m := metrics{
 		ok:          rep != nil,
 		lastSuccess: lastSuccess,
@@ -55,7 +66,11 @@ func (r *run) passMetrics(rep *pass.Report, lastSuccess, start time.Time, before
 			graph:     after.graph - before.graph,
 			throttled: after.throttled - before.throttled,
 			starface:  after.starface - before.starface,
+
+			onehubCalls: after.onehubCalls - before.onehubCalls, onehubEvents: after.onehubEvents - before.onehubEvents,
+			onehubFallbacks: after.onehubFallbacks - before.onehubFallbacks,
 		},
+		onehub: r.onehub != nil,
 	}
 	for _, s := range []mapping.Status{mapping.StatusMatched, mapping.StatusUnmatched, mapping.StatusAmbiguous, mapping.StatusDisabled, mapping.StatusExcluded} {
 		m.users[string(s)] = 0
@@ -105,6 +120,14 @@ func (m metrics) render() string {
 	fmt.Fprintf(&b, "teamsface_pass_graph_throttled %d\n", m.requests.throttled)
 	gauge("teamsface_pass_starface_requests", "STARFACE REST requests in the last pass.")
 	fmt.Fprintf(&b, "teamsface_pass_starface_requests %d\n", m.requests.starface)
+	if m.onehub {
+		gauge("teamsface_pass_onehub_calls", "STARFACE OneHub gRPC calls in the last pass (and the event stream since it).")
+		fmt.Fprintf(&b, "teamsface_pass_onehub_calls %d\n", m.requests.onehubCalls)
+		gauge("teamsface_pass_onehub_events", "DND and call changes OneHub's event stream delivered since the pass before.")
+		fmt.Fprintf(&b, "teamsface_pass_onehub_events %d\n", m.requests.onehubEvents)
+		gauge("teamsface_pass_onehub_fallbacks", "Times OneHub failed and DND was read over REST instead, since the pass before.")
+		fmt.Fprintf(&b, "teamsface_pass_onehub_fallbacks %d\n", m.requests.onehubFallbacks)
+	}
 	return b.String()
 }
 

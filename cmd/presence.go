@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,8 +28,10 @@ type presenceRow struct {
 	SessionExpires string `json:"teams_session_expires,omitempty"`
 	// UserPreferred: Teams shows a status the user picked by hand, which beats teamsface's
 	// session; colleagues see that, not the session.
-	UserPreferred bool `json:"teams_user_preferred,omitempty"`
-	Error          string `json:"error,omitempty"`
+	UserPreferred bool   `json:"teams_user_preferred,omitempty"`
+	// OnCall is whether the user is on a STARFACE call (STARFACE 10's OneHub only).
+	OnCall *bool `json:"starface_call,omitempty"`
+	Error         string `json:"error,omitempty"`
 }
 
 func newPresenceCmd(g *globals) *cobra.Command {
@@ -65,7 +68,11 @@ func runPresenceGet(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer r.close()
 	env := r.passEnv(gc, sf, syncOptions{})
+	if err := r.withOneHub(ctx, &env, sf); err != nil {
+		return err
+	}
 	matches, err := pass.MatchUsers(ctx, r.cfg, gc, sf, env.Progress)
 	if err != nil {
 		return err
@@ -119,8 +126,19 @@ func (r *run) printPresence(rows []presenceRow) error {
 			session += " (hidden: the status the user picked in Teams wins)"
 		}
 		table[i] = []string{x.Login, x.UPN, dash(x.Availability), dash(x.Activity), onOff(x.DND), yesNo(x.DNDOwned), x.Decision, x.NextAction, reason, session}
+		if r.cfg.Starface.OneHub {
+			call := "-"
+			if x.OnCall != nil {
+				call = yesNo(*x.OnCall)
+			}
+			table[i] = slices.Insert(table[i], 6, call)
+		}
 	}
-	return printTable(r.g.deps.Stdout, []string{"LOGIN", "UPN", "AVAILABILITY", "ACTIVITY", "DND", "OWNED", "DECISION", "NEXT", "REASON", "TEAMS SESSION"}, table)
+	header := []string{"LOGIN", "UPN", "AVAILABILITY", "ACTIVITY", "DND", "OWNED", "DECISION", "NEXT", "REASON", "TEAMS SESSION"}
+	if r.cfg.Starface.OneHub {
+		header = slices.Insert(header, 6, "CALL")
+	}
+	return printTable(r.g.deps.Stdout, header, table)
 }
 
 // presenceRowOf renders one user's plan.
@@ -139,6 +157,9 @@ func presenceRowOf(up *pass.UserPlan) presenceRow {
 	}
 	if up.Phone != nil {
 		row.DND = &up.Phone.DoNotDisturb
+	}
+	if up.State != nil {
+		row.OnCall = &up.State.OnCall
 	}
 	row.DNDOwned = up.Owned && row.DND != nil && *row.DND
 	switch up.DND {

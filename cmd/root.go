@@ -4,6 +4,7 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,9 @@ type Deps struct {
 	// second signal's immediate stop.
 	Signals <-chan os.Signal
 	Exit    func(code int)
+	// OneHubTLS, when set, is the TLS configuration for STARFACE 10's OneHub instead of one
+	// built from the config (the OneHub double has a certificate of its own).
+	OneHubTLS *tls.Config
 }
 
 // globals are the values of the persistent flags.

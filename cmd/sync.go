@@ -12,6 +12,7 @@ import (
 
 	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/state"
 )
 
@@ -141,7 +142,11 @@ func runSyncOnce(ctx context.Context, r *run, o syncOptions) error {
 	if err != nil {
 		return err
 	}
+	defer r.close()
 	env := r.passEnv(gc, sf, o)
+	if err := r.withOneHub(ctx, &env, sf); err != nil {
+		return err
+	}
 	if o.dryRun {
 		return r.dryRun(ctx, env, o)
 	}
@@ -226,6 +231,7 @@ func (r *run) dryRun(ctx context.Context, env pass.Env, o syncOptions) error {
 		return err
 	}
 	r.noteReadLoad(rep)
+	r.noteOneHub(rep)
 	if err := r.printPass(r.g.deps.Stdout, rep, true); err != nil {
 		return err
 	}
@@ -247,6 +253,20 @@ func (r *run) noteReadLoad(rep *pass.Report) {
 	r.log.Warn(fmt.Sprintf("starface_to_teams: reading each of %s once per poll (%s) takes %.0f phone-config reads/s, more than read_rate %d/s; "+
 		"poll wins, so the PBX gets %.0f reads/s (raise poll to lower it)",
 		pass.Users(l.Users), poll, float64(l.Users)/poll.Seconds(), r.cfg.StarfaceToTeams.ReadRate, float64(l.Users)/poll.Seconds()))
+}
+
+// noteOneHub logs once when OneHub fails and the passes read over REST instead, and once when
+// it is back.
+func (r *run) noteOneHub(rep *pass.Report) {
+	switch {
+	case r.live == nil || !r.cfg.StarfaceToTeams.Enabled:
+	case rep.PhonesFailed != nil && !r.oneHubDown:
+		r.oneHubDown = true
+		r.log.Warn("STARFACE OneHub unavailable; reading DND over REST until it is back", "error", rep.PhonesFailed)
+	case rep.PhonesFailed == nil && r.oneHubDown:
+		r.oneHubDown = false
+		r.log.Info("STARFACE OneHub back; reading DND and calls from it again")
+	}
 }
 
 // failedErr is exit 3 when some users failed.
@@ -291,6 +311,33 @@ func (r *run) openState(reset bool) (*state.Store, *state.State, error) {
 	return store, st, nil
 }
 
+// withOneHub gives the pass STARFACE 10's OneHub as its source of DND and call states when
+// starface.onehub is on.
+func (r *run) withOneHub(ctx context.Context, env *pass.Env, sf *starface.Client) error {
+	src, err := r.oneHub(ctx, sf)
+	if err != nil || src == nil {
+		return err
+	}
+	env.Phones = src
+	return nil
+}
+
+// oneHubUsers are the matched users whose OneHub id the cached match knows: sync watch follows
+// their event stream.
+func oneHubUsers(st *state.State) []pass.PhoneUser {
+	c := st.Match()
+	if c == nil {
+		return nil
+	}
+	var out []pass.PhoneUser
+	for _, e := range c.Entries {
+		if e.Status == "matched" && e.OneHubID != "" {
+			out = append(out, pass.PhoneUser{StarfaceID: e.StarfaceID, OneHubID: e.OneHubID})
+		}
+	}
+	return out
+}
+
 func (r *run) passEnv(gc pass.Graph, sf pass.Starface, o syncOptions) pass.Env {
 	return pass.Env{Config: r.cfg, Graph: gc, Starface: sf, Log: r.log, Now: r.g.deps.Now,
 		Interval: o.interval, Progress: r.progress()}
@@ -304,7 +351,9 @@ func (r *run) passAndSave(ctx context.Context, env pass.Env, store *state.Store,
 	if err != nil {
 		return nil, err
 	}
-	before := r.requestCounts()
+	// Counted from the end of the pass before, so that what happens between passes (OneHub's
+	// events) is counted too.
+	before := r.counted
 	start := r.g.deps.Now()
 	passCtx, cancel := context.WithTimeout(ctx, o.passTimeout)
 	r.graphNotBefore(st)
@@ -313,6 +362,7 @@ func (r *run) passAndSave(ctx context.Context, env pass.Env, store *state.Store,
 	cancel()
 	if passErr == nil {
 		r.noteReadLoad(rep)
+		r.noteOneHub(rep)
 		r.rememberGraphNotBefore(st)
 	}
 	if passErr == nil {
@@ -348,8 +398,16 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 		return err
 	}
 	defer store.Close()
+	defer r.close()
 	env := r.passEnv(gc, sf, o)
+	if err := r.withOneHub(ctx, &env, sf); err != nil {
+		return err
+	}
 	env.Journal = store
+	var changed <-chan struct{} // OneHub's event stream: a call or a DND changed
+	if r.live != nil {
+		changed = r.live.Changed()
+	}
 	pause := time.Duration(0)
 	var last time.Time
 	for {
@@ -390,6 +448,9 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 			if err := r.printWatchPass(r.g.deps.Stdout, rep); err != nil {
 				return err
 			}
+			if r.live != nil {
+				r.live.Follow(ctx, oneHubUsers(st))
+			}
 		}
 		if stop.Err() != nil {
 			return nil
@@ -398,6 +459,8 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 		case <-stop.Done():
 			return nil
 		case <-r.g.wait(max(wait, 0)):
+		case <-changed:
+			// A STARFACE call started or ended, or a DND changed: show it in Teams now.
 		}
 	}
 }

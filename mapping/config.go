@@ -67,6 +67,11 @@ type Starface struct {
 	ClientSecretEnv  string `yaml:"client_secret_env"`
 	ClientSecretFile string `yaml:"client_secret_file"`
 	Scope            string `yaml:"scope"`
+	// OneHub turns on STARFACE 10's OneHub (experimental): DND and calls of everyone in one
+	// read, and their changes as a stream in sync watch. OneHubURL is where it listens
+	// (https:// or grpcs://; empty: the PBX's host, port 9092).
+	OneHub    bool   `yaml:"onehub"`
+	OneHubURL string `yaml:"onehub_url"`
 }
 
 // Users says which STARFACE users take part and how they are matched.

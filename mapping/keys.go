@@ -43,6 +43,8 @@ var keyDocs = []KeyDoc{
 	{Key: "starface.client_id", Default: DefaultStarfaceClientID, Meaning: "OAuth only: the realm's client for headless REST use"},
 	{Key: "starface.client_secret_env", Default: DefaultStarfaceClientSecretEnv, Meaning: "OAuth only: environment variable holding the client secret from Server → Status → REST-API (unless client_secret_file is set); with auth auto an unset default variable means no secret"},
 	{Key: "starface.client_secret_file", Meaning: "OAuth only: file holding the client secret instead of the variable; must not be readable by group or others (chmod 600)"},
+	{Key: "starface.onehub", Default: "false", Meaning: "STARFACE 10 only, experimental: read DND and calls of all users at once over OneHub (gRPC, port 9092) and follow their changes in sync watch; needs the OAuth sign-in; REST stays the fallback"},
+	{Key: "starface.onehub_url", Meaning: "where OneHub listens: https://HOST:PORT or a cloud PBX's grpcs:// gRpcUrl; default the PBX's host, port 9092; TLS trust as for url"},
 	{Key: "starface.scope", Default: DefaultStarfaceScope, Meaning: "OAuth only: the scope of the password grant; login is tried once when the PBX refuses pbx-login"},
 
 	{Key: "users", Meaning: "which STARFACE users take part and how they are matched with Entra users"},
@@ -67,6 +69,9 @@ var keyDocs = []KeyDoc{
 	{Key: "starface_to_teams.expiration", Default: "15m", Meaning: "lifetime of teamsface's presence session, 5m to 4h; refreshed well before it runs out"},
 	{Key: "starface_to_teams.poll", Default: "60s", Meaning: "every matched user's DND is read at least this often; 10s or more. Needs N/poll phone-config reads per second"},
 	{Key: "starface_to_teams.read_rate", Default: "20", Meaning: "phone-config reads per second the PBX may get beyond that least, so a small site reads everyone every pass and sees a hand-set DND at once; poll wins when N/poll is more (said at start)"},
+	{Key: "starface_to_teams.on_call", Default: "{}", Meaning: "onehub only: presence shown in Teams while the user is on a STARFACE call, e.g. {availability: Busy, activity: InACall}; a hand-set DND's on_dnd wins; {} is off"},
+	{Key: "starface_to_teams.on_call.availability", Meaning: "availability of the pair"},
+	{Key: "starface_to_teams.on_call.activity", Meaning: "activity of the pair"},
 	{Key: "starface_to_teams.echo_guard", Default: "10m", Meaning: "how long a cleared session's pair is still taken for teamsface's own echo"},
 
 	{Key: "tests", Meaning: "presences and the DND the rules must decide for them; run by `mapping check`"},

@@ -65,6 +65,9 @@ func TestKeysDefaults(t *testing.T) {
 			got = "[" + strings.Join(x, ", ") + "]"
 		case Pair:
 			got = fmt.Sprintf("{availability: %s, activity: %s}", x.Availability, x.Activity)
+			if x == (Pair{}) {
+				got = "{}"
+			}
 		case []Rule:
 			if !reflect.DeepEqual(x, DefaultRules()) {
 				t.Errorf("%s: not the default rules", k.Key)

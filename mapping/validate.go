@@ -142,6 +142,15 @@ func (d *decoder) starface(s *Starface) {
 	case strings.IndexFunc(s.Scope, unicode.IsControl) >= 0:
 		d.errf("starface.scope", "%q holds a control character; use scope names separated by spaces, such as pbx-login", s.Scope)
 	}
+	if s.OneHub && s.Auth == "classic" {
+		d.errf("starface.onehub", "needs the OAuth sign-in of STARFACE 10 (OneHub takes no classic authToken): set starface.auth to oauth, or auto with a client secret")
+	}
+	if s.OneHubURL != "" {
+		u, err := url.Parse(s.OneHubURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "grpcs") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+			d.errf("starface.onehub_url", "%q is not valid; use https://HOST:PORT or grpcs://HOST:PORT (the cloud PBX's gRpcUrl), or leave it out for the PBX's host on port 9092", s.OneHubURL)
+		}
+	}
 }
 
 // starfaceURL checks the PBX base URL and returns it without a trailing slash
@@ -280,6 +289,13 @@ func (d *decoder) reverse(r *StarfaceToTeams) {
 	if r.EchoGuard < 0 {
 		d.errf("starface_to_teams.echo_guard", "%s is negative; use 0 or a duration such as 10m", r.EchoGuard)
 	}
+	if r.OnCall != (Pair{}) && !ValidSetPresencePair(r.OnCall) {
+		pairs := make([]string, len(SetPresencePairs))
+		for i, p := range SetPresencePairs {
+			pairs[i] = p.String()
+		}
+		d.errf("starface_to_teams.on_call", "%s is not a pair setPresence accepts; use one of %s, or {} for off", r.OnCall, strings.Join(pairs, ", "))
+	}
 	if r.ReadRate < 1 || r.ReadRate > 1000 {
 		d.errf("starface_to_teams.read_rate", "%d is out of range; use 1 to 1000 phone-config reads per second", r.ReadRate)
 	}
@@ -288,6 +304,9 @@ func (d *decoder) reverse(r *StarfaceToTeams) {
 // permissions checks what the configured features need from Microsoft against what the
 // sign-in can have.
 func (d *decoder) permissions(c *Config) {
+	if c.StarfaceToTeams.OnCall != (Pair{}) && !c.Starface.OneHub {
+		d.errf("starface_to_teams.on_call", "needs starface.onehub: true; STARFACE's REST API cannot see calls, only STARFACE 10's OneHub can")
+	}
 	if c.StarfaceToTeams.Enabled && c.Microsoft.Auth == "device-code" {
 		// Microsoft has no delegated permission that sets another user's presence: the
 		// delegated Presence.ReadWrite acts for the signed-in user alone.

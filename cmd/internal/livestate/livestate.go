@@ -182,6 +182,9 @@ func (s *Source) consume(ctx context.Context, ids []string, events <-chan onehub
 				s.log.Info("OneHub event stream back; reading DND and calls from it again")
 				s.downSaid = false
 			}
+			// What changed while the stream was being set up (or down) is in the states it
+			// just delivered: a pass now shows it.
+			s.signal()
 		case onehub.EventDisconnected:
 			s.streaming = false
 			s.fallbacks.Add(1)
@@ -200,13 +203,17 @@ func (s *Source) consume(ctx context.Context, ids []string, events <-chan onehub
 			s.states[ev.OneHubID] = st
 			if !ev.Initial {
 				s.events.Add(1)
-				select {
-				case s.changed <- struct{}{}:
-				default:
-				}
+				s.signal()
 			}
 		}
 		s.mu.Unlock()
+	}
+}
+
+func (s *Source) signal() {
+	select {
+	case s.changed <- struct{}{}:
+	default:
 	}
 }
 

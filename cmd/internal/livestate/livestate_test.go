@@ -124,6 +124,11 @@ func TestFollowWakesAndAnswersFromTheStream(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	select { // the connection itself signals once: what changed while it was set up
+	case <-src.Changed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("connecting did not signal")
+	}
 	start := time.Now()
 	rest.OnCall(4, true)
 	select {

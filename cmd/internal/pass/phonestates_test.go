@@ -40,7 +40,7 @@ func (o *fakeOneHub) PhoneStates(_ context.Context, users []PhoneUser) (map[int]
 	return states, looked, nil
 }
 
-const onCallYAML = "starface_to_teams:\n  enabled: true\n  on_call: {availability: Busy, activity: InACall}\n"
+const onCallYAML = "  onehub: true\nstarface_to_teams:\n  enabled: true\n  on_call: {availability: Busy, activity: InACall}\n"
 
 // A STARFACE call shows in Teams as the on_call pair while it lasts and is cleared when it
 // ends; teamsface's own Busy/InACall never turns into a STARFACE DND (rule 6); no phone config

@@ -332,7 +332,7 @@ func (p *Plan) markReads(ctx context.Context, env Env, st *state.State, o PlanOp
 	s2t := env.Config.StarfaceToTeams
 	// OneHub reads everyone's DND and calls at once; then no user is read for this direction
 	// over REST (a write still reads the phone config it changes).
-	bulk := s2t.Enabled && !o.ReadAll && env.Phones != nil && p.readStates(ctx, env, st)
+	bulk := (s2t.Enabled || o.ReadAll) && env.Phones != nil && p.readStates(ctx, env, st)
 	for _, up := range p.Users {
 		if up.Err != nil {
 			continue
