@@ -30,7 +30,7 @@ type run struct {
 	oneHubDown bool
 	// counted is what the clients had done when the last pass's metrics were taken.
 	counted requestCounts
-	live   *livestate.Source
+	live    *livestate.Source
 
 	tokens *graph.CachedTokenSource
 	gc     *graph.Client

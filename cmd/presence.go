@@ -28,10 +28,10 @@ type presenceRow struct {
 	SessionExpires string `json:"teams_session_expires,omitempty"`
 	// UserPreferred: Teams shows a status the user picked by hand, which beats teamsface's
 	// session; colleagues see that, not the session.
-	UserPreferred bool   `json:"teams_user_preferred,omitempty"`
+	UserPreferred bool `json:"teams_user_preferred,omitempty"`
 	// OnCall is whether the user is on a STARFACE call (STARFACE 10's OneHub only).
-	OnCall *bool `json:"starface_call,omitempty"`
-	Error         string `json:"error,omitempty"`
+	OnCall *bool  `json:"starface_call,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 func newPresenceCmd(g *globals) *cobra.Command {
