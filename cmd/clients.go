@@ -52,7 +52,7 @@ func (r *run) authConfig() (graph.AuthConfig, error) {
 	ac := graph.AuthConfig{
 		Cloud: cloud, Tenant: m.Tenant, ClientID: m.ClientID, Mode: m.Auth,
 		CacheDir: r.stateDir, HTTPClient: r.g.deps.HTTPClient, Logger: r.log, Now: r.g.deps.Now,
-		Scopes: r.delegatedScopes(cloud),
+		Scopes: r.delegatedScopes(cloud), Sleep: r.g.deps.Sleep,
 	}
 	switch m.Auth {
 	case "client-secret":
@@ -94,7 +94,7 @@ func (r *run) graphClient() (*graph.Client, error) {
 	r.tokens = ts
 	r.gc = graph.NewClient(graph.Options{
 		Endpoint: ac.Cloud.GraphEndpoint, Tokens: ts, HTTPClient: r.g.deps.HTTPClient,
-		UserAgent: userAgent(), Logger: r.log,
+		UserAgent: userAgent(), Logger: r.log, Sleep: r.g.deps.Sleep,
 	})
 	return r.gc, nil
 }
@@ -124,6 +124,7 @@ func (r *run) newStarfaceClient(password string) (*starface.Client, error) {
 		URL: s.URL, Login: s.Login, Password: password, CAFile: s.CAFile, Fingerprint: s.Fingerprint,
 		InsecureSkipVerify: s.InsecureSkipVerify, Concurrency: s.Concurrency, TokenCacheDir: r.stateDir,
 		HTTPClient: r.g.deps.HTTPClient, UserAgent: userAgent(), Logger: r.log, Now: r.g.deps.Now,
+		Sleep: r.g.deps.Sleep,
 	})
 	if err != nil {
 		return nil, &usageError{fmt.Errorf("%s: starface: %w", r.cfg.File, err)}

@@ -32,6 +32,12 @@ type Deps struct {
 	HTTPClient *http.Client
 	// StderrIsTerminal enables progress lines.
 	StderrIsTerminal bool
+	// Sleep, when set, is how the clients wait: between device-code polls and before a retry.
+	// Tests pass one that returns at once or moves a manual clock, so that no test waits real
+	// seconds; nil waits for real.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// After, when set, is how sync watch and the demo wait between passes; nil is time.After.
+	After func(time.Duration) <-chan time.Time
 }
 
 // globals are the values of the persistent flags.
@@ -70,7 +76,7 @@ func Run(ctx context.Context, deps Deps, args []string) int {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	g := &globals{deps: deps}
+	g := &globals{deps: deps, after: deps.After}
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	root.SetOut(deps.Stdout)
