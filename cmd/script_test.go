@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,12 +201,19 @@ func cmdTeamsface(ts *testscript.TestScript, neg bool, args []string) {
 		c <- w.clk.now()
 		return c
 	}
+	// A run that waits in real time (a wait that no longer goes through Deps.After or
+	// Deps.Sleep) is ended instead of holding the test until go test's own timeout.
+	var stuck atomic.Bool
+	watchdog := time.AfterFunc(scriptRunLimit, func() { stuck.Store(true); cancel() })
 	code := Run(ctx, deps, args)
+	watchdog.Stop()
 	w.stopAfter = 0
 	fmt.Fprint(ts.Stdout(), w.normalize(out.String()))
 	fmt.Fprint(ts.Stderr(), w.normalize(errb.String()))
 	w.lastExit = code
 	switch {
+	case stuck.Load():
+		ts.Fatalf("teamsface was still running after %v of real time: does every wait go through Deps.After or Deps.Sleep?", scriptRunLimit)
 	case runaway:
 		ts.Fatalf("teamsface ran %d passes without being stopped: put a stopafter line before it", maxScriptPasses)
 	case neg && code == 0:
@@ -215,6 +223,10 @@ func cmdTeamsface(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	w.unchecked = neg
 }
+
+// scriptRunLimit is how long one teamsface run may take in real time; with no real waits, runs
+// take milliseconds.
+const scriptRunLimit = time.Minute
 
 // maxScriptPasses stops a sync watch that a script forgot to stop.
 const maxScriptPasses = 100
