@@ -67,7 +67,7 @@ func (r *run) authConfig() (graph.AuthConfig, error) {
 	ac := graph.AuthConfig{
 		Cloud: cloud, Tenant: m.Tenant, ClientID: m.ClientID, Mode: m.Auth,
 		CacheDir: r.stateDir, HTTPClient: r.g.deps.HTTPClient, Logger: r.log, Now: r.g.deps.Now,
-		Scopes: r.delegatedScopes(cloud),
+		Scopes: r.delegatedScopes(cloud), Sleep: r.g.deps.Sleep,
 	}
 	switch m.Auth {
 	case "client-secret":
@@ -112,7 +112,7 @@ func (r *run) graphClient() (*graph.Client, error) {
 		UserAgent: userAgent(), Logger: r.log, Concurrency: r.cfg.Microsoft.Concurrency,
 		// A run waits out a Retry-After that ends within 10 s; a longer one ends the run (exit
 		// 3) and is remembered, so that the runs before it make no Graph request (rule 5).
-		MaxWait: graphMaxWait, Now: r.g.deps.Now,
+		MaxWait: graphMaxWait, Now: r.g.deps.Now, Sleep: r.g.deps.Sleep,
 	})
 	return r.gc, nil
 }
@@ -151,6 +151,7 @@ func (r *run) newStarfaceClient(password, clientSecret string) (*starface.Client
 		CAFile: s.CAFile, Fingerprint: s.Fingerprint,
 		InsecureSkipVerify: s.InsecureSkipVerify, Concurrency: s.Concurrency, TokenCacheDir: r.stateDir,
 		HTTPClient: r.g.deps.HTTPClient, UserAgent: userAgent(), Logger: r.log, Now: r.g.deps.Now,
+		Sleep: r.g.deps.Sleep,
 	})
 	if err != nil {
 		// err starts with "starface: " already.

@@ -40,6 +40,12 @@ type Deps struct {
 	// OneHubTLS, when set, is the TLS configuration for STARFACE 10's OneHub instead of one
 	// built from the config (the OneHub double has a certificate of its own).
 	OneHubTLS *tls.Config
+	// Sleep, when set, is how the clients wait: between device-code polls and before a retry.
+	// Tests pass one that returns at once or moves a manual clock, so that no test waits real
+	// seconds; nil waits for real.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// After, when set, is how sync watch and the demo wait between passes; nil is time.After.
+	After func(time.Duration) <-chan time.Time
 }
 
 // globals are the values of the persistent flags.
@@ -78,7 +84,7 @@ func Run(ctx context.Context, deps Deps, args []string) int {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	g := &globals{deps: deps}
+	g := &globals{deps: deps, after: deps.After}
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	root.SetOut(deps.Stdout)

@@ -289,13 +289,22 @@ func TestSyncWatchStopsCleanlyAndSavesState(t *testing.T) {
 	h.setPresence(0, "Busy", "InACall")
 	var out, errb bytes.Buffer
 	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir, output: "table", logLevel: "warn", logFormat: "text"}
+	// The wait between passes moves the shared clock instead of sleeping.
+	var waits []time.Duration
+	g.after = func(d time.Duration) <-chan time.Time {
+		waits = append(waits, d)
+		h.advance(d)
+		c := make(chan time.Time, 1)
+		c <- h.clock()
+		return c
+	}
 	r, err := g.newRun("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop, cancel := context.WithCancel(context.Background())
 	passes := 0
-	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: time.Second}, func(rep *pass.Report, err error) {
+	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: 10 * time.Second}, func(rep *pass.Report, err error) {
 		passes++
 		if err != nil {
 			t.Errorf("pass %d: %v", passes, err)
@@ -312,6 +321,11 @@ func TestSyncWatchStopsCleanlyAndSavesState(t *testing.T) {
 	}
 	if passes != 2 {
 		t.Errorf("passes = %d, want 2", passes)
+	}
+	// One wait between the two passes, of the interval less the first pass's time; none after
+	// the stop.
+	if len(waits) != 1 || waits[0] <= 0 || waits[0] > 10*time.Second {
+		t.Errorf("waits between passes = %v, want one of at most 10s", waits)
 	}
 	if h.dnd(0) {
 		t.Error("DND still on after the call ended")

@@ -94,7 +94,7 @@ func (t *CachedTokenSource) deviceLogin(ctx context.Context, prompt io.Writer) e
 	}
 	form := url.Values{"grant_type": {deviceCodeGrant}, "client_id": {t.cfg.ClientID}, "device_code": {da.DeviceCode}}
 	for {
-		if err := t.cfg.sleep(ctx, interval); err != nil {
+		if err := t.cfg.Sleep(ctx, interval); err != nil {
 			return fmt.Errorf("graph: %s: %w", op, err)
 		}
 		if !da.Expiry.IsZero() && time.Now().After(da.Expiry) {

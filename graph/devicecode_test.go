@@ -51,7 +51,7 @@ func deviceSetup(t *testing.T, app graphtest.App) (*graphtest.Server, AuthConfig
 	cfg := testConfig(t, s, ModeDeviceCode)
 	cfg.Now = clock.Now
 	rec := &sleepRecorder{}
-	cfg.sleep = rec.sleep
+	cfg.Sleep = rec.sleep
 	return s, cfg, clock, rec
 }
 

@@ -119,7 +119,7 @@ func Run(ctx context.Context, env Env, st *state.State, o Options) (*Report, err
 		return nil, err
 	}
 	rep.Summary.PhoneReads += settledReads(o.Pending) - len(leftover)
-	rep.Changes = append(settled, rep.Changes...)
+	rep.Changes = append(append([]Change{}, settled...), rep.Changes...)
 	sortChanges(rep.Changes)
 	rep.Leftover = append(leftover, rep.Leftover...)
 	return rep, nil
