@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -143,6 +144,7 @@ func runLoginCheck(ctx context.Context, r *run) error {
 	}
 
 	checkStarface(ctx, r, add, fail)
+	checkOneHub(ctx, r, add, fail)
 	add("starface", "other presence syncs", "note", "STARFACE's built-in Microsoft Presence sync and other Teams modules must be off; REST cannot tell")
 
 	if err := printChecks(r, rows); err != nil {
@@ -209,6 +211,57 @@ func checkStarface(ctx context.Context, r *run, add func(s, c, st, d string), fa
 		return
 	}
 	add("starface", "write phone configs", "ok", "read and wrote back "+users[target].Login+"'s, unchanged")
+}
+
+// checkOneHub probes STARFACE 10's OneHub when starface.onehub is on: reachable, the OAuth
+// token accepted, and whether this login may subscribe to another user's presence (what it
+// needs; where it may not, teamsface reads DND over REST instead).
+func checkOneHub(ctx context.Context, r *run, add func(s, c, st, d string), fail func(s, c string, err error)) {
+	if !r.cfg.Starface.OneHub {
+		return
+	}
+	defer r.close()
+	sf, err := r.starfaceClient()
+	if err != nil {
+		return // reported by checkStarface
+	}
+	if _, err := r.oneHub(ctx, sf); err != nil {
+		fail("onehub", "configuration", err)
+		return
+	}
+	users, err := sf.Users(ctx)
+	if err != nil {
+		return // reported by checkStarface
+	}
+	own := slices.IndexFunc(users, func(u starface.User) bool { return u.Login == r.cfg.Starface.Login })
+	other := slices.IndexFunc(users, func(u starface.User) bool { return u.Login != r.cfg.Starface.Login })
+	var accounts []string
+	for _, i := range []int{own, other} {
+		if i >= 0 {
+			accounts = append(accounts, strconv.Itoa(users[i].ID))
+		}
+	}
+	ids, err := r.onehub.LookupIDs(ctx, accounts)
+	if err != nil {
+		fail("onehub", "reachable, token accepted", err)
+		return
+	}
+	add("onehub", "reachable, token accepted", "ok", fmt.Sprintf("looked up %d OneHub ids (experimental)", len(ids)))
+	if other < 0 {
+		add("onehub", "subscribe to another user", "skipped", "no other user to try it on")
+		return
+	}
+	id := ids[strconv.Itoa(users[other].ID)]
+	if id == "" {
+		add("onehub", "subscribe to another user", "failed", "OneHub knows no id for "+users[other].Login)
+		return
+	}
+	if _, err := r.onehub.ReadPresence(ctx, []string{id}); err != nil {
+		// Not fatal: the passes read DND over REST instead.
+		add("onehub", "subscribe to another user", "failed", err.Error()+"; teamsface reads DND over REST instead")
+		return
+	}
+	add("onehub", "subscribe to another user", "ok", "read "+users[other].Login+"'s DND and call state")
 }
 
 // signInDetail says how STARFACE was signed in to and how long the token lives.

@@ -196,3 +196,21 @@ func TestOneHubWatchShowsACallAtOnce(t *testing.T) {
 		t.Errorf("watch output:\n%s", out.String())
 	}
 }
+
+// login --check probes OneHub: reachable, token accepted, and whether another user's presence
+// may be subscribed to (where not, teamsface reads over REST, so that is a failed row but not a
+// failed check).
+func TestOneHubLoginCheck(t *testing.T) {
+	h, oh := newHarnessOneHub(t, 2)
+	out, _ := h.mustRun(ExitOK, "login", "--check")
+	for _, want := range []string{"onehub     reachable, token accepted", "onehub     subscribe to another user", "read 0002's DND and call state"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("login --check lacks %q:\n%s", want, out)
+		}
+	}
+	oh.AllowSubscriptionsOnly(1)
+	out, _ = h.mustRun(ExitOK, "login", "--check")
+	if !strings.Contains(out, "permission denied") || !strings.Contains(out, "reads DND over REST instead") {
+		t.Errorf("a refused subscription is not shown:\n%s", out)
+	}
+}
