@@ -196,6 +196,9 @@ func (r *run) oneHub(ctx context.Context, sf *starface.Client) (*livestate.Sourc
 
 // close ends what the run opened: the OneHub connection.
 func (r *run) close() {
+	if r.live != nil {
+		r.live.Stop()
+	}
 	if r.onehub != nil {
 		r.onehub.Close()
 	}

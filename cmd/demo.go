@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -18,6 +19,7 @@ import (
 	"github.com/teamsface/teamsface/graph/graphtest"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/starface/onehub/onehubtest"
 	"github.com/teamsface/teamsface/starface/starfacetest"
 )
 
@@ -100,7 +102,13 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg, err := demoConfig(dir, gs.URL, ss.URL, true)
+	var oh *onehubtest.Server
+	if o.starface == 10 {
+		// STARFACE 10's OneHub beside it, on the same people: calls show in Teams.
+		oh = onehubtest.NewServer(ss, onehubtest.Options{CheckToken: demoTokenCheck(ss)})
+		defer oh.Close()
+	}
+	cfg, err := demoConfig(dir, gs.URL, ss.URL, true, oh)
 	if err != nil {
 		return err
 	}
@@ -113,9 +121,13 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	dg := *g
 	dg.deps.Now = clk.Now
 	dg.deps.HTTPClient = gs.Client() // both doubles present httptest's built-in certificate
+	if oh != nil {
+		dg.deps.OneHubTLS = oh.ClientTLSConfig()
+	}
 	r := &run{g: &dg, cfg: cfg, log: dg.logger(), stateDir: filepath.Join(dir, "state")}
 
 	sc := newScenario(gs, ss, people, o.seed)
+	sc.calls = oh != nil
 	// The scenario is counted in passes, one a second, so it plays the same however the
 	// passes are timed.
 	end, cancel := context.WithCancel(stop)
@@ -155,9 +167,23 @@ func demoStarfaceVersion(ss *starfacetest.Server, version int) {
 	ss.GrantRight(1, starface.RightOAuthPasswordGrant)
 }
 
+// demoTokenCheck lets the OneHub double accept the access tokens the realm issued.
+func demoTokenCheck(ss *starfacetest.Server) func(string) error {
+	return func(tok string) error {
+		switch err := ss.CheckAccessToken(tok); {
+		case errors.Is(err, starfacetest.ErrAccessTokenExpired):
+			return onehubtest.ErrTokenExpired
+		case err != nil:
+			return onehubtest.ErrTokenInvalid
+		}
+		return nil
+	}
+}
+
 func demoStarfaceBanner(version int) string {
 	if version == 10 {
-		return "Simulated STARFACE 10: sign-in through its OAuth realm (password grant), no classic login."
+		return "Simulated STARFACE 10: sign-in through its OAuth realm (password grant), no classic login;\n" +
+			"OneHub (experimental) shows STARFACE calls in Teams."
 	}
 	return "Simulated STARFACE 9: the classic login."
 }
@@ -205,7 +231,12 @@ func lower(s string) string {
 	return string(b)
 }
 
-func demoConfig(dir, graphURL, starfaceURL string, mirror bool) (*mapping.Config, error) {
+func demoConfig(dir, graphURL, starfaceURL string, mirror bool, oh *onehubtest.Server) (*mapping.Config, error) {
+	onehubYAML, onCallYAML := "", ""
+	if oh != nil {
+		onehubYAML = "  onehub: true\n  onehub_url: https://" + oh.Target() + "\n"
+		onCallYAML = "  on_call: {availability: Busy, activity: InACall}\n"
+	}
 	yaml := fmt.Sprintf(`microsoft:
   cloud: global
   tenant: %s
@@ -219,14 +250,14 @@ starface:
   login: "0001"
   password_file: %s
   client_secret_file: %s
-users:
+%susers:
   exclude: ["0001"]
 starface_to_teams:
   enabled: %t
   expiration: 5m
   poll: 10s
-`, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"),
-		filepath.Join(dir, "starface-client-secret"), mirror)
+%s`, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"),
+		filepath.Join(dir, "starface-client-secret"), onehubYAML, mirror, onCallYAML)
 	// The STARFACE client secret is there for both versions: auto uses it where the PBX
 	// offers OAuth (10) and the classic login where it does not (9).
 	for name, secret := range map[string]string{"client-secret": demoSecret, "starface-password": demoPassword, "starface-client-secret": demoSFSecret} {
@@ -248,6 +279,7 @@ type scenario struct {
 	people []demoPerson
 	rnd    *rand.Rand
 	n      int
+	calls  bool // STARFACE calls can be seen (STARFACE 10's OneHub): the scenario plays one
 }
 
 func newScenario(gs *graphtest.Server, ss *starfacetest.Server, people []demoPerson, seed uint64) *scenario {
@@ -290,14 +322,36 @@ func (s *scenario) step(w interface{ Write([]byte) (int, error) }) {
 	case 6:
 		say("%s's meeting ends", p[1].first)
 		s.gs.SetUserPresence(p[1].entraID, "Available", "Available")
-	default:
-		// From here on, random people change presence, as on an ordinary afternoon.
-		for i := 0; i < max(1, len(p)/10); i++ {
-			q := p[s.rnd.IntN(len(p))]
-			pr := demoPresences[s.rnd.IntN(len(demoPresences))]
-			say("%s is now %s/%s in Teams", q.first, pr[0], pr[1])
-			s.gs.SetUserPresence(q.entraID, pr[0], pr[1])
+	case 7, 8, 10:
+		if !s.calls {
+			s.randomChanges(say)
+			break
 		}
+		q := p[7]
+		switch s.n {
+		case 7:
+			say("%s takes a call on the STARFACE phone (OneHub sees it; REST could not)", q.first)
+			s.ss.OnCall(q.sfID, true)
+		case 8:
+			a, act := s.gs.PresenceOf(q.entraID)
+			say("colleagues see %s as %s/%s in Teams while the STARFACE call lasts", q.first, a, act)
+		case 10:
+			say("%s's STARFACE call ends", q.first)
+			s.ss.OnCall(q.sfID, false)
+		}
+	default:
+		s.randomChanges(say)
+	}
+}
+
+// randomChanges: from here on, random people change presence, as on an ordinary afternoon.
+func (s *scenario) randomChanges(say func(string, ...any)) {
+	p := s.people
+	for i := 0; i < max(1, len(p)/10); i++ {
+		q := p[s.rnd.IntN(len(p))]
+		pr := demoPresences[s.rnd.IntN(len(demoPresences))]
+		say("%s is now %s/%s in Teams", q.first, pr[0], pr[1])
+		s.gs.SetUserPresence(q.entraID, pr[0], pr[1])
 	}
 }
 

@@ -27,7 +27,7 @@ func runDemoServe(stop context.Context, g *globals, o demoOptions) error {
 	if err := os.MkdirAll(o.serve, 0o700); err != nil {
 		return err
 	}
-	if _, err := demoConfig(o.serve, gs.URL, ss.URL, false); err != nil {
+	if _, err := demoConfig(o.serve, gs.URL, ss.URL, false, nil); err != nil {
 		return err
 	}
 	// The services present httptest's self-signed certificate: Graph's client trusts it

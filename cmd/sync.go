@@ -418,9 +418,7 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 		last = r.g.deps.Now()
 		rep, err := r.passAndSave(ctx, env, store, st, o)
 		o.refreshUsers, o.acceptDrop = false, false
-		if onPass != nil {
-			onPass(rep, err)
-		}
+		passErr := err
 		wait := o.interval - time.Since(started)
 		switch {
 		case err != nil && ExitCode(err) == ExitAuth:
@@ -451,6 +449,11 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 			if r.live != nil {
 				r.live.Follow(ctx, oneHubUsers(st))
 			}
+		}
+		// After the pass's lines are printed: what the callback prints (the demo's next step)
+		// comes after the results it led to.
+		if onPass != nil {
+			onPass(rep, passErr)
 		}
 		if stop.Err() != nil {
 			return nil

@@ -7,6 +7,7 @@ package livestate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/starface/onehub"
@@ -72,7 +74,10 @@ func (s *Source) PhoneStates(ctx context.Context, users []pass.PhoneUser) (map[i
 		return nil, nil, s.fellBack(err)
 	}
 	oh := slices.Sorted(maps.Values(ids))
-	got, ok := s.fromStream(oh)
+	got, ok, err := s.fromStream(ctx, oh)
+	if err != nil {
+		return nil, nil, s.fellBack(err)
+	}
 	if !ok {
 		if got, err = s.c.ReadPresence(ctx, oh); err != nil {
 			return nil, nil, s.fellBack(err)
@@ -117,14 +122,50 @@ func (s *Source) ids(ctx context.Context, users []pass.PhoneUser) (ids, looked m
 	return ids, looked, nil
 }
 
-// fromStream answers from the stream's states when it is connected and watches exactly ids.
-func (s *Source) fromStream(ids []string) (map[string]onehub.UserState, bool) {
+// fromStream answers from the stream's states when a stream watches exactly ids. A one-shot
+// read must not run beside it: OneHub's subscriptions belong to the account, so the read's
+// unsubscribe would end the stream's too. While the stream is being set up it waits for it a
+// moment; while it is down the pass reads over REST (the error says why).
+func (s *Source) fromStream(ctx context.Context, ids []string) (map[string]onehub.UserState, bool, error) {
+	deadline := time.Now().Add(streamSetup)
+	for {
+		s.mu.Lock()
+		following := s.restart != nil && slices.Equal(s.watched, ids)
+		streaming, down := s.streaming, s.downSaid
+		var states map[string]onehub.UserState
+		if streaming {
+			states = maps.Clone(s.states)
+		}
+		s.mu.Unlock()
+		switch {
+		case !following:
+			return nil, false, nil
+		case streaming:
+			return states, true, nil
+		case down || time.Now().After(deadline):
+			return nil, false, errors.New("the OneHub event stream is not connected")
+		}
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, false, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// streamSetup is how long a pass waits for a new event stream before reading over REST.
+const streamSetup = 2 * time.Second
+
+// Stop ends the event stream, if one runs (before the connection is closed).
+func (s *Source) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.streaming || !slices.Equal(s.watched, ids) {
-		return nil, false
+	if s.restart != nil {
+		s.restart()
+		s.restart, s.watched, s.streaming = nil, nil, false
 	}
-	return maps.Clone(s.states), true
 }
 
 func (s *Source) fellBack(err error) error {

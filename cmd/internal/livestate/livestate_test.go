@@ -116,7 +116,7 @@ func TestFollowWakesAndAnswersFromTheStream(t *testing.T) {
 	src.Follow(ctx, users)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, ok := src.fromStream(sortedIDs(users)); ok {
+		if _, ok, _ := src.fromStream(context.Background(), sortedIDs(users)); ok {
 			break
 		}
 		if time.Now().After(deadline) {
