@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/teamsface/teamsface/graph/graphtest"
+	"github.com/teamsface/teamsface/starface/onehub/onehubtest"
 	"github.com/teamsface/teamsface/starface/starfacetest"
 )
 
@@ -116,4 +117,77 @@ func benchmarkPass(b *testing.B, n, churnPct int, latency time.Duration) {
 	b.ReportMetric(float64(written)/float64(b.N), "state-B-written/pass")
 	b.ReportMetric(float64(syncs)/float64(b.N), "fsyncs/pass")
 	b.ReportMetric(float64(fi.Size())/float64(n), "state-B/user")
+}
+
+// BenchmarkMirrorReads is one steady pass of the STARFACE → Teams direction at 10,000 users
+// that reads every user's DND: over REST (one phone-config request each, read_rate high enough
+// to read everyone) against STARFACE 10's OneHub (one subscribe and one unsubscribe per 1,000).
+func BenchmarkMirrorReads(b *testing.B) {
+	const n = 10000
+	b.Run("rest", func(b *testing.B) {
+		h := newHarness(b, n, "starface_to_teams:\n  enabled: true\n  read_rate: 1000\n")
+		benchmarkMirror(b, h, nil)
+	})
+	b.Run("onehub", func(b *testing.B) {
+		h, oh := newHarnessOneHub(b, n)
+		benchmarkMirror(b, h, oh)
+	})
+}
+
+func benchmarkMirror(b *testing.B, h *harness, oh *onehubtest.Server) {
+	n := len(h.people)
+	var out, errb bytes.Buffer
+	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
+		output: "table", logLevel: "error", logFormat: "text"}
+	r, err := g.newRun("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.close()
+	o := syncOptions{interval: 10 * time.Second, passTimeout: 5 * time.Minute}
+	gc, sf, err := r.clients()
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := r.passEnv(gc, sf, o)
+	if err := r.withOneHub(context.Background(), &env, sf); err != nil {
+		b.Fatal(err)
+	}
+	store, st, err := r.openState(false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	env.Journal = store
+	if _, err := r.passAndSave(context.Background(), env, store, st, o); err != nil {
+		b.Fatal(err)
+	}
+	var grpcReqs, restReads int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		h.resetLogs()
+		if oh != nil {
+			oh.ResetCalls()
+		}
+		h.advance(10 * time.Second)
+		b.StartTimer()
+		rep, err := r.passAndSave(context.Background(), env, store, st, o)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		restReads = h.phoneRequests("GET")
+		if oh != nil {
+			grpcReqs = len(oh.Calls())
+			if rep.Summary.StatesRead != n || restReads != 0 {
+				b.Fatalf("OneHub pass: %d states, %d REST reads", rep.Summary.StatesRead, restReads)
+			}
+		} else if restReads != n {
+			b.Fatalf("REST pass read %d phone configs, want %d", restReads, n)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(grpcReqs), "grpc-req/pass")
+	b.ReportMetric(float64(restReads), "phone-reads/pass")
 }

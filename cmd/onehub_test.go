@@ -24,7 +24,7 @@ const onCallMirrorYAML = `starface_to_teams:
 
 // newHarnessOneHub is a STARFACE 10 with the realm, no classic login, the right granted, a
 // client secret configured, OneHub on and the STARFACE → Teams direction with on_call.
-func newHarnessOneHub(t *testing.T, n int) (*harness, *onehubtest.Server) {
+func newHarnessOneHub(t testing.TB, n int) (*harness, *onehubtest.Server) {
 	t.Helper()
 	h := newHarness(t, n, "")
 	h.ss.EnableRealm(starfacetest.Realm{ClientSecret: testSFClientSecret})
