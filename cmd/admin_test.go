@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -378,16 +379,17 @@ func TestManPages(t *testing.T) {
 	}
 }
 
-// Deps.Stop is how the Windows service stops sync watch: like SIGTERM, the pass in flight is
-// finished and saved, then Run returns 0. Closed before Run starts, exactly one pass runs.
-func TestWatchStopsOnDepsStopAfterThePassInFlight(t *testing.T) {
+// A signal on Deps.Signals is how the Windows service stops sync watch when the service manager
+// asks: like SIGTERM, the pass in flight is finished and saved, then Run returns 0. Sent before
+// Run starts, exactly one pass runs.
+func TestWatchStopsOnASignalAfterThePassInFlight(t *testing.T) {
 	h := newHarness(t, 2, "")
 	h.setPresence(0, "Busy", "InACall")
 	var out, errb bytes.Buffer
 	deps := h.deps(&out, &errb)
-	stop := make(chan struct{})
-	close(stop)
-	deps.Stop = stop
+	sigs := make(chan os.Signal, 1)
+	sigs <- syscall.SIGTERM
+	deps.Signals = sigs
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
@@ -400,7 +402,7 @@ func TestWatchStopsOnDepsStopAfterThePassInFlight(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		cancel()
 		<-done
-		t.Fatal("sync watch did not stop when Deps.Stop was closed")
+		t.Fatal("sync watch did not stop on the signal")
 	}
 	if code != ExitOK {
 		t.Fatalf("exit %d, want 0\n%s", code, errb.String())
@@ -409,7 +411,7 @@ func TestWatchStopsOnDepsStopAfterThePassInFlight(t *testing.T) {
 		t.Errorf("the pass did not run to its end: DND %v, %d presence requests", h.dnd(0), h.gs.CountRequests("POST", presencesByUser))
 	}
 	st, _, err := state.ReadOnly(h.stateDir)
-	if err != nil || st.Users["0002"] == nil || !st.Users["0002"].Owned {
+	if err != nil || st.User("0002") == nil || !st.User("0002").Owned() {
 		t.Errorf("the pass's state was not saved: %v", err)
 	}
 }

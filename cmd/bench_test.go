@@ -4,20 +4,38 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/teamsface/teamsface/graph/graphtest"
+	"github.com/teamsface/teamsface/starface/onehub/onehubtest"
+	"github.com/teamsface/teamsface/starface/starfacetest"
 )
 
-// BenchmarkSteadyStatePass measures one `sync watch` pass against both test doubles with 1% of
-// the users changing presence, and reports the requests each service got per pass. The request
-// counts are the contract (DESIGN.md rule 5): ceil(N/650) Graph requests, two STARFACE requests
-// per change and none for unchanged users; the benchmark fails if they are off.
-func BenchmarkSteadyStatePass(b *testing.B) {
+// BenchmarkPass measures one `sync watch` pass against both test doubles: a steady pass (no
+// presence changes), and one in which 1% of the users change presence. It reports the requests
+// each service got per pass, the bytes written to the state directory per pass and the state's
+// size per user. The request counts are the contract (DESIGN.md rule 5): ceil(N/650) Graph
+// requests, two STARFACE requests per change and none for unchanged users, and a steady pass
+// writes nothing; the benchmark fails if they are off.
+func BenchmarkPass(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) { benchmarkPass(b, n) })
+		for _, churn := range []int{0, 1} {
+			b.Run(fmt.Sprintf("users=%d/churn=%d%%", n, churn), func(b *testing.B) { benchmarkPass(b, n, churn, 0) })
+		}
 	}
 }
 
-func benchmarkPass(b *testing.B, n int) {
+// BenchmarkPassLatency is the 1% churn pass at 10,000 users with 20 ms added to every answer of
+// both services: a pass is then bound by round trips, ceil(2 × changes / starface.concurrency)
+// × 20 ms for the STARFACE writes (each a read and a write) plus the presence reads.
+func BenchmarkPassLatency(b *testing.B) {
+	benchmarkPass(b, 10000, 1, 20*time.Millisecond)
+}
+
+func benchmarkPass(b *testing.B, n, churnPct int, latency time.Duration) {
 	h := newHarness(b, n, "")
 	var out, errb bytes.Buffer
 	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
@@ -35,16 +53,23 @@ func benchmarkPass(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	env := r.passEnv(gc, sf, syncOptions{})
+	o := syncOptions{interval: 10 * time.Second, passTimeout: time.Minute}
+	env := r.passEnv(gc, sf, o)
+	env.Journal = store
 	ctx := context.Background()
-	if _, err := r.passAndSave(ctx, env, store, st, syncOptions{}); err != nil {
+	if _, err := r.passAndSave(ctx, env, store, st, o); err != nil {
 		b.Fatal(err)
 	}
+	if latency > 0 {
+		h.gs.AddFault(graphtest.Fault{Path: "/v1.0/", Delay: latency})
+		h.ss.AddFault(starfacetest.Fault{Path: "/rest/", Delay: latency})
+	}
 
-	changing := n / 100
+	changing := n * churnPct / 100
 	inCall := make([]bool, n)
 	wantGraph := (n + 649) / 650
 	var graphReqs, sfReqs int
+	var written, syncs int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -59,12 +84,15 @@ func benchmarkPass(b *testing.B, n int) {
 				h.setPresence(j, "Available", "Available")
 			}
 		}
+		w0, s0 := store.Written()
 		b.StartTimer()
-		rep, err := r.passAndSave(ctx, env, store, st, syncOptions{})
+		rep, err := r.passAndSave(ctx, env, store, st, o)
 		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)
 		}
+		w1, s1 := store.Written()
+		written, syncs = written+w1-w0, syncs+s1-s0
 		graphReqs = h.gs.CountRequests("", "/v1.0/")
 		sfReqs = h.ss.CountRequests("", "/rest/")
 		if graphReqs != wantGraph {
@@ -74,8 +102,92 @@ func benchmarkPass(b *testing.B, n int) {
 		if changes != changing || sfReqs != 2*changes {
 			b.Fatalf("pass %d: %d changes and %d STARFACE requests, want %d and %d", i, changes, sfReqs, changing, 2*changing)
 		}
+		if changing == 0 && w1 != w0 {
+			b.Fatalf("steady pass %d wrote %d bytes to the state directory", i, w1-w0)
+		}
 		b.StartTimer()
+	}
+	b.StopTimer()
+	fi, err := os.Stat(filepath.Join(h.stateDir, "state.json"))
+	if err != nil {
+		b.Fatal(err)
 	}
 	b.ReportMetric(float64(graphReqs), "graph-req/pass")
 	b.ReportMetric(float64(sfReqs), "starface-req/pass")
+	b.ReportMetric(float64(written)/float64(b.N), "state-B-written/pass")
+	b.ReportMetric(float64(syncs)/float64(b.N), "fsyncs/pass")
+	b.ReportMetric(float64(fi.Size())/float64(n), "state-B/user")
+}
+
+// BenchmarkMirrorReads is one steady pass of the STARFACE → Teams direction at 10,000 users
+// that reads every user's DND: over REST (one phone-config request each, read_rate high enough
+// to read everyone) against STARFACE 10's OneHub (one subscribe and one unsubscribe per 1,000).
+func BenchmarkMirrorReads(b *testing.B) {
+	const n = 10000
+	b.Run("rest", func(b *testing.B) {
+		h := newHarness(b, n, "starface_to_teams:\n  enabled: true\n  read_rate: 1000\n")
+		benchmarkMirror(b, h, nil)
+	})
+	b.Run("onehub", func(b *testing.B) {
+		h, oh := newHarnessOneHub(b, n)
+		benchmarkMirror(b, h, oh)
+	})
+}
+
+func benchmarkMirror(b *testing.B, h *harness, oh *onehubtest.Server) {
+	n := len(h.people)
+	var out, errb bytes.Buffer
+	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
+		output: "table", logLevel: "error", logFormat: "text"}
+	r, err := g.newRun("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.close()
+	o := syncOptions{interval: 10 * time.Second, passTimeout: 5 * time.Minute}
+	gc, sf, err := r.clients()
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := r.passEnv(gc, sf, o)
+	if err := r.withOneHub(context.Background(), &env, sf); err != nil {
+		b.Fatal(err)
+	}
+	store, st, err := r.openState(false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	env.Journal = store
+	if _, err := r.passAndSave(context.Background(), env, store, st, o); err != nil {
+		b.Fatal(err)
+	}
+	var grpcReqs, restReads int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		h.resetLogs()
+		if oh != nil {
+			oh.ResetCalls()
+		}
+		h.advance(10 * time.Second)
+		b.StartTimer()
+		rep, err := r.passAndSave(context.Background(), env, store, st, o)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		restReads = h.phoneRequests("GET")
+		if oh != nil {
+			grpcReqs = len(oh.Calls())
+			if rep.Summary.StatesRead != n || restReads != 0 {
+				b.Fatalf("OneHub pass: %d states, %d REST reads", rep.Summary.StatesRead, restReads)
+			}
+		} else if restReads != n {
+			b.Fatalf("REST pass read %d phone configs, want %d", restReads, n)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(grpcReqs), "grpc-req/pass")
+	b.ReportMetric(float64(restReads), "phone-reads/pass")
 }

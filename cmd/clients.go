@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,10 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
+	"github.com/teamsface/teamsface/cmd/internal/livestate"
+	"github.com/teamsface/teamsface/cmd/internal/progress"
 	"github.com/teamsface/teamsface/graph"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/starface/onehub"
 	"github.com/teamsface/teamsface/state"
 )
 
@@ -21,6 +26,16 @@ type run struct {
 	cfg      *mapping.Config
 	log      *slog.Logger
 	stateDir string
+
+	// readLoadNoted: the warning that poll outruns read_rate was given.
+	readLoadNoted bool
+
+	onehub *onehub.Client
+	// oneHubDown: OneHub failed and the passes read over REST (logged once).
+	oneHubDown bool
+	// counted is what the clients had done when the last pass's metrics were taken.
+	counted requestCounts
+	live    *livestate.Source
 
 	tokens *graph.CachedTokenSource
 	gc     *graph.Client
@@ -81,7 +96,7 @@ func (r *run) authConfig() (graph.AuthConfig, error) {
 	ac := graph.AuthConfig{
 		Cloud: cloud, Tenant: m.Tenant, ClientID: m.ClientID, Mode: m.Auth,
 		CacheDir: r.stateDir, HTTPClient: r.g.deps.HTTPClient, Logger: r.log, Now: r.g.deps.Now,
-		Scopes: r.delegatedScopes(cloud),
+		Scopes: r.delegatedScopes(cloud), Sleep: r.g.deps.Sleep,
 	}
 	switch m.Auth {
 	case "client-secret":
@@ -123,10 +138,16 @@ func (r *run) graphClient() (*graph.Client, error) {
 	r.tokens = ts
 	r.gc = graph.NewClient(graph.Options{
 		Endpoint: ac.Cloud.GraphEndpoint, Tokens: ts, HTTPClient: r.g.deps.HTTPClient,
-		UserAgent: userAgent(), Logger: r.log,
+		UserAgent: userAgent(), Logger: r.log, Concurrency: r.cfg.Microsoft.Concurrency,
+		// A run waits out a Retry-After that ends within 10 s; a longer one ends the run (exit
+		// 3) and is remembered, so that the runs before it make no Graph request (rule 5).
+		MaxWait: graphMaxWait, Now: r.g.deps.Now, Sleep: r.g.deps.Sleep,
 	})
 	return r.gc, nil
 }
+
+// graphMaxWait is the longest Retry-After a run waits out (DESIGN.md rule 5).
+const graphMaxWait = 10 * time.Second
 
 // starfaceClient builds (once) the STARFACE client and prints its warnings on every run.
 func (r *run) starfaceClient() (*starface.Client, error) {
@@ -137,7 +158,11 @@ func (r *run) starfaceClient() (*starface.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.newStarfaceClient(pw)
+	secret, err := r.cfg.StarfaceClientSecret()
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.newStarfaceClient(pw, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -145,17 +170,21 @@ func (r *run) starfaceClient() (*starface.Client, error) {
 	return c, nil
 }
 
-// newStarfaceClient builds a STARFACE client with the given password; logout builds one
-// without any, since ending a cached session needs only the token.
-func (r *run) newStarfaceClient(password string) (*starface.Client, error) {
+// newStarfaceClient builds a STARFACE client with the given password and OAuth client secret;
+// logout builds one without either, since ending a cached session needs only the token.
+func (r *run) newStarfaceClient(password, clientSecret string) (*starface.Client, error) {
 	s := r.cfg.Starface
 	c, err := starface.New(starface.Options{
-		URL: s.URL, Login: s.Login, Password: password, CAFile: s.CAFile, Fingerprint: s.Fingerprint,
+		URL: s.URL, Login: s.Login, Password: password,
+		Auth: s.Auth, ClientID: s.ClientID, ClientSecret: clientSecret, Scope: s.Scope,
+		CAFile: s.CAFile, Fingerprint: s.Fingerprint,
 		InsecureSkipVerify: s.InsecureSkipVerify, Concurrency: s.Concurrency, TokenCacheDir: r.stateDir,
 		HTTPClient: r.g.deps.HTTPClient, UserAgent: userAgent(), Logger: r.log, Now: r.g.deps.Now,
+		Sleep: r.g.deps.Sleep,
 	})
 	if err != nil {
-		return nil, &usageError{fmt.Errorf("%s: starface: %w", r.cfg.File, err)}
+		// err starts with "starface: " already.
+		return nil, &usageError{fmt.Errorf("%s: %w", r.cfg.File, err)}
 	}
 	for _, w := range c.Warnings() {
 		r.log.Warn(w)
@@ -163,9 +192,50 @@ func (r *run) newStarfaceClient(password string) (*starface.Client, error) {
 	return c, nil
 }
 
+// oneHub builds (once) the OneHub source of DND and call states when starface.onehub is on
+// (STARFACE 10, experimental); nil when it is off. It signs in with the STARFACE client's OAuth
+// token and trusts the PBX's certificate as the REST client does.
+func (r *run) oneHub(ctx context.Context, sf *starface.Client) (*livestate.Source, error) {
+	s := r.cfg.Starface
+	if !s.OneHub {
+		return nil, nil
+	}
+	if r.live != nil {
+		return r.live, nil
+	}
+	target, err := onehub.DefaultTarget(s.URL)
+	if s.OneHubURL != "" {
+		target, err = onehub.TargetFromURL(s.OneHubURL)
+	}
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("%s: starface.onehub_url: %w", r.cfg.File, err)}
+	}
+	c, err := onehub.Dial(ctx, onehub.Options{Target: target, CAFile: s.CAFile, Fingerprint: s.Fingerprint,
+		InsecureSkipVerify: s.InsecureSkipVerify, TLSConfig: r.g.deps.OneHubTLS, Tokens: sf, Logger: r.log, Now: r.g.deps.Now})
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("%s: starface.onehub: %w", r.cfg.File, err)}
+	}
+	for _, w := range c.Warnings() {
+		r.log.Warn(w)
+	}
+	r.onehub = c
+	r.live = livestate.New(c, r.log)
+	return r.live, nil
+}
+
+// close ends what the run opened: the OneHub connection.
+func (r *run) close() {
+	if r.live != nil {
+		r.live.Stop()
+	}
+	if r.onehub != nil {
+		r.onehub.Close()
+	}
+}
+
 // progress is the progress line for this run: only on a terminal and never with -o json.
-func (r *run) progress() *progress {
-	return newProgress(r.g.deps.Stderr, r.g.deps.StderrIsTerminal && r.g.output != "json", r.g.deps.Now)
+func (r *run) progress() *progress.Bar {
+	return progress.New(r.g.deps.Stderr, r.g.deps.StderrIsTerminal && r.g.output != "json", r.g.deps.Now)
 }
 
 // clients builds both.

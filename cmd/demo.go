@@ -2,21 +2,24 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/teamsface/teamsface/cmd/internal/clock"
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/graph/graphtest"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/starface/onehub/onehubtest"
 	"github.com/teamsface/teamsface/starface/starfacetest"
 )
 
@@ -24,6 +27,8 @@ type demoOptions struct {
 	users    int
 	duration time.Duration
 	seed     uint64
+	serve    string // serve the simulated services only, with a configuration in this directory
+	starface int    // simulated STARFACE version: 9 (classic login) or 10 (OAuth realm, no classic login)
 }
 
 func newDemoCmd(g *globals) *cobra.Command {
@@ -39,20 +44,29 @@ them with a temporary state directory. Each change is printed as it happens, the
 Nothing real is contacted: no configuration, no network, no credentials needed.`,
 		Example: `  teamsface demo
   teamsface demo --users 200 --duration 20s
+  teamsface demo --starface 10
   teamsface demo -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if o.users < 8 {
 				return usagef("--users %d is too few for the scenario; use 8 or more", o.users)
 			}
+			if o.starface != 9 && o.starface != 10 {
+				return usagef("--starface %d is not simulated; use 9 (classic login) or 10 (OAuth sign-in)", o.starface)
+			}
 			stop, cancel := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
+			if o.serve != "" {
+				return runDemoServe(stop, g, *o)
+			}
 			return runDemo(c.Context(), stop, g, *o)
 		},
 	}
 	c.Flags().IntVar(&o.users, "users", 12, "how many STARFACE users the simulated company has (8 or more)")
 	c.Flags().DurationVar(&o.duration, "duration", 15*time.Second, "how long the scenario runs")
 	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random presence changes, for a repeatable run")
+	c.Flags().StringVar(&o.serve, "serve", "", "only start the simulated services, write a configuration for them into this directory, and wait until stopped")
+	c.Flags().IntVar(&o.starface, "starface", 9, "simulated STARFACE: 9 (classic login) or 10 (OAuth password grant, no classic login)")
 	return c
 }
 
@@ -61,6 +75,7 @@ const (
 	demoClientID = "11111111-2222-3333-4444-555555555555"
 	demoSecret   = "demo-client-secret-not-real"
 	demoPassword = "demo-admin-password-not-real"
+	demoSFSecret = "demo-starface-client-secret-not-real"
 )
 
 // demoPerson is one employee of the made-up company.
@@ -72,6 +87,7 @@ type demoPerson struct {
 func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	errw := g.deps.Stderr
 	fmt.Fprintln(errw, "SIMULATION: Microsoft Teams/Entra and STARFACE are both simulated inside this process.")
+	fmt.Fprintln(errw, demoStarfaceBanner(o.starface))
 	fmt.Fprintln(errw, "Nothing real is contacted; names, addresses and calls are made up.")
 
 	gs := graphtest.NewServer()
@@ -79,39 +95,50 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	ss := starfacetest.NewServer()
 	defer ss.Close()
 	people := demoCompany(gs, ss, o.users)
+	demoStarfaceVersion(ss, o.starface)
 
 	dir, err := os.MkdirTemp("", "teamsface-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg, err := demoConfig(dir, gs.URL, ss.URL)
+	var oh *onehubtest.Server
+	if o.starface == 10 {
+		// STARFACE 10's OneHub beside it, on the same people: calls show in Teams.
+		oh = onehubtest.NewServer(ss, onehubtest.Options{CheckToken: demoTokenCheck(ss)})
+		defer oh.Close()
+	}
+	cfg, err := demoConfig(dir, gs.URL, ss.URL, true, oh)
 	if err != nil {
 		return err
 	}
 
 	// One simulated clock for teamsface and both services, one second a pass, so the scenario
 	// plays the same however fast the passes come.
-	clock := &manualClock{t: g.deps.Now()}
-	gs.SetClock(clock.now)
-	ss.SetClock(clock.now)
+	clk := clock.NewManual(g.deps.Now())
+	gs.SetClock(clk.Now)
+	ss.SetClock(clk.Now)
 	dg := *g
-	dg.deps.Now = clock.now
+	dg.deps.Now = clk.Now
 	dg.deps.HTTPClient = gs.Client() // both doubles present httptest's built-in certificate
+	if oh != nil {
+		dg.deps.OneHubTLS = oh.ClientTLSConfig()
+	}
 	r := &run{g: &dg, cfg: cfg, log: dg.logger(), stateDir: filepath.Join(dir, "state")}
 
 	sc := newScenario(gs, ss, people, o.seed)
+	sc.calls = oh != nil
 	// The scenario is counted in passes, one a second, so it plays the same however the
 	// passes are timed.
 	end, cancel := context.WithCancel(stop)
 	defer cancel()
 	maxPasses := max(1, int(o.duration/time.Second))
-	total := Summary{}
+	total := pass.Summary{}
 	passes := 0
-	err = runSyncWatch(ctx, end, r, syncOptions{interval: time.Second}, func(rep *PassReport, err error) {
+	err = runSyncWatch(ctx, end, r, syncOptions{interval: time.Second}, func(rep *pass.Report, err error) {
 		passes++
 		if rep != nil {
-			addSummary(&total, rep.Summary)
+			total.Add(rep.Summary)
 		}
 		if passes == 1 && rep != nil {
 			describeMatch(errw, rep.Matches)
@@ -120,31 +147,45 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 			cancel()
 			return
 		}
-		clock.advance(time.Second)
+		clk.Advance(time.Second)
 		sc.step(errw)
 	})
 	if err != nil {
 		return err
 	}
-	return printDemoSummary(r, total, passes, gs, ss)
+	return printDemoSummary(r, total, passes, gs, ss, o.starface)
 }
 
-// manualClock is a clock that moves only when told to: the demo's simulated day (and tests).
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
+// demoStarfaceVersion makes the simulated PBX a STARFACE 10 (OAuth realm, no classic login,
+// the admin with the right the password grant needs) when asked; it is a 9.x otherwise.
+func demoStarfaceVersion(ss *starfacetest.Server, version int) {
+	if version != 10 {
+		return
+	}
+	ss.EnableRealm(starfacetest.Realm{ClientSecret: demoSFSecret})
+	ss.DisableClassicLogin()
+	ss.GrantRight(1, starface.RightOAuthPasswordGrant)
 }
 
-func (c *manualClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
+// demoTokenCheck lets the OneHub double accept the access tokens the realm issued.
+func demoTokenCheck(ss *starfacetest.Server) func(string) error {
+	return func(tok string) error {
+		switch err := ss.CheckAccessToken(tok); {
+		case errors.Is(err, starfacetest.ErrAccessTokenExpired):
+			return onehubtest.ErrTokenExpired
+		case err != nil:
+			return onehubtest.ErrTokenInvalid
+		}
+		return nil
+	}
 }
 
-func (c *manualClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func demoStarfaceBanner(version int) string {
+	if version == 10 {
+		return "Simulated STARFACE 10: sign-in through its OAuth realm (password grant), no classic login;\n" +
+			"OneHub (experimental) shows STARFACE calls in Teams."
+	}
+	return "Simulated STARFACE 9: the classic login."
 }
 
 // demoCompany fills both doubles: an admin (excluded), people with matching addresses, one
@@ -190,7 +231,12 @@ func lower(s string) string {
 	return string(b)
 }
 
-func demoConfig(dir, graphURL, starfaceURL string) (*mapping.Config, error) {
+func demoConfig(dir, graphURL, starfaceURL string, mirror bool, oh *onehubtest.Server) (*mapping.Config, error) {
+	onehubYAML, onCallYAML := "", ""
+	if oh != nil {
+		onehubYAML = "  onehub: true\n  onehub_url: https://" + oh.Target() + "\n"
+		onCallYAML = "  on_call: {availability: Busy, activity: InACall}\n"
+	}
 	yaml := fmt.Sprintf(`microsoft:
   cloud: global
   tenant: %s
@@ -203,14 +249,18 @@ starface:
   url: %s
   login: "0001"
   password_file: %s
-users:
+  client_secret_file: %s
+%susers:
   exclude: ["0001"]
 starface_to_teams:
-  enabled: true
+  enabled: %t
   expiration: 5m
   poll: 10s
-`, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"))
-	for name, secret := range map[string]string{"client-secret": demoSecret, "starface-password": demoPassword} {
+%s`, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"),
+		filepath.Join(dir, "starface-client-secret"), onehubYAML, mirror, onCallYAML)
+	// The STARFACE client secret is there for both versions: auto uses it where the PBX
+	// offers OAuth (10) and the classic login where it does not (9).
+	for name, secret := range map[string]string{"client-secret": demoSecret, "starface-password": demoPassword, "starface-client-secret": demoSFSecret} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(secret), 0o600); err != nil {
 			return nil, err
 		}
@@ -229,6 +279,7 @@ type scenario struct {
 	people []demoPerson
 	rnd    *rand.Rand
 	n      int
+	calls  bool // STARFACE calls can be seen (STARFACE 10's OneHub): the scenario plays one
 }
 
 func newScenario(gs *graphtest.Server, ss *starfacetest.Server, people []demoPerson, seed uint64) *scenario {
@@ -257,20 +308,50 @@ func (s *scenario) step(w interface{ Write([]byte) (int, error) }) {
 	case 3:
 		say("%s's call ends", p[0].first)
 		s.gs.SetUserPresence(p[0].entraID, "Available", "Available")
+	case 4:
+		a, act := s.gs.PresenceOf(p[3].entraID)
+		say("colleagues see %s as %s/%s in Teams (teamsface's session for the DND)", p[3].first, a, act)
+		say("%s picks Available by hand in Teams", p[3].first)
+		s.gs.SetUserPreferredPresence(p[3].entraID, "Available", "Available")
+		a, act = s.gs.PresenceOf(p[3].entraID)
+		say("colleagues now see %s/%s: a status picked by hand beats every app's session, teamsface's too", a, act)
 	case 5:
-		say("%s switches DND off at the phone again", p[3].first)
+		say("%s switches DND off at the phone again and resets the status in Teams", p[3].first)
 		s.ss.SetDND(p[3].sfID, false)
+		s.gs.ClearUserPreferredPresence(p[3].entraID)
 	case 6:
 		say("%s's meeting ends", p[1].first)
 		s.gs.SetUserPresence(p[1].entraID, "Available", "Available")
-	default:
-		// From here on, random people change presence, as on an ordinary afternoon.
-		for i := 0; i < max(1, len(p)/10); i++ {
-			q := p[s.rnd.IntN(len(p))]
-			pr := demoPresences[s.rnd.IntN(len(demoPresences))]
-			say("%s is now %s/%s in Teams", q.first, pr[0], pr[1])
-			s.gs.SetUserPresence(q.entraID, pr[0], pr[1])
+	case 7, 8, 10:
+		if !s.calls {
+			s.randomChanges(say)
+			break
 		}
+		q := p[7]
+		switch s.n {
+		case 7:
+			say("%s takes a call on the STARFACE phone (OneHub sees it; REST could not)", q.first)
+			s.ss.OnCall(q.sfID, true)
+		case 8:
+			a, act := s.gs.PresenceOf(q.entraID)
+			say("colleagues see %s as %s/%s in Teams while the STARFACE call lasts", q.first, a, act)
+		case 10:
+			say("%s's STARFACE call ends", q.first)
+			s.ss.OnCall(q.sfID, false)
+		}
+	default:
+		s.randomChanges(say)
+	}
+}
+
+// randomChanges: from here on, random people change presence, as on an ordinary afternoon.
+func (s *scenario) randomChanges(say func(string, ...any)) {
+	p := s.people
+	for i := 0; i < max(1, len(p)/10); i++ {
+		q := p[s.rnd.IntN(len(p))]
+		pr := demoPresences[s.rnd.IntN(len(demoPresences))]
+		say("%s is now %s/%s in Teams", q.first, pr[0], pr[1])
+		s.gs.SetUserPresence(q.entraID, pr[0], pr[1])
 	}
 }
 
@@ -284,28 +365,25 @@ func describeMatch(w io.Writer, ms []mapping.Match) {
 	}
 }
 
-func addSummary(t *Summary, s Summary) {
-	t.InScope, t.Matched = s.InScope, s.Matched
-	t.PresenceRead += s.PresenceRead
-	t.SwitchedOn += s.SwitchedOn
-	t.Released += s.Released
-	t.Failed += s.Failed
-	t.SessionsSet += s.SessionsSet
-	t.SessionsCleared += s.SessionsCleared
-	t.PhoneReads += s.PhoneReads
-}
-
-func printDemoSummary(r *run, t Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server) error {
+func printDemoSummary(r *run, t pass.Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server, version int) error {
 	graphReqs := gs.CountRequests("", "/v1.0/")
 	presenceReqs := gs.CountRequests("POST", "/v1.0/communications/getPresencesByUserId")
 	tokenReqs := gs.CountRequests("POST", "/"+demoTenant+"/oauth2/v2.0/token")
 	phonePuts := ss.CountRequests("PUT", "/rest/users/")
 	sfReqs := ss.CountRequests("", "/rest/")
+	sfSignIns := ss.Logins() // classic logins and password grants
+	sfRefreshes := ss.CountGrants("refresh_token")
+	method := ""
+	if r.sf != nil {
+		method = r.sf.Method()
+	}
 	if r.g.output == "json" {
 		return printJSON(r.g.deps.Stdout, map[string]any{
 			"simulated": true, "passes": passes, "totals": t,
 			"graph_requests": graphReqs, "presence_requests": presenceReqs, "token_requests": tokenReqs,
 			"starface_requests": sfReqs, "starface_phone_writes": phonePuts,
+			"starface_version": version, "starface_sign_in": method,
+			"starface_sign_ins": sfSignIns, "starface_refreshes": sfRefreshes,
 		})
 	}
 	out := r.g.deps.Stdout
@@ -314,6 +392,7 @@ func printDemoSummary(r *run, t Summary, passes int, gs *graphtest.Server, ss *s
 		t.SwitchedOn, t.Released, t.SessionsSet, t.SessionsCleared, t.Failed)
 	fmt.Fprintf(out, "Requests: Graph %d (presence %d, one per pass), Entra tokens %d; STARFACE %d (%d phone-config writes).\n",
 		graphReqs, presenceReqs, tokenReqs, sfReqs, phonePuts)
+	fmt.Fprintf(out, "STARFACE %d sign-in: %s, %d sign-in(s), %d token refresh(es).\n", version, method, sfSignIns, sfRefreshes)
 	fmt.Fprintln(out, "Next: copy mapping.example.yaml, fill in your tenant and PBX, and run `teamsface login --check`.")
 	return nil
 }

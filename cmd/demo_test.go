@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"strings"
 	"testing"
 	"time"
@@ -25,11 +26,11 @@ func TestDemoRunsTheScenarioAgainstSimulatedServices(t *testing.T) {
 		t.Error("the demo does not say that both services are simulated")
 	}
 	var sum struct {
-		Simulated        bool    `json:"simulated"`
-		Passes           int     `json:"passes"`
-		Totals           Summary `json:"totals"`
-		PresenceRequests int     `json:"presence_requests"`
-		TokenRequests    int     `json:"token_requests"`
+		Simulated        bool         `json:"simulated"`
+		Passes           int          `json:"passes"`
+		Totals           pass.Summary `json:"totals"`
+		PresenceRequests int          `json:"presence_requests"`
+		TokenRequests    int          `json:"token_requests"`
 	}
 	// sync watch prints one JSON line per pass; the demo's summary comes last.
 	dec := json.NewDecoder(&out)

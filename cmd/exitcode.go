@@ -27,7 +27,8 @@ const exitCodeHelp = `Exit codes:
   1  failure: a service unreachable or erroring after retries, a TLS failure (a pinned
      fingerprint that does not match included), a corrupt state file, an unexpected error
   2  usage or configuration error: bad flag, invalid YAML, unknown key or value, missing secret
-  3  partial: the pass finished but some users failed (they are retried next pass);
+  3  partial: the pass finished but some users failed (they are retried next pass); Graph
+     asked to wait (Retry-After) past the run, so everyone was kept until then;
      users match --fail-on-unmatched found unmatched users; mapping check: a test failed
   4  authentication: no usable token, credentials rejected, a Graph permission missing
   5  another teamsface run holds the state lock (after --lock-timeout)
@@ -75,10 +76,15 @@ func ExitCode(err error) int {
 		sfErr   *starface.Error
 		gCfg    *graph.ConfigError
 		sfGroup *starface.GroupNotFoundError
+		// Graph asked to wait (Retry-After) longer than a run waits: nothing failed, everyone
+		// was kept, and the run says until when.
+		throttled *graph.ThrottledError
 	)
 	switch {
 	case errors.As(err, &usage), errors.As(err, &cfgErr), errors.As(err, &gCfg), errors.As(err, &sfGroup):
 		return ExitUsage
+	case errors.As(err, &throttled):
+		return ExitPartial
 	case errors.Is(err, state.ErrLocked):
 		return ExitLocked
 	case errors.As(err, &auth), errors.As(err, &gAuth), errors.As(err, &sfAuth):
@@ -87,7 +93,7 @@ func ExitCode(err error) int {
 		return ExitAuth
 	case errors.As(err, &sfErr) && (sfErr.Status == 401 || sfErr.Status == 403):
 		return ExitAuth
-	case errors.As(err, &partial):
+	case errors.As(err, &partial), errors.As(err, &throttled):
 		return ExitPartial
 	}
 	return ExitFailure

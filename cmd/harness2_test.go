@@ -6,9 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -91,37 +90,46 @@ func decodeJSON[T any](t testing.TB, out string) T {
 	return v
 }
 
-// shortDeviceInterval rewrites the "interval" of Entra's device authorization answer to one
-// second, the least RFC 8628 allows in its whole-second field. graph waits that interval before
-// every poll through a sleep hook cmd cannot reach, and the double answers Entra's 5 s.
-type shortDeviceInterval struct{ next http.RoundTripper }
-
-var intervalRE = regexp.MustCompile(`"interval":\s*\d+`)
-
-func (s shortDeviceInterval) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := s.next.RoundTrip(req)
-	if err != nil || !strings.HasSuffix(req.URL.Path, "/oauth2/v2.0/devicecode") || resp.StatusCode != http.StatusOK {
-		return resp, err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	body = intervalRE.ReplaceAll(body, []byte(`"interval":1`))
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	resp.ContentLength = int64(len(body))
-	resp.Header.Del("Content-Length")
-	return resp, nil
+// devicePoller stands in for graph's wait between device-code polls. The first poll goes out at
+// once (Entra answers authorization_pending unless the user was quick); every later one waits
+// until the test has played the user. No test waits Entra's poll interval, and none spins.
+type devicePoller struct {
+	mu      sync.Mutex
+	waits   []time.Duration
+	decided chan struct{} // closed once the user approved or declined
 }
 
-// deviceDeps are harness deps whose HTTP client shortens the device-code poll interval. stderr
-// is a syncBuffer because the test reads the prompt while the login is still polling.
-func (h *harness) deviceDeps(stdout io.Writer, stderr *syncBuffer) Deps {
+func newDevicePoller() *devicePoller { return &devicePoller{decided: make(chan struct{})} }
+
+func (p *devicePoller) sleep(ctx context.Context, d time.Duration) error {
+	p.mu.Lock()
+	p.waits = append(p.waits, d)
+	first := len(p.waits) == 1
+	p.mu.Unlock()
+	if first {
+		return ctx.Err()
+	}
+	select {
+	case <-p.decided:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Waits returns the intervals graph asked to wait, in order.
+func (p *devicePoller) Waits() []time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.waits)
+}
+
+// deviceDeps are harness deps whose device-code polls wait on poller instead of the clock.
+// stderr is a syncBuffer because the test reads the prompt while the login is still polling.
+func (h *harness) deviceDeps(stdout io.Writer, stderr *syncBuffer, poller *devicePoller) Deps {
 	d := h.deps(&bytes.Buffer{}, &bytes.Buffer{})
 	d.Stdout, d.Stderr = stdout, stderr
-	base := h.gs.Client()
-	d.HTTPClient = &http.Client{Transport: shortDeviceInterval{base.Transport}, Timeout: 10 * time.Second}
+	d.Sleep = poller.sleep
 	return d
 }
 

@@ -3,7 +3,10 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
+	"github.com/teamsface/teamsface/cmd/internal/clock"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +34,10 @@ type harness struct {
 	cfgPath  string
 	stateDir string
 
-	clk *manualClock
+	clk *clock.Manual
+	hc  *http.Client
+	// oneHubTLS trusts the OneHub double, when a test starts one.
+	oneHubTLS *tls.Config
 
 	people []person
 }
@@ -47,7 +53,7 @@ type person struct {
 // configuration (it may add starface_to_teams etc.).
 func newHarness(t testing.TB, n int, extra string) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), clk: &manualClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}}
+	h := &harness{t: t, dir: t.TempDir(), clk: clock.NewManual(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))}
 	h.gs = graphtest.NewServer()
 	t.Cleanup(h.gs.Close)
 	h.ss = starfacetest.NewServer()
@@ -100,14 +106,27 @@ users:
 		h.ss.URL, filepath.Join(h.dir, "starface-password"), extra))
 }
 
-func (h *harness) clock() time.Time        { return h.clk.now() }
-func (h *harness) advance(d time.Duration) { h.clk.advance(d) }
+// httpClient trusts both doubles and keeps as many idle connections as the clients have
+// requests in flight, the way the real clients' transports do: httptest's own client keeps two,
+// so every pass would pay new TLS handshakes.
+func (h *harness) httpClient() *http.Client {
+	if h.hc == nil {
+		tr := h.gs.Client().Transport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		h.hc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	}
+	return h.hc
+}
+
+func (h *harness) clock() time.Time        { return h.clk.Now() }
+func (h *harness) advance(d time.Duration) { h.clk.Advance(d) }
 
 func (h *harness) deps(stdout, stderr *bytes.Buffer) Deps {
 	return Deps{Stdout: stdout, Stderr: stderr, Stdin: strings.NewReader(""),
 		Getenv:     func(string) string { return "" },
 		Now:        h.clock,
-		HTTPClient: h.gs.Client(), // both doubles present httptest's certificate
+		HTTPClient: h.httpClient(), // both doubles present httptest's certificate
+		OneHubTLS:  h.oneHubTLS,
 	}
 }
 

@@ -1,17 +1,18 @@
 package cmd
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 )
 
 // levelTrace is below debug: it explains each user's decision.
-const levelTrace = slog.Level(-8)
+const levelTrace = pass.LevelTrace
 
 var logLevels = map[string]slog.Level{
 	"error": slog.LevelError,
@@ -52,6 +53,3 @@ func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
-
-// traceEnabled says whether per-user explanations are wanted, to avoid building them otherwise.
-func traceEnabled(l *slog.Logger) bool { return l.Enabled(context.Background(), levelTrace) }

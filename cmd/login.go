@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,8 +28,9 @@ later runs. With client-secret or client-certificate it gets a token to prove th
 --check verifies both sides: the Microsoft sign-in, each Graph permission the configured
 features need (from the token's roles or scp claim), a probe of getPresencesByUserId, the
 STARFACE login, reading users and groups, the configured group, and whether the account may
-write phone configs (it reads one and puts it back unchanged). Exit 4 when a permission is
-missing or credentials are refused.`,
+write phone configs (it reads one and puts it back unchanged). For STARFACE it shows the
+sign-in method in use (classic or oauth), the token's lifetime and the login's rights. Exit 4
+when a permission is missing or credentials are refused.`,
 		Example: `  teamsface login
   teamsface login --check
   teamsface login --check -o json`,
@@ -147,6 +150,7 @@ func runLoginCheck(ctx context.Context, r *run) error {
 	}
 
 	checkStarface(ctx, r, add, fail)
+	checkOneHub(ctx, r, add, fail)
 	add("starface", "other presence syncs", "note", "STARFACE's built-in Microsoft Presence sync and other Teams modules must be off; REST cannot tell")
 
 	if err := printChecks(r, rows); err != nil {
@@ -164,6 +168,19 @@ func checkStarface(ctx context.Context, r *run, add func(s, c, st, d string), fa
 	if err != nil {
 		fail("starface", "configuration", err)
 		return
+	}
+	if err := sf.SignIn(ctx); err != nil {
+		fail("starface", "sign-in ("+r.cfg.Starface.Auth+")", err)
+		return
+	}
+	ti := sf.TokenInfo()
+	add("starface", "sign-in ("+ti.Method+")", "ok", signInDetail(r.cfg.Starface.Auth, ti))
+	if rights, err := sf.Rights(ctx); err != nil {
+		add("starface", "rights of "+r.cfg.Starface.Login, "note", "not readable: "+err.Error())
+	} else if len(rights) == 0 {
+		add("starface", "rights of "+r.cfg.Starface.Login, "ok", "none")
+	} else {
+		add("starface", "rights of "+r.cfg.Starface.Login, "ok", strings.Join(rights, ", "))
 	}
 	users, err := sf.Users(ctx)
 	if err != nil {
@@ -193,12 +210,76 @@ func checkStarface(ctx context.Context, r *run, add func(s, c, st, d string), fa
 	if err := sf.CheckWrite(ctx, users[target].ID); err != nil {
 		var se *starface.Error
 		if errors.As(err, &se) && se.Status == 403 {
-			err = &authError{fmt.Errorf("starface: %s may not change other users' phone configs: use an administrator login: %w", r.cfg.Starface.Login, err)}
+			// Wrap the STARFACE answer, not err: err already starts with "starface: ".
+			err = &authError{fmt.Errorf("starface: %s may not change other users' phone configs, use an administrator login: %w", r.cfg.Starface.Login, se)}
 		}
 		fail("starface", "write phone configs", err)
 		return
 	}
 	add("starface", "write phone configs", "ok", "read and wrote back "+users[target].Login+"'s, unchanged")
+}
+
+// checkOneHub probes STARFACE 10's OneHub when starface.onehub is on: reachable, the OAuth
+// token accepted, and whether this login may subscribe to another user's presence (what it
+// needs; where it may not, teamsface reads DND over REST instead).
+func checkOneHub(ctx context.Context, r *run, add func(s, c, st, d string), fail func(s, c string, err error)) {
+	if !r.cfg.Starface.OneHub {
+		return
+	}
+	defer r.close()
+	sf, err := r.starfaceClient()
+	if err != nil {
+		return // reported by checkStarface
+	}
+	if _, err := r.oneHub(ctx, sf); err != nil {
+		fail("onehub", "configuration", err)
+		return
+	}
+	users, err := sf.Users(ctx)
+	if err != nil {
+		return // reported by checkStarface
+	}
+	own := slices.IndexFunc(users, func(u starface.User) bool { return u.Login == r.cfg.Starface.Login })
+	other := slices.IndexFunc(users, func(u starface.User) bool { return u.Login != r.cfg.Starface.Login })
+	var accounts []string
+	for _, i := range []int{own, other} {
+		if i >= 0 {
+			accounts = append(accounts, strconv.Itoa(users[i].ID))
+		}
+	}
+	ids, err := r.onehub.LookupIDs(ctx, accounts)
+	if err != nil {
+		fail("onehub", "reachable, token accepted", err)
+		return
+	}
+	add("onehub", "reachable, token accepted", "ok", fmt.Sprintf("looked up %d OneHub ids (experimental)", len(ids)))
+	if other < 0 {
+		add("onehub", "subscribe to another user", "skipped", "no other user to try it on")
+		return
+	}
+	id := ids[strconv.Itoa(users[other].ID)]
+	if id == "" {
+		add("onehub", "subscribe to another user", "failed", "OneHub knows no id for "+users[other].Login)
+		return
+	}
+	if _, err := r.onehub.ReadPresence(ctx, []string{id}); err != nil {
+		// Not fatal: the passes read DND over REST instead.
+		add("onehub", "subscribe to another user", "failed", err.Error()+"; teamsface reads DND over REST instead")
+		return
+	}
+	add("onehub", "subscribe to another user", "ok", "read "+users[other].Login+"'s DND and call state")
+}
+
+// signInDetail says how STARFACE was signed in to and how long the token lives.
+func signInDetail(configured string, ti starface.TokenInfo) string {
+	d := fmt.Sprintf("auth %s; token lifetime %s", configured, ti.Lifetime())
+	if ti.Method == starface.MethodOAuth {
+		if !ti.RefreshExpiresAt.IsZero() {
+			d += fmt.Sprintf(", refresh token %s", ti.RefreshExpiresAt.Sub(ti.IssuedAt))
+		}
+		d += "; scope " + ti.Scope + "; " + ti.ClientAuth
+	}
+	return d
 }
 
 func printChecks(r *run, rows []checkRow) error {
@@ -241,7 +322,7 @@ func newLogoutCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:     "logout",
 		Short:   "Forget cached tokens (and end the STARFACE session)",
-		Long:    "Remove the cached Microsoft tokens and invalidate the cached STARFACE token (DELETE /rest/login).",
+		Long:    "Remove the cached Microsoft tokens and the cached STARFACE tokens: a classic token is also invalidated on the PBX (DELETE /rest/login); OAuth tokens are forgotten.",
 		Example: "  teamsface logout",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -252,7 +333,7 @@ func newLogoutCmd(g *globals) *cobra.Command {
 			if err := graph.Logout(r.stateDir); err != nil {
 				return err
 			}
-			sf, err := r.newStarfaceClient("")
+			sf, err := r.newStarfaceClient("", "")
 			if err != nil {
 				return err
 			}

@@ -285,12 +285,13 @@ func deviceApp() graphtest.App {
 }
 
 // deviceLogin runs `teamsface login` for device code in the background and plays the user with
-// decide (ApproveDevice or DeclineDevice) once the code is shown. It waits one poll interval
-// (1 s, see shortDeviceInterval).
+// decide (ApproveDevice or DeclineDevice) once the code is shown. The polls wait on the test,
+// not on Entra's interval (see devicePoller).
 func deviceLogin(t *testing.T, h *harness, decide func(string) error) (code int, stderr string) {
 	t.Helper()
 	var errb syncBuffer
-	deps := h.deviceDeps(&bytes.Buffer{}, &errb)
+	poller := newDevicePoller()
+	deps := h.deviceDeps(&bytes.Buffer{}, &errb, poller)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	done := make(chan int, 1)
@@ -307,16 +308,26 @@ func deviceLogin(t *testing.T, h *harness, decide func(string) error) (code int,
 	if err := decide(userCode); err != nil {
 		t.Fatal(err)
 	}
+	close(poller.decided)
 	code = <-done
 	stderr = errb.String()
 	if !strings.Contains(stderr, "https://microsoft.com/devicelogin") {
 		t.Errorf("the prompt lacks the verification URL:\n%s", stderr)
 	}
+	// Every poll waited the interval Entra asked for (5 s), none less.
+	waits := poller.Waits()
+	if len(waits) == 0 {
+		t.Error("the login never waited before polling")
+	}
+	for i, w := range waits {
+		if w != 5*time.Second {
+			t.Errorf("wait %d before a poll = %v, want Entra's interval 5s", i+1, w)
+		}
+	}
 	return code, stderr
 }
 
 func TestLoginDeviceCode(t *testing.T) {
-	t.Parallel() // it waits one real poll interval
 	h := newHarness(t, 2, "")
 	h.gs.RegisterApp(deviceApp())
 	h.configure(cfgOpts{auth: "device-code"})
@@ -374,7 +385,6 @@ func TestLoginDeviceCode(t *testing.T) {
 }
 
 func TestLoginDeviceCodeDeclinedExits4(t *testing.T) {
-	t.Parallel() // it waits one real poll interval
 	h := newHarness(t, 1, "")
 	h.gs.RegisterApp(deviceApp())
 	h.configure(cfgOpts{auth: "device-code"})

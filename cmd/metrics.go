@@ -2,10 +2,13 @@ package cmd
 
 import (
 	"fmt"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/state"
 )
@@ -13,6 +16,8 @@ import (
 // requestCounts are the clients' request counters at one moment.
 type requestCounts struct {
 	graph, throttled, starface int64
+	// OneHub (STARFACE 10, experimental): gRPC calls, stream events, fallbacks to REST.
+	onehubCalls, onehubEvents, onehubFallbacks int64
 }
 
 func (r *run) requestCounts() requestCounts {
@@ -23,6 +28,13 @@ func (r *run) requestCounts() requestCounts {
 	}
 	if r.sf != nil {
 		c.starface = r.sf.Stats().Requests
+	}
+	if r.onehub != nil {
+		c.onehubCalls = r.onehub.Stats().Calls
+	}
+	if r.live != nil {
+		s := r.live.Stats()
+		c.onehubEvents, c.onehubFallbacks = s.Events, s.Fallbacks
 	}
 	return c
 }
@@ -36,13 +48,17 @@ type metrics struct {
 	changes     map[string]int // by kind
 	failed      int
 	requests    requestCounts
+	onehub      bool // starface.onehub is on: its counts are written too
 }
 
-func (r *run) passMetrics(rep *PassReport, st *state.State, start time.Time, before requestCounts) metrics {
+// passMetrics describes one pass that started at start. lastSuccess is when the last pass that
+// finished started: this one, or for a failed one what the metrics file said before.
+func (r *run) passMetrics(rep *pass.Report, lastSuccess, start time.Time, before requestCounts) metrics {
 	after := r.requestCounts()
+	r.counted = after
 	m := metrics{
 		ok:          rep != nil,
-		lastSuccess: st.LastPass,
+		lastSuccess: lastSuccess,
 		duration:    r.g.deps.Now().Sub(start),
 		users:       map[string]int{},
 		changes:     map[string]int{},
@@ -50,7 +66,11 @@ func (r *run) passMetrics(rep *PassReport, st *state.State, start time.Time, bef
 			graph:     after.graph - before.graph,
 			throttled: after.throttled - before.throttled,
 			starface:  after.starface - before.starface,
+
+			onehubCalls: after.onehubCalls - before.onehubCalls, onehubEvents: after.onehubEvents - before.onehubEvents,
+			onehubFallbacks: after.onehubFallbacks - before.onehubFallbacks,
 		},
+		onehub: r.onehub != nil,
 	}
 	for _, s := range []mapping.Status{mapping.StatusMatched, mapping.StatusUnmatched, mapping.StatusAmbiguous, mapping.StatusDisabled, mapping.StatusExcluded} {
 		m.users[string(s)] = 0
@@ -100,7 +120,33 @@ func (m metrics) render() string {
 	fmt.Fprintf(&b, "teamsface_pass_graph_throttled %d\n", m.requests.throttled)
 	gauge("teamsface_pass_starface_requests", "STARFACE REST requests in the last pass.")
 	fmt.Fprintf(&b, "teamsface_pass_starface_requests %d\n", m.requests.starface)
+	if m.onehub {
+		gauge("teamsface_pass_onehub_calls", "STARFACE OneHub gRPC calls in the last pass (and the event stream since it).")
+		fmt.Fprintf(&b, "teamsface_pass_onehub_calls %d\n", m.requests.onehubCalls)
+		gauge("teamsface_pass_onehub_events", "DND and call changes OneHub's event stream delivered since the pass before.")
+		fmt.Fprintf(&b, "teamsface_pass_onehub_events %d\n", m.requests.onehubEvents)
+		gauge("teamsface_pass_onehub_fallbacks", "Times OneHub failed and DND was read over REST instead, since the pass before.")
+		fmt.Fprintf(&b, "teamsface_pass_onehub_fallbacks %d\n", m.requests.onehubFallbacks)
+	}
 	return b.String()
+}
+
+// previousSuccess reads the last success time from an earlier metrics file, so that a failed
+// pass does not reset it (nothing in the state directory records it: it would change on every
+// pass).
+func previousSuccess(path string) time.Time {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "teamsface_last_success_timestamp_seconds "); ok {
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n > 0 {
+				return time.Unix(n, 0)
+			}
+		}
+	}
+	return time.Time{}
 }
 
 // writeMetrics replaces the file atomically, so the collector never reads half a file.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"os"
 	"strings"
 	"testing"
@@ -154,14 +155,44 @@ func TestMirrorClearsSessionWhenUserLeavesTheMatch(t *testing.T) {
 	}
 }
 
-func TestMirrorReadSpreadingFor1200Users(t *testing.T) {
-	if testing.Short() {
-		t.Skip("1,200 users")
+// A small site reads every user's DND on every pass: a DND switched on by hand shows in Teams
+// on the next pass, and switching it off clears the session on the pass after that, without
+// the lingering pair in Teams being echoed back to STARFACE.
+func TestMirrorSmallSiteReactsOnTheNextPass(t *testing.T) {
+	h := newHarness(t, 6, mirrorYAML)
+	h.gs.SetClearLag(2 * time.Minute)
+	h.mustRun(ExitOK, "sync", "once")
+	h.ss.SetDND(h.people[4].sfID, true)
+	h.resetLogs()
+	h.passes(1, 10*time.Second)
+	if n := h.presenceCalls(4, "setPresence"); n != 1 {
+		t.Fatalf("setPresence on the next pass: %d calls, want 1", n)
 	}
+	h.ss.SetDND(h.people[4].sfID, false)
+	h.passes(1, 10*time.Second)
+	if n := h.presenceCalls(4, "clearPresence"); n != 1 {
+		t.Fatalf("clearPresence on the pass after: %d calls, want 1", n)
+	}
+	h.passes(6, 10*time.Second)
+	if a, _ := h.gs.PresenceOf(h.people[4].entraID); a != "DoNotDisturb" {
+		t.Fatalf("the double should still show the cleared pair (lag); shows %s", a)
+	}
+	if h.dnd(4) || h.phoneRequests("PUT") != 0 {
+		t.Error("teamsface's own pair in Teams was echoed back to STARFACE")
+	}
+	if n := h.presenceCalls(4, "setPresence") + h.presenceCalls(4, "clearPresence"); n != 2 {
+		t.Errorf("%d presence calls in all, want exactly 1 set and 1 clear", n)
+	}
+}
+
+// 1,200 users are each read within poll, and no pass reads more than its budget: poll 60s,
+// passes every 10s, read_rate 20/s → 200 reads a pass.
+func TestMirrorReadSpreadingFor1200Users(t *testing.T) {
 	h := newHarness(t, 1200, mirrorYAML)
 	h.mustRun(ExitOK, "sync", "once") // the first pass also matches users
 	readAt := map[string]int{}
-	for pass := 1; pass <= 12; pass++ {
+	const passes = 8
+	for pass := 1; pass <= passes; pass++ {
 		h.resetLogs()
 		h.advance(10 * time.Second)
 		h.mustRun(ExitOK, "sync", "once")
@@ -173,16 +204,33 @@ func TestMirrorReadSpreadingFor1200Users(t *testing.T) {
 			}
 		}
 		if gets > 200 {
-			t.Fatalf("pass %d read %d phone configs; its share is 200", pass, gets)
+			t.Fatalf("pass %d read %d phone configs; its budget is 200", pass, gets)
 		}
 		if pass >= 6 && len(readAt) < 1200 {
 			t.Fatalf("after %d passes (%ds) only %d of 1200 users were read; poll is 60s", pass, pass*10, len(readAt))
 		}
 	}
-	// Every user read within the last poll (6 passes).
 	for path, last := range readAt {
-		if last <= 12-6 {
-			t.Errorf("%s last read in pass %d of 12: older than poll", path, last)
+		if last <= passes-6 {
+			t.Errorf("%s last read in pass %d of %d: older than poll", path, last, passes)
+		}
+	}
+}
+
+// Device code signs in as one user, and Microsoft has no delegated permission that sets other
+// users' presence: the STARFACE → Teams direction with device code is a configuration error,
+// found before any request.
+func TestMirrorWithDeviceCodeIsAConfigError(t *testing.T) {
+	h := newHarness(t, 2, "")
+	h.configure(cfgOpts{auth: "device-code", tail: mirrorYAML})
+	for _, args := range [][]string{{"sync", "once"}, {"mapping", "check", h.cfgPath}, {"login", "--check"}} {
+		h.resetLogs()
+		_, errs := h.mustRun(ExitUsage, args...)
+		if !strings.Contains(errs, "Presence.ReadWrite.All") || !strings.Contains(errs, "client-secret or client-certificate") {
+			t.Errorf("%v: stderr does not name the permission and the auth modes:\n%s", args, errs)
+		}
+		if n := len(h.gs.Requests()) + len(h.ss.Requests()); n != 0 {
+			t.Errorf("%v: %d requests before the configuration error", args, n)
 		}
 	}
 }
@@ -206,7 +254,7 @@ func TestMirrorHoldsInSyncWatch(t *testing.T) {
 	}
 	stop, cancel := context.WithCancel(context.Background())
 	passes := 0
-	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: 10 * time.Second}, func(rep *PassReport, err error) {
+	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: 10 * time.Second}, func(rep *pass.Report, err error) {
 		passes++
 		if err != nil {
 			t.Errorf("pass %d: %v", passes, err)
@@ -230,8 +278,8 @@ func TestMirrorHoldsInSyncWatch(t *testing.T) {
 		t.Error("the echo switched DND on in sync watch")
 	}
 	st, _, _ := state.ReadOnly(h.stateDir)
-	if u := st.Users["0003"]; u == nil || u.Session == nil || u.Session.ClearedAt.IsZero() {
-		t.Errorf("state does not remember the cleared session for the echo guard: %+v", u)
+	if s, ok := st.User("0003").Session(); !ok || s.Live() {
+		t.Errorf("state does not remember the cleared session for the echo guard: %+v", s)
 	}
 }
 
@@ -244,7 +292,7 @@ func TestMirrorDryRunPlansSessionCalls(t *testing.T) {
 	h.advance(2 * time.Minute)
 	out, _ := h.mustRun(ExitOK, "sync", "once", "--dry-run", "-o", "json")
 	rep := decodePass(t, out)
-	if !hasAction(rep, "0003", actionSetPresence) {
+	if !hasAction(rep, "0003", pass.ActionSetPresence) {
 		t.Errorf("plan = %+v, want set-presence for 0003", rep.Changes)
 	}
 	if n := h.presenceCalls(1, "setPresence"); n != 0 {
@@ -281,5 +329,32 @@ func TestMirrorTurnedOffClearsLeftoverSessions(t *testing.T) {
 	h.mustRun(ExitOK, "sync", "once")
 	if !h.dnd(0) {
 		t.Error("an old session's echo guard still blocks the user's own presence")
+	}
+}
+
+// A status the user picked by hand in Teams beats any app session: presence get says that
+// colleagues see it rather than teamsface's session.
+func TestPresenceGetShowsAUserPreferredPresence(t *testing.T) {
+	h := newHarness(t, 2, mirrorYAML)
+	h.ss.SetDND(h.people[0].sfID, true)
+	h.passes(1, 10*time.Second)
+	if n := h.presenceCalls(0, "setPresence"); n != 1 {
+		t.Fatalf("setPresence calls = %d, want 1", n)
+	}
+	h.gs.SetUserPreferredPresence(h.people[0].entraID, "Available", "Available")
+	out, _ := h.mustRun(ExitOK, "presence", "get", "0002", "-o", "json")
+	rows := decodeJSON[[]presenceRow](t, out)
+	if len(rows) != 1 || rows[0].Session != "DoNotDisturb/Presenting" || !rows[0].UserPreferred || rows[0].Availability != "Available" {
+		t.Errorf("presence get = %+v, want the live session reported hidden by the user's own Available", rows)
+	}
+	table, _ := h.mustRun(ExitOK, "presence", "get", "0002")
+	if !strings.Contains(table, "the status the user picked in Teams wins") {
+		t.Errorf("the table does not say so:\n%s", table)
+	}
+	// Without the user's own choice, Teams shows the session, and nothing is said.
+	h.gs.ClearUserPreferredPresence(h.people[0].entraID)
+	out, _ = h.mustRun(ExitOK, "presence", "get", "0002", "-o", "json")
+	if rows := decodeJSON[[]presenceRow](t, out); rows[0].UserPreferred || rows[0].Availability != "DoNotDisturb" {
+		t.Errorf("presence get = %+v", rows)
 	}
 }

@@ -2,14 +2,13 @@ package cmd
 
 import (
 	"context"
-	"fmt"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/state"
 )
@@ -27,7 +26,12 @@ type presenceRow struct {
 	Reason         string `json:"reason"`
 	Session        string `json:"teams_session,omitempty"`
 	SessionExpires string `json:"teams_session_expires,omitempty"`
-	Error          string `json:"error,omitempty"`
+	// UserPreferred: Teams shows a status the user picked by hand, which beats teamsface's
+	// session; colleagues see that, not the session.
+	UserPreferred bool `json:"teams_user_preferred,omitempty"`
+	// OnCall is whether the user is on a STARFACE call (STARFACE 10's OneHub only).
+	OnCall *bool  `json:"starface_call,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 func newPresenceCmd(g *globals) *cobra.Command {
@@ -60,7 +64,16 @@ func runPresenceGet(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	matches, err := matchUsers(ctx, r.cfg, gc, sf, r.progress())
+	st, _, err := state.ReadOnly(r.stateDir)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	env := r.passEnv(gc, sf, syncOptions{})
+	if err := r.withOneHub(ctx, &env, sf); err != nil {
+		return err
+	}
+	matches, err := pass.MatchUsers(ctx, r.cfg, gc, sf, env.Progress)
 	if err != nil {
 		return err
 	}
@@ -68,28 +81,34 @@ func runPresenceGet(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, _, err := state.ReadOnly(r.stateDir)
+	if len(picked) == 0 {
+		return r.printPresence(nil)
+	}
+	// The pass's own plan, for these users and reading each one's phone config: what it shows
+	// is what the next pass would do.
+	only := make([]string, len(picked))
+	for i, m := range picked {
+		only[i] = m.Login
+	}
+	p, err := pass.PlanPass(ctx, env, st, pass.PlanOptions{Matches: matches, Only: only, ReadAll: true})
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(picked))
-	for i, m := range picked {
-		ids[i] = m.EntraID
+	byLogin := make(map[string]*pass.UserPlan, len(p.Users))
+	for _, up := range p.Users {
+		byLogin[up.Login] = up
 	}
-	res, err := gc.GetPresences(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("read Teams presence: %w", err)
-	}
-	env := passEnv{cfg: r.cfg, log: r.log, now: r.g.deps.Now, dryRun: true}
 	rows := make([]presenceRow, len(picked))
-	var mu sync.Mutex
-	forEach(ctx, len(picked), r.cfg.Starface.Concurrency, func(i int) {
-		m := picked[i]
-		row := presenceFor(ctx, env, sf, st, m, res)
-		mu.Lock()
-		rows[i] = row
-		mu.Unlock()
-	})
+	for i, m := range picked {
+		rows[i] = presenceRowOf(byLogin[m.Login])
+	}
+	return r.printPresence(rows)
+}
+
+func (r *run) printPresence(rows []presenceRow) error {
+	if rows == nil {
+		rows = []presenceRow{}
+	}
 	if r.g.output == "json" {
 		return printJSON(r.g.deps.Stdout, rows)
 	}
@@ -103,57 +122,76 @@ func runPresenceGet(ctx context.Context, r *run, args []string) error {
 		if x.Session != "" {
 			session = x.Session + " until " + x.SessionExpires
 		}
+		if x.UserPreferred {
+			session += " (hidden: the status the user picked in Teams wins)"
+		}
 		table[i] = []string{x.Login, x.UPN, dash(x.Availability), dash(x.Activity), onOff(x.DND), yesNo(x.DNDOwned), x.Decision, x.NextAction, reason, session}
+		if r.cfg.Starface.OneHub {
+			call := "-"
+			if x.OnCall != nil {
+				call = yesNo(*x.OnCall)
+			}
+			table[i] = slices.Insert(table[i], 6, call)
+		}
 	}
-	return printTable(r.g.deps.Stdout, []string{"LOGIN", "UPN", "AVAILABILITY", "ACTIVITY", "DND", "OWNED", "DECISION", "NEXT", "REASON", "TEAMS SESSION"}, table)
+	header := []string{"LOGIN", "UPN", "AVAILABILITY", "ACTIVITY", "DND", "OWNED", "DECISION", "NEXT", "REASON", "TEAMS SESSION"}
+	if r.cfg.Starface.OneHub {
+		header = slices.Insert(header, 6, "CALL")
+	}
+	return printTable(r.g.deps.Stdout, header, table)
 }
 
-// presenceFor explains one user with the pass's own decision code on a copy of their state, so
-// what it shows is what the next pass would do.
-func presenceFor(ctx context.Context, env passEnv, sf starfaceAPI, st *state.State, m mapping.Match, res graph.PresenceResult) presenceRow {
-	u := state.User{StarfaceID: m.StarfaceID}
-	if s := st.Users[m.Login]; s != nil {
-		u = *s
-	}
-	w := &userWork{login: m.Login, match: m, u: &u}
-	if p, ok := res.Presences[m.EntraID]; ok {
-		w.presence = p
-		w.known = p.Availability != "" && p.Availability != "PresenceUnknown"
-	}
-	rep := &PassReport{}
-	decide(env, w, rep, env.now())
-	row := presenceRow{Login: m.Login, UPN: m.UPN, Availability: w.presence.Availability, Activity: w.presence.Activity,
-		Decision: string(w.decision.DND), Reason: w.decision.Reason}
-	if s := u.Session; s != nil && s.ClearedAt.IsZero() {
+// presenceRowOf renders one user's plan.
+func presenceRowOf(up *pass.UserPlan) presenceRow {
+	row := presenceRow{Login: up.Login, UPN: up.Match.UPN, Availability: up.Presence.Availability,
+		Activity: up.Presence.Activity, Decision: string(up.Decision.DND), Reason: up.Decision.Reason}
+	if s := up.LiveSession; s != nil {
 		row.Session = s.Availability + "/" + s.Activity
 		row.SessionExpires = s.Expires.Format(time.RFC3339)
+		row.UserPreferred = up.UserPreferred
 	}
-	pc, err := sf.PhoneConfig(ctx, m.StarfaceID)
-	if err != nil {
-		row.Error = fmt.Sprintf("starface: read phone config of %s: %v", m.Login, err)
+	if up.Err != nil {
+		row.Error = up.Err.Error()
 		row.NextAction = "unknown"
 		return row
 	}
-	dnd := pc.DoNotDisturb
-	row.DND = &dnd
-	if u.Owned && !dnd {
-		u.Owned = false
+	if up.Phone != nil {
+		row.DND = &up.Phone.DoNotDisturb
 	}
-	row.DNDOwned = u.Owned && dnd
-	w.pc, w.read = pc, true
-	planWrite(w, rep)
-	switch {
-	case w.intent != nil && w.intent.Want:
+	if up.State != nil {
+		row.OnCall = &up.State.OnCall
+	}
+	row.DNDOwned = up.Owned && row.DND != nil && *row.DND
+	switch up.DND {
+	case pass.DNDSwitchOn:
 		row.NextAction = "switch DND on"
-	case w.intent != nil:
+	case pass.DNDRelease:
 		row.NextAction = "switch DND off (release)"
-	case len(rep.Changes) > 0:
+	case pass.DNDAlreadyOn:
 		row.NextAction = "none"
-		row.Reason = rep.Changes[0].Reason
+		if !up.Owned {
+			row.Reason = "DND already on at the phone; not taking ownership"
+		}
+	case pass.DNDAlreadyOff:
+		row.NextAction = "none"
+		row.Reason = "DND was switched off at the phone; nothing to release"
 	default:
 		row.NextAction = "none"
 	}
+	switch up.Session {
+	case pass.SessionSet, pass.SessionRefresh:
+		row.NextAction = joinAction(row.NextAction, "set Teams session")
+	case pass.SessionClear:
+		row.NextAction = joinAction(row.NextAction, "clear Teams session")
+	}
 	return row
+}
+
+func joinAction(a, b string) string {
+	if a == "none" {
+		return b
+	}
+	return a + ", " + b
 }
 
 // pickUsers resolves USER arguments against the match: login, e-mail, UPN or Entra object id.

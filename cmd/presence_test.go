@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,7 +168,7 @@ func TestPresenceGetShowsOwnership(t *testing.T) {
 	h.ss.SetDND(h.people[1].sfID, true)
 	h.ss.SetDND(h.people[2].sfID, true)
 	out, _ := h.mustRun(ExitOK, "sync", "once", "-o", "json")
-	if rep := decodePass(t, out); !hasAction(rep, "0002", actionSwitchOn) || !hasAction(rep, "0004", actionAlreadyOn) {
+	if rep := decodePass(t, out); !hasAction(rep, "0002", pass.ActionSwitchOn) || !hasAction(rep, "0004", pass.ActionAlreadyOn) {
 		t.Fatalf("sync changes = %+v", rep.Changes)
 	}
 

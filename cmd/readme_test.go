@@ -342,7 +342,8 @@ func TestCheckCommandLine(t *testing.T) {
 		{"--config /etc/teamsface/mapping.yaml sync once --lock-timeout 5s", true},
 		{"completion zsh", true},
 		{"sync watch --intervall 10s", false},     // misspelt flag
-		{"sync once --interval 10s", false},       // a flag of another subcommand
+		{"sync once --pass-timeout 1m", true},     // sync once has it too
+		{"users match --interval 10s", false},     // a flag of another subcommand
 		{"sync", false},                           // not runnable by itself
 		{"sync forever", false},                   // no such subcommand
 		{"version extra", false},                  // takes no arguments

@@ -4,15 +4,14 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,10 +33,19 @@ type Deps struct {
 	HTTPClient *http.Client
 	// StderrIsTerminal enables progress lines.
 	StderrIsTerminal bool
-	// Stop, when closed, ends sync watch the way SIGINT and SIGTERM do: the pass in flight is
-	// finished and saved, then the command returns. The Windows service closes it when the
-	// service manager stops the service.
-	Stop <-chan struct{}
+	// Signals, when set, replaces SIGINT/SIGTERM delivery (tests); Exit replaces os.Exit for a
+	// second signal's immediate stop.
+	Signals <-chan os.Signal
+	Exit    func(code int)
+	// OneHubTLS, when set, is the TLS configuration for STARFACE 10's OneHub instead of one
+	// built from the config (the OneHub double has a certificate of its own).
+	OneHubTLS *tls.Config
+	// Sleep, when set, is how the clients wait: between device-code polls and before a retry.
+	// Tests pass one that returns at once or moves a manual clock, so that no test waits real
+	// seconds; nil waits for real.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// After, when set, is how sync watch and the demo wait between passes; nil is time.After.
+	After func(time.Duration) <-chan time.Time
 }
 
 // globals are the values of the persistent flags.
@@ -76,7 +84,7 @@ func Run(ctx context.Context, deps Deps, args []string) int {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	g := &globals{deps: deps}
+	g := &globals{deps: deps, after: deps.After}
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	c, err := root.ExecuteContextC(ctx)
@@ -221,22 +229,6 @@ func (g *globals) applyEnv(fs *pflag.FlagSet) error {
 		return invalid("log-level", g.logLevel, "error, warn, info, debug or trace")
 	}
 	return nil
-}
-
-// stopContext is done when the process gets SIGINT or SIGTERM, when deps.Stop is closed, or when
-// parent is done: what ends sync watch after the pass in flight.
-func (g *globals) stopContext(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
-	if g.deps.Stop != nil {
-		go func() {
-			select {
-			case <-g.deps.Stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
-	return ctx, cancel
 }
 
 // configPath finds the configuration file as DESIGN.md says.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/windows"
@@ -241,15 +242,17 @@ func (h *serviceHandler) eventWriter() *lineWriter {
 	}}
 }
 
-// Execute reports to the service manager and turns its stop or shutdown into Deps.Stop, so that
+// Execute reports to the service manager and turns its stop or shutdown into a SIGTERM on
+// Deps.Signals, so that
 // sync watch finishes the pass in flight and saves the state before the service stops.
 func (h *serviceHandler) Execute(_ []string, requests <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
 	status <- svc.Status{State: svc.StartPending}
 	w := h.eventWriter()
 	deps := h.deps
 	deps.Stdout, deps.Stderr, deps.StderrIsTerminal = w, w, false
-	stop := make(chan struct{})
-	deps.Stop = stop
+	// The service manager's stop becomes the SIGTERM sync watch knows: finish, save, return.
+	sigs := make(chan os.Signal, 1)
+	deps.Signals = sigs
 	done := make(chan int, 1)
 	go func() { done <- Run(context.Background(), deps, append([]string{"sync", "watch"}, h.args...)) }()
 	h.log.Info(eventIDInfo, fmt.Sprintf("teamsface %s started: sync watch %v", versionLine(), h.args))
@@ -274,7 +277,7 @@ func (h *serviceHandler) Execute(_ []string, requests <-chan svc.ChangeRequest, 
 			case svc.Stop, svc.Shutdown:
 				if !stopping {
 					stopping = true
-					close(stop)
+					sigs <- syscall.SIGTERM
 				}
 				status <- svc.Status{State: svc.StopPending, WaitHint: uint32(stopWait / time.Millisecond)}
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,9 +19,9 @@ import (
 	"github.com/teamsface/teamsface/state"
 )
 
-func decodePass(t *testing.T, out string) PassReport {
+func decodePass(t *testing.T, out string) pass.Report {
 	t.Helper()
-	var rep PassReport
+	var rep pass.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("sync once -o json printed no JSON: %v\n%s", err, out)
 	}
@@ -90,8 +91,8 @@ func TestSyncNeverClearsAHandSetDND(t *testing.T) {
 	if len(h.puts()) != 0 {
 		t.Fatalf("wrote a phone config although DND was already on: %v", h.puts())
 	}
-	if len(rep.Changes) != 1 || rep.Changes[0].Action != actionAlreadyOn {
-		t.Errorf("changes = %+v, want one %s", rep.Changes, actionAlreadyOn)
+	if len(rep.Changes) != 1 || rep.Changes[0].Action != pass.ActionAlreadyOn {
+		t.Errorf("changes = %+v, want one %s", rep.Changes, pass.ActionAlreadyOn)
 	}
 	// The call ends: the hand-set DND stays.
 	h.setPresence(0, "Available", "Available")
@@ -188,7 +189,7 @@ func TestSyncDryRunWritesNothing(t *testing.T) {
 	h.resetLogs()
 	out, _ := h.mustRun(ExitOK, "sync", "once", "--dry-run", "-o", "json")
 	rep := decodePass(t, out)
-	if len(rep.Changes) != 1 || rep.Changes[0].Action != actionSwitchOn || rep.Changes[0].Login != "0002" {
+	if len(rep.Changes) != 1 || rep.Changes[0].Action != pass.ActionSwitchOn || rep.Changes[0].Login != "0002" {
 		t.Errorf("plan = %+v, want dnd-on for 0002", rep.Changes)
 	}
 	if n := h.phoneRequests("PUT"); n != 0 || h.dnd(0) {
@@ -222,7 +223,7 @@ func TestSyncSettlesAWriteThatOutlivedItsRun(t *testing.T) {
 
 	out, _ := h.mustRun(ExitOK, "sync", "once", "-o", "json")
 	rep := decodePass(t, out)
-	if !hasAction(rep, "0002", actionSettled) {
+	if !hasAction(rep, "0002", pass.ActionSettled) {
 		t.Errorf("changes = %+v, want the earlier write settled", rep.Changes)
 	}
 	if n := h.phoneRequests("PUT"); n != 0 {
@@ -288,13 +289,22 @@ func TestSyncWatchStopsCleanlyAndSavesState(t *testing.T) {
 	h.setPresence(0, "Busy", "InACall")
 	var out, errb bytes.Buffer
 	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir, output: "table", logLevel: "warn", logFormat: "text"}
+	// The wait between passes moves the shared clock instead of sleeping.
+	var waits []time.Duration
+	g.after = func(d time.Duration) <-chan time.Time {
+		waits = append(waits, d)
+		h.advance(d)
+		c := make(chan time.Time, 1)
+		c <- h.clock()
+		return c
+	}
 	r, err := g.newRun("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop, cancel := context.WithCancel(context.Background())
 	passes := 0
-	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: time.Second}, func(rep *PassReport, err error) {
+	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: 10 * time.Second}, func(rep *pass.Report, err error) {
 		passes++
 		if err != nil {
 			t.Errorf("pass %d: %v", passes, err)
@@ -312,6 +322,11 @@ func TestSyncWatchStopsCleanlyAndSavesState(t *testing.T) {
 	if passes != 2 {
 		t.Errorf("passes = %d, want 2", passes)
 	}
+	// One wait between the two passes, of the interval less the first pass's time; none after
+	// the stop.
+	if len(waits) != 1 || waits[0] <= 0 || waits[0] > 10*time.Second {
+		t.Errorf("waits between passes = %v, want one of at most 10s", waits)
+	}
 	if h.dnd(0) {
 		t.Error("DND still on after the call ended")
 	}
@@ -319,8 +334,8 @@ func TestSyncWatchStopsCleanlyAndSavesState(t *testing.T) {
 		t.Errorf("watch output lacks the changes:\n%s", out.String())
 	}
 	ro, _, err := state.ReadOnly(h.stateDir)
-	if err != nil || ro.Users["0002"] == nil || ro.Users["0002"].Owned {
-		t.Errorf("saved state after watch: %+v, %v", ro.Users["0002"], err)
+	if err != nil || ro.User("0002") == nil || ro.User("0002").Owned() {
+		t.Errorf("saved state after watch: %+v, %v", ro.User("0002"), err)
 	}
 }
 
@@ -417,7 +432,7 @@ func collectStrings(v any) []string {
 	return out
 }
 
-func hasAction(rep PassReport, login, action string) bool {
+func hasAction(rep pass.Report, login, action string) bool {
 	for _, c := range rep.Changes {
 		if c.Login == login && c.Action == action {
 			return true
@@ -460,8 +475,8 @@ func TestSyncReleasesOwnedDNDWhenUserLeavesTheMatch(t *testing.T) {
 		t.Errorf("summary = %+v, want 1 released", rep.Summary)
 	}
 	st, _, _ := state.ReadOnly(h.stateDir)
-	if st.Users["0002"] != nil || st.Users["0003"] != nil {
-		t.Errorf("users who left are still in the state: %v", st.Users)
+	if st.User("0002") != nil || st.User("0003") != nil {
+		t.Errorf("users who left are still in the state: %v", st.Logins())
 	}
 }
 
@@ -485,7 +500,7 @@ func TestSyncWatchBacksOffAfterAFailedPassAndRecovers(t *testing.T) {
 	}
 	stop, cancel := context.WithCancel(context.Background())
 	var errs []error
-	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: 10 * time.Second}, func(_ *PassReport, err error) {
+	err = runSyncWatch(context.Background(), stop, r, syncOptions{interval: 10 * time.Second}, func(_ *pass.Report, err error) {
 		errs = append(errs, err)
 		if len(errs) == 5 {
 			cancel()

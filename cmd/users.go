@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/mapping"
 )
 
@@ -62,7 +63,7 @@ func runUsersMatch(ctx context.Context, r *run, o usersMatchOptions) error {
 	if err != nil {
 		return err
 	}
-	matches, err := matchUsers(ctx, r.cfg, gc, sf, r.progress())
+	matches, err := pass.MatchUsers(ctx, r.cfg, gc, sf, r.progress())
 	if err != nil {
 		return err
 	}

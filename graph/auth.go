@@ -50,8 +50,9 @@ type AuthConfig struct {
 	Logger     *slog.Logger // nil: discard
 	Now        func() time.Time
 
-	// sleep waits between device-code polls; tests replace it so no test waits real seconds.
-	sleep func(ctx context.Context, d time.Duration) error
+	// Sleep waits between device-code polls (nil: a timer that returns ctx.Err() early). Tests
+	// replace it so that no test waits Entra's poll interval in real seconds.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// retryDelay overrides azcore's first retry delay for token requests (tests only).
 	retryDelay time.Duration
 }
@@ -126,8 +127,8 @@ func NewTokenSource(cfg AuthConfig) (*CachedTokenSource, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.sleep == nil {
-		cfg.sleep = sleepCtx
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleepCtx
 	}
 	t := &CachedTokenSource{
 		cfg: cfg,

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -33,31 +34,48 @@ type TokenSource interface {
 
 // Options configure a Client. Only Endpoint and Tokens are required.
 type Options struct {
-	Endpoint      string        // Graph origin, e.g. https://graph.microsoft.com (no /v1.0; trailing slash tolerated)
-	Tokens        TokenSource   // where access tokens come from
-	HTTPClient    *http.Client  // nil: a default client with sane timeouts
-	UserAgent     string        // sent as User-Agent, e.g. "teamsface/1.2.3"
-	Logger        *slog.Logger  // nil: discard; Debug gets one line per request, never a token
-	MaxAttempts   int           // attempts per call for throttled or failed requests, default 5
-	MaxRetryAfter time.Duration // cap on an honoured Retry-After, default 60s
-	Concurrency   int           // presence requests in flight, default 4
+	Endpoint    string       // Graph origin, e.g. https://graph.microsoft.com (no /v1.0; trailing slash tolerated)
+	Tokens      TokenSource  // where access tokens come from
+	HTTPClient  *http.Client // nil: a default client with sane timeouts
+	UserAgent   string       // sent as User-Agent, e.g. "teamsface/1.2.3"
+	Logger      *slog.Logger // nil: discard; Debug gets one line per request, never a token
+	MaxAttempts int          // attempts per call for throttled or failed requests, default 5
+	// MaxWait is the longest Retry-After a call sleeps through. When Graph asks for longer (or
+	// for longer than the context's deadline leaves), the call does not sleep: it returns a
+	// *ThrottledError at once and the client sends nothing more before that time. 0 means no
+	// limit: every Retry-After is waited in full.
+	MaxWait time.Duration
+	// NotBefore: no request is sent before this time (see SetNotBefore). Zero: none.
+	NotBefore time.Time
+	// Concurrency is how many presence requests may be in flight, default 8. Graph allows 1,500
+	// requests per 30 s per app and tenant; 10,000 users take 16 requests.
+	Concurrency int
+	// Now is the clock for Retry-After and NotBefore; nil: time.Now.
+	Now func() time.Time
 	// Sleep waits between attempts; the default is a timer that returns ctx.Err() early. Tests inject
 	// one that records the durations asked for and returns at once.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
+// DefaultConcurrency is the number of presence requests in flight when Options.Concurrency is 0.
+const DefaultConcurrency = 8
+
 // Client calls Microsoft Graph. It is safe for concurrent use.
 type Client struct {
-	endpoint      string // origin without trailing slash
-	origin        *url.URL
-	tokens        TokenSource
-	hc            *http.Client
-	userAgent     string
-	log           *slog.Logger
-	maxAttempts   int
-	maxRetryAfter time.Duration
-	concurrency   int
-	sleep         func(ctx context.Context, d time.Duration) error
+	endpoint    string // origin without trailing slash
+	origin      *url.URL
+	tokens      TokenSource
+	hc          *http.Client
+	userAgent   string
+	log         *slog.Logger
+	maxAttempts int
+	maxWait     time.Duration
+	concurrency int
+	now         func() time.Time
+	sleep       func(ctx context.Context, d time.Duration) error
+
+	mu        sync.Mutex
+	notBefore time.Time // no request before it: Graph asked to wait (Retry-After) until then
 
 	requests  atomic.Int64
 	throttled atomic.Int64
@@ -75,15 +93,17 @@ func NewClient(o Options) *Client {
 	// The configuration names an origin; tolerate an operator who pasted the versioned root.
 	ep = strings.TrimSuffix(ep, "/v1.0")
 	c := &Client{
-		endpoint:      ep,
-		tokens:        o.Tokens,
-		hc:            o.HTTPClient,
-		userAgent:     o.UserAgent,
-		log:           o.Logger,
-		maxAttempts:   o.MaxAttempts,
-		maxRetryAfter: o.MaxRetryAfter,
-		concurrency:   o.Concurrency,
-		sleep:         o.Sleep,
+		endpoint:    ep,
+		tokens:      o.Tokens,
+		hc:          o.HTTPClient,
+		userAgent:   o.UserAgent,
+		log:         o.Logger,
+		maxAttempts: o.MaxAttempts,
+		maxWait:     max(o.MaxWait, 0),
+		concurrency: o.Concurrency,
+		now:         o.Now,
+		sleep:       o.Sleep,
+		notBefore:   o.NotBefore,
 	}
 	if u, err := url.Parse(ep); err == nil && u.Scheme != "" && u.Host != "" {
 		c.origin = u
@@ -97,16 +117,55 @@ func NewClient(o Options) *Client {
 	if c.maxAttempts <= 0 {
 		c.maxAttempts = 5
 	}
-	if c.maxRetryAfter <= 0 {
-		c.maxRetryAfter = 60 * time.Second
-	}
 	if c.concurrency <= 0 {
-		c.concurrency = 4
+		c.concurrency = DefaultConcurrency
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	if c.sleep == nil {
 		c.sleep = sleepContext
 	}
 	return c
+}
+
+// SetNotBefore makes every call before t return a *ThrottledError without sending anything: how
+// a Retry-After remembered from an earlier run is honoured. It replaces what the client held; the
+// zero time lifts it.
+func (c *Client) SetNotBefore(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.notBefore = t
+}
+
+// NotBefore is the time before which the client sends nothing (zero: none): the one set, or a
+// later one Graph asked for in a Retry-After the client did not wait for. A caller keeps it
+// across runs.
+func (c *Client) NotBefore() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.notBefore
+}
+
+// holdOff refuses a call while Graph's wait lasts.
+func (c *Client) holdOff() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.notBefore.IsZero() || !c.now().Before(c.notBefore) {
+		return nil
+	}
+	return &ThrottledError{Until: c.notBefore}
+}
+
+// throttle remembers that Graph wants nothing before until, and says so.
+func (c *Client) throttle(until time.Time, gerr *Error, attempts int) error {
+	c.mu.Lock()
+	if until.After(c.notBefore) {
+		c.notBefore = until
+	}
+	c.mu.Unlock()
+	c.log.Debug("graph: throttled; nothing is sent before the time Graph asked for", "until", until, "retry_after", gerr.RetryAfter)
+	return &ThrottledError{Until: until, Err: gerr, asked: until.Add(-gerr.RetryAfter), attempts: attempts}
 }
 
 // Stats returns the counters so far.
@@ -144,13 +203,15 @@ type call struct {
 }
 
 // do sends c, retrying as Graph asks, and decodes a 2xx JSON answer into out (when out is non-nil).
-// A non-2xx answer comes back as *Error (possibly wrapped with why retrying stopped).
+// A non-2xx answer comes back as *Error (possibly wrapped with why retrying stopped), a wait
+// Graph asked for and this call will not make as *ThrottledError. Every caller wraps do's error
+// with wrapOp, which names the service once.
 func (c *Client) do(ctx context.Context, r call, out any) error {
 	if c.tokens == nil {
-		return errors.New("graph: no token source configured")
+		return errors.New("no token source configured")
 	}
 	if c.origin == nil {
-		return fmt.Errorf("graph: endpoint %q is not an absolute URL", c.endpoint)
+		return fmt.Errorf("endpoint %q is not an absolute URL", c.endpoint)
 	}
 	// A request that cannot even be built (a malformed next link) must not be retried like a
 	// network failure.
@@ -164,12 +225,21 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 			return fmt.Errorf("encode request: %w", err)
 		}
 	}
+	// Before the token too: a sign-in is no use while Graph takes nothing.
+	if err := c.holdOff(); err != nil {
+		return err
+	}
 	tok, err := c.token(ctx)
 	if err != nil {
 		return err
 	}
 	renewed := false
 	for attempt := 1; ; {
+		// Checked before every attempt: another call (a parallel presence range) may have learnt
+		// meanwhile that Graph wants nothing before a later time.
+		if err := c.holdOff(); err != nil {
+			return err
+		}
 		resp, err := c.send(ctx, r, body, tok, attempt)
 		if err != nil {
 			if ctx.Err() != nil || !retryableTransportError(err) || attempt >= c.maxAttempts {
@@ -184,7 +254,7 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			return decodeBody(resp, out)
 		}
-		gerr := readError(resp)
+		gerr := readError(resp, c.now())
 		switch {
 		case gerr.Status == http.StatusUnauthorized && !renewed:
 			// Usually InvalidAuthenticationToken: the cached token expired or was revoked early.
@@ -195,19 +265,23 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 			if tok, err = c.token(ctx); err != nil {
 				return err
 			}
+		case retryableStatus(gerr.Status) && gerr.RetryAfter > 0:
+			// Graph named the time: honour it in full (DESIGN rule 5). What this call will not
+			// wait for, no later call may ignore either, so the time is kept (NotBefore).
+			d := gerr.RetryAfter
+			if attempt >= c.maxAttempts || (c.maxWait > 0 && d > c.maxWait) || pastDeadline(ctx, d) {
+				return c.throttle(c.now().Add(d), gerr, attempt)
+			}
+			if err := c.sleep(ctx, d); err != nil {
+				return fmt.Errorf("%w (while waiting to retry: %w)", gerr, err)
+			}
+			attempt++
 		case retryableStatus(gerr.Status):
 			if attempt >= c.maxAttempts {
 				return fmt.Errorf("%w (gave up after %d attempts)", gerr, attempt)
 			}
-			d := gerr.RetryAfter
-			if d > c.maxRetryAfter {
-				d = c.maxRetryAfter
-			}
-			if d <= 0 {
-				// No (usable) Retry-After: back off anyway, as throttled requests still cost quota.
-				d = c.backoff(attempt)
-			}
-			if werr := c.wait(ctx, d, gerr); werr != nil {
+			// No (usable) Retry-After: back off anyway, as throttled requests still cost quota.
+			if werr := c.wait(ctx, c.backoff(attempt), gerr); werr != nil {
 				return werr
 			}
 			attempt++
@@ -217,21 +291,29 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 	}
 }
 
+// pastDeadline reports whether waiting d would outlast ctx's deadline (real time, as deadlines are).
+func pastDeadline(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < d
+}
+
+// token asks the token source. Its errors name the service already ("graph: renew sign-in:
+// ..."); wrapOp keeps that to one mention when the caller wraps again.
 func (c *Client) token(ctx context.Context) (string, error) {
 	tok, err := c.tokens.Token(ctx)
 	if err != nil {
-		return "", fmt.Errorf("get access token: %w", err)
+		return "", wrapOp("get access token", err)
 	}
 	if tok == "" {
-		return "", errors.New("get access token: token source returned an empty token")
+		return "", wrapOp("get access token", errors.New("token source returned an empty token"))
 	}
 	return tok, nil
 }
 
-// wait sleeps d before the next attempt, unless the context's deadline comes first: then sleeping
-// is pointless and cause is returned at once, saying why no retry was made.
+// wait sleeps a backoff d before the next attempt, unless the context's deadline comes first:
+// then sleeping is pointless and cause is returned at once, saying why no retry was made.
 func (c *Client) wait(ctx context.Context, d time.Duration, cause error) error {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+	if pastDeadline(ctx, d) {
 		return fmt.Errorf("%w (not retrying: waiting %s would pass the deadline)", cause, d)
 	}
 	if err := c.sleep(ctx, d); err != nil {

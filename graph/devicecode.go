@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,7 +94,7 @@ func (t *CachedTokenSource) deviceLogin(ctx context.Context, prompt io.Writer) e
 	}
 	form := url.Values{"grant_type": {deviceCodeGrant}, "client_id": {t.cfg.ClientID}, "device_code": {da.DeviceCode}}
 	for {
-		if err := t.cfg.sleep(ctx, interval); err != nil {
+		if err := t.cfg.Sleep(ctx, interval); err != nil {
 			return fmt.Errorf("graph: %s: %w", op, err)
 		}
 		if !da.Expiry.IsZero() && time.Now().After(da.Expiry) {
@@ -136,13 +137,23 @@ func (t *CachedTokenSource) deviceLogin(ctx context.Context, prompt io.Writer) e
 	}
 }
 
-// deviceCodeAdvice adds the fix for the most common registration mistake.
+// deviceCodeAdvice adds the fix for the most common mistakes.
 func deviceCodeAdvice(ee *EntraError) string {
-	if ee.Code == "invalid_client" {
+	switch {
+	case slices.Contains(ee.ErrorCodes, aadstsNoSuchScope):
+		return noDelegatedFormAdvice
+	case ee.Code == "invalid_client":
 		return " (for device code the app registration needs \"Allow public client flows\" switched on)"
 	}
 	return ""
 }
+
+// aadstsNoSuchScope is Entra's AADSTS650053, "asked for scope '...' that doesn't exist on the
+// resource": in a user sign-in, what an application-only permission such as
+// Presence.ReadWrite.All gets, as it has no delegated form.
+const aadstsNoSuchScope = 650053
+
+const noDelegatedFormAdvice = " (a permission asked for exists only as an application permission, which a signed-in account cannot have: use auth client-secret or client-certificate for it)"
 
 // refreshLocked renews a delegated sign-in with the cached refresh token. Entra may rotate the
 // refresh token; the newest one is persisted before the access token is handed out.
@@ -167,7 +178,14 @@ func (t *CachedTokenSource) refreshLocked(ctx context.Context) (string, error) {
 		if errors.As(err, &ee) && !ee.transient() {
 			// invalid_grant: revoked, expired after inactivity, password changed, or consent for a
 			// newly added scope missing. Only a new interactive sign-in fixes any of these.
+			if slices.Contains(ee.ErrorCodes, aadstsNoSuchScope) {
+				return "", &AuthError{Op: op, Msg: ee.Error() + noDelegatedFormAdvice, Err: ee}
+			}
 			return "", &AuthError{Op: op, Msg: "the saved sign-in was refused (" + ee.Error() + "): " + loginHint, Err: ee}
+		}
+		if ee != nil {
+			// Entra itself failed (5xx, 429): postToken's *EntraError does not name the service.
+			return "", &redactedError{msg: "graph: " + op + ": entra: " + ee.Error(), err: ee}
 		}
 		return "", err
 	}

@@ -51,7 +51,7 @@ func deviceSetup(t *testing.T, app graphtest.App) (*graphtest.Server, AuthConfig
 	cfg := testConfig(t, s, ModeDeviceCode)
 	cfg.Now = clock.Now
 	rec := &sleepRecorder{}
-	cfg.sleep = rec.sleep
+	cfg.Sleep = rec.sleep
 	return s, cfg, clock, rec
 }
 
@@ -284,5 +284,29 @@ func TestRefreshFailuresNeedLogin(t *testing.T) {
 				t.Fatalf("err = %v, want *AuthError telling to run `teamsface login`", err)
 			}
 		})
+	}
+}
+
+// Presence.ReadWrite.All has no delegated form: Entra refuses it in a device-code sign-in and on
+// refresh (AADSTS650053), and the error says what would work instead of a misleading fix.
+func TestApplicationOnlyScopeRefused(t *testing.T) {
+	s, cfg, clock, _ := deviceSetup(t, graphtest.App{PublicClient: true})
+	withAppOnly := cfg
+	withAppOnly.Scopes = []string{"Presence.ReadWrite.All"}
+
+	err := DeviceLogin(context.Background(), withAppOnly, &bytes.Buffer{})
+	var ae *AuthError
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "AADSTS650053") ||
+		!strings.Contains(err.Error(), "use auth client-secret or client-certificate") || strings.Contains(err.Error(), "public client") {
+		t.Fatalf("device login: %v, want an *AuthError naming AADSTS650053 and the auth modes that work", err)
+	}
+
+	// Signed in without it, then the permission is added to the configuration: the refresh
+	// asking for it is refused the same way.
+	login(t, s, cfg)
+	clock.Advance(2 * time.Hour)
+	_, err = mustSource(t, withAppOnly).Token(context.Background())
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "AADSTS650053") || !strings.Contains(err.Error(), "client-certificate") {
+		t.Fatalf("refresh: %v, want an *AuthError naming AADSTS650053 and the auth modes that work", err)
 	}
 }

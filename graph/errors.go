@@ -45,6 +45,43 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// ThrottledError says Graph asked to wait (Retry-After on a 429, 503 or 504) until a time the
+// call would not wait for: longer than Options.MaxWait, past the context's deadline, or after the
+// last attempt. Nothing more was sent, and the client sends nothing before Until (see
+// Client.NotBefore). A call made before a time set with SetNotBefore gets one too, with Err nil.
+type ThrottledError struct {
+	Until time.Time // when Graph takes requests again
+	Err   *Error    // the answer that carried the Retry-After; nil when nothing was sent
+
+	asked    time.Time // when the answer came (zero: unknown)
+	attempts int       // attempts made, when the last one was throttled
+}
+
+// Error reads like "graph: throttled: Graph asked to wait until 09:00:12 UTC (Retry-After 12s)".
+func (e *ThrottledError) Error() string {
+	until := e.Until.UTC()
+	layout := "2006-01-02 15:04:05 UTC"
+	if !e.asked.IsZero() && e.asked.UTC().Format(time.DateOnly) == until.Format(time.DateOnly) {
+		layout = "15:04:05 UTC" // the same day: the time says it
+	}
+	s := "graph: throttled: Graph asked to wait until " + until.Format(layout)
+	switch {
+	case e.Err == nil:
+		return s + " (nothing is sent before then)"
+	case e.attempts > 1:
+		return fmt.Sprintf("%s (Retry-After %s, after %d attempts)", s, e.Err.RetryAfter, e.attempts)
+	}
+	return fmt.Sprintf("%s (Retry-After %s)", s, e.Err.RetryAfter)
+}
+
+// Unwrap gives the *Error Graph answered, if any.
+func (e *ThrottledError) Unwrap() error {
+	if e.Err == nil {
+		return nil
+	}
+	return e.Err
+}
+
 // IsAuth reports whether err is (or wraps) a 401 or 403 from Graph: a token refused or a
 // permission missing, which DESIGN.md maps to exit code 4 for calls the whole run depends on.
 func IsAuth(err error) bool {
@@ -60,13 +97,14 @@ func isNotFound(err error) bool {
 
 // readError turns a non-2xx answer into *Error, and drains and closes the body.
 // Graph's shape: {"error": {"code", "message", "innerError": {"request-id", "client-request-id", "date"}}}.
-func readError(resp *http.Response) *Error {
+// now reads a Retry-After given as an HTTP date.
+func readError(resp *http.Response, now time.Time) *Error {
 	defer closeBody(resp)
 	e := &Error{
 		Status:          resp.StatusCode,
 		RequestID:       resp.Header.Get("request-id"),
 		ClientRequestID: resp.Header.Get("client-request-id"),
-		RetryAfter:      parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		RetryAfter:      parseRetryAfter(resp.Header.Get("Retry-After"), now),
 	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var body struct {

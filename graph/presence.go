@@ -7,9 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Availabilities are the documented presence availability values. Graph may add more; decoding
@@ -50,6 +51,10 @@ const maxPresenceIDs = 650
 // A failed request (after its retries) does not stop the others: the error names the failed id
 // ranges and the result holds what the other requests returned, so that a pass can go on with
 // them. Ids of a failed range are in neither Presences nor Missing.
+//
+// Two things do stop the requests not yet sent, and cancel those in flight: a 401/403 (the
+// token or a permission is refused, so every other request would be refused too, and the run
+// ends with exit code 4 anyway) and the end of ctx.
 func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult, error) {
 	ids = uniqueIDs(ids)
 	res := PresenceResult{Presences: make(map[string]Presence, len(ids))}
@@ -59,6 +64,7 @@ func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult
 	type chunk struct {
 		first int // index into ids
 		ids   []string
+		sent  bool
 		got   map[string]Presence
 		err   error
 	}
@@ -67,48 +73,59 @@ func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult
 		chunks = append(chunks, &chunk{first: i, ids: ids[i:min(i+maxPresenceIDs, len(ids))]})
 	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, c.concurrency)
-	var wg sync.WaitGroup
+	// Only a refusal is returned to the group, so only a refusal (or the end of ctx) cancels
+	// gctx; every other failure stays with its chunk.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.concurrency)
 	var finished atomic.Int64
 	for _, ch := range chunks {
-		select {
-		case sem <- struct{}{}:
-		case <-runCtx.Done():
-			ch.err = runCtx.Err()
-			continue
+		if gctx.Err() != nil {
+			break
 		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			// A failed request does not stop the others: the pass uses every answer it gets.
-			ch.got, ch.err = c.presenceChunk(runCtx, ch.ids)
-			if ch.err != nil {
-				return
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil // refused elsewhere, or the caller gave up while this one waited
 			}
-			reportProgress(ctx, int(finished.Add(1)), len(chunks))
+			ch.sent = true
+			ch.got, ch.err = c.presenceChunk(gctx, ch.ids)
+			switch {
+			case ch.err == nil:
+				reportProgress(ctx, int(finished.Add(1)), len(chunks))
+			case IsAuth(ch.err):
+				return ch.err
+			}
+			return nil
 		})
 	}
-	wg.Wait()
+	refused := g.Wait() != nil
 
 	var errs []error
+	unsent := 0
 	for _, ch := range chunks {
-		if ch.err != nil {
-			// A chunk cancelled because another one failed adds nothing to that failure.
-			if errors.Is(ch.err, context.Canceled) && ctx.Err() == nil {
+		switch {
+		case !ch.sent:
+			unsent++
+		case ch.err != nil:
+			// A request cut short because another one was refused adds nothing to that refusal.
+			if refused && ctx.Err() == nil && errors.Is(ch.err, context.Canceled) {
 				continue
 			}
 			op := fmt.Sprintf("get presences (ids %d-%d)", ch.first+1, ch.first+len(ch.ids))
 			errs = append(errs, wrapOp(op, ch.err))
-			continue
-		}
-		for _, id := range ch.ids {
-			if p, ok := ch.got[id]; ok {
-				res.Presences[id] = p
-			} else {
-				res.Missing = append(res.Missing, id)
+		default:
+			for _, id := range ch.ids {
+				if p, ok := ch.got[id]; ok {
+					res.Presences[id] = p
+				} else {
+					res.Missing = append(res.Missing, id)
+				}
 			}
 		}
+	}
+	if unsent > 0 && !refused {
+		// Only the end of ctx leaves requests unsent without a refusal to report.
+		errs = append(errs, wrapOp("get presences", fmt.Errorf("%d of %d requests not sent: %w",
+			unsent, len(chunks), context.Cause(ctx))))
 	}
 	return res, errors.Join(errs...)
 }

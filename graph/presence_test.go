@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -176,6 +177,62 @@ func TestGetPresencesChunkFails(t *testing.T) {
 	}
 }
 
+// A refused token or permission would be refused for every range: the ranges not yet sent are
+// not sent at all (the run ends with exit code 4 anyway).
+func TestGetPresencesRefusalStopsTheRest(t *testing.T) {
+	tests := []struct {
+		status       int
+		wantRequests int // the first range only; a 401 is retried once with a renewed token
+	}{
+		{http.StatusForbidden, 1},
+		{http.StatusUnauthorized, 2},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			e := newEnv(t, everything, func(o *graph.Options) { o.Concurrency = 1 })
+			ids := make([]string, 1400)
+			for i := range ids {
+				ids[i] = guid(i)
+				e.s.AddUser(graphtest.User{ID: ids[i]})
+			}
+			e.s.AddFault(graphtest.Fault{Path: presencePath, Status: tt.status})
+			res, err := e.c.GetPresences(t.Context(), ids)
+			if !graph.IsAuth(err) {
+				t.Fatalf("got %v, want the %d", err, tt.status)
+			}
+			if n := e.s.CountRequests("POST", presencePath); n != tt.wantRequests {
+				t.Errorf("%d requests, want %d: nothing after the refusal", n, tt.wantRequests)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "graph: get presences (ids 1-650): ") || strings.Count(msg, "graph:") != 1 {
+				t.Errorf("error %q, want the first range's refusal alone", msg)
+			}
+			if len(res.Presences)+len(res.Missing) != 0 {
+				t.Errorf("result %+v from refused requests", res)
+			}
+		})
+	}
+}
+
+func TestGetPresencesCancelStopsTheRest(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	e := newEnv(t, everything, func(o *graph.Options) {
+		o.Concurrency = 1
+		o.HTTPClient = &http.Client{Transport: &hookTransport{base: o.HTTPClient.Transport, after: func(int) { cancel() }}}
+	})
+	ids := make([]string, 1400)
+	for i := range ids {
+		ids[i] = guid(i)
+	}
+	_, err := e.c.GetPresences(ctx, ids)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "2 of 3 requests not sent") {
+		t.Fatalf("got %v, want context.Canceled saying 2 of 3 requests were not sent", err)
+	}
+	if n := len(e.s.Requests()); n != 1 {
+		t.Errorf("%d requests after the caller gave up, want 1", n)
+	}
+}
+
 func TestSetAndClearPresence(t *testing.T) {
 	t0 := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	e := newEnv(t, everything, nil)
@@ -261,6 +318,52 @@ func TestSetPresenceRefusedByServer(t *testing.T) {
 	err = e.c.ClearPresence(t.Context(), "u1", "app")
 	if !graph.IsAuth(err) {
 		t.Errorf("clear without permission: %v, want the 403", err)
+	}
+}
+
+// userTokens hands out delegated tokens of one signed-in user, a new one after Invalidate.
+type userTokens struct {
+	s      *graphtest.Server
+	user   string
+	mu     sync.Mutex
+	issued int
+}
+
+func (u *userTokens) Token(context.Context) (string, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.issued++
+	return u.s.IssueUserToken(u.user, []string{"Presence.ReadWrite", "Presence.Read.All"}, time.Hour), nil
+}
+
+func (*userTokens) Invalidate(string) {}
+
+// A signed-in account sets its own presence only: Graph refuses another user's with a 401, which
+// the client takes for a stale token once, like any 401, before it gives up.
+func TestSetPresenceOfAnotherUserWithADelegatedToken(t *testing.T) {
+	const alice, bob = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
+	var tokens *userTokens
+	e := newEnv(t, nil, func(o *graph.Options) {
+		tokens = &userTokens{user: alice}
+		o.Tokens = tokens
+	})
+	tokens.s = e.s
+	e.s.AddUser(graphtest.User{ID: alice})
+	e.s.AddUser(graphtest.User{ID: bob})
+	p := graph.SessionPresence{SessionID: "app", Availability: "Away", Activity: "Away"}
+	if err := e.c.SetPresence(t.Context(), alice, p); err != nil {
+		t.Fatalf("own presence: %v", err)
+	}
+	err := e.c.SetPresence(t.Context(), bob, p)
+	var ge *graph.Error
+	if !errors.As(err, &ge) || ge.Status != 401 || !strings.Contains(ge.Message, "Cannot set the presence of another user") || !graph.IsAuth(err) {
+		t.Fatalf("bob's presence: %v, want Graph's 401 for another user", err)
+	}
+	if n := e.s.CountRequests("POST", "/v1.0/users/"+bob); n != 2 || tokens.issued != 3 {
+		t.Errorf("%d requests, %d tokens; want the write tried once more with a new token", n, tokens.issued)
+	}
+	if len(e.s.Sessions(bob)) != 0 {
+		t.Error("bob got a session")
 	}
 }
 

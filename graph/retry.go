@@ -61,6 +61,10 @@ func backoffFor(attempt int, r float64) time.Duration {
 	return half + time.Duration(r*float64(half))
 }
 
+// maxRetryAfter bounds a Retry-After as read: a day is far beyond anything Graph asks for, and
+// keeps a garbled header from overflowing a time.Duration.
+const maxRetryAfter = 24 * time.Hour
+
 // parseRetryAfter reads Retry-After as seconds (what Graph sends) or as an HTTP date.
 // It returns 0 when absent or unusable.
 func parseRetryAfter(v string, now time.Time) time.Duration {
@@ -72,11 +76,12 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if n <= 0 {
 			return 0
 		}
-		// Clamped only to avoid overflow; Client.do caps it at MaxRetryAfter.
-		return time.Duration(min(n, int64(24*time.Hour/time.Second))) * time.Second
+		// Clamped only to avoid overflow; Client.do waits it in full or up to Options.MaxWait.
+		return time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		// A date years ahead would otherwise read as centuries (Sub saturates) and be waited.
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
 }

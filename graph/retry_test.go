@@ -46,6 +46,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"99999999999", 24 * time.Hour},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", 24 * time.Hour},
 	} {
 		if got := parseRetryAfter(tt.in, now); got != tt.want {
 			t.Errorf("parseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
@@ -124,7 +125,7 @@ func TestReadError(t *testing.T) {
 			for k, v := range tt.header {
 				resp.Header.Set(k, v)
 			}
-			got := readError(resp)
+			got := readError(resp, time.Now())
 			if *got != tt.want {
 				t.Errorf("readError = %+v, want %+v", *got, tt.want)
 			}

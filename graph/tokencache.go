@@ -94,36 +94,36 @@ func readTokenFile(dir string, key cacheKey, log *slog.Logger) *tokenFile {
 // file, never a torn one, and no other process ever sees a partly written token.
 func writeTokenFile(dir string, f *tokenFile) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("graph: save token: %w", err)
+		return fmt.Errorf("save token: %w", err)
 	}
 	f.Version = tokenFileVersion
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
-		return fmt.Errorf("graph: save token: %w", err)
+		return fmt.Errorf("save token: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".token-graph-*.tmp") // CreateTemp opens 0600
 	if err != nil {
-		return fmt.Errorf("graph: save token: %w", err)
+		return fmt.Errorf("save token: %w", err)
 	}
 	tmpName := tmp.Name()
 	defer os.Remove(tmpName) // no-op after a successful rename
 	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
 		tmp.Close()
-		return fmt.Errorf("graph: save token: %w", err)
+		return fmt.Errorf("save token: %w", err)
 	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("graph: save token: %w", err)
+		return fmt.Errorf("save token: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("graph: save token: %w", err)
+		return fmt.Errorf("save token: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("graph: save token: %w", err)
+		return fmt.Errorf("save token: %w", err)
 	}
 	if err := os.Rename(tmpName, filepath.Join(dir, tokenCacheFile)); err != nil {
-		return fmt.Errorf("graph: save token: %w", err)
+		return fmt.Errorf("save token: %w", err)
 	}
 	syncDir(dir)
 	return nil

@@ -3,8 +3,11 @@ package mapping
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,6 +24,8 @@ type Config struct {
 	// Getenv, when set, replaces the process environment for secrets' variables (the command
 	// line passes its own, so that tests and the demo need not change the process's).
 	Getenv func(string) string `yaml:"-"`
+
+	decided sync.Map // Presence → Decision, see Decide
 }
 
 // Microsoft is how teamsface signs in to Entra and reaches Graph.
@@ -37,6 +42,8 @@ type Microsoft struct {
 	// once loaded; empty means the cloud's default (see Authority, GraphRoot).
 	AuthorityHost string `yaml:"authority_host"`
 	GraphEndpoint string `yaml:"graph_endpoint"`
+	// Concurrency is how many presence requests may be in flight at once.
+	Concurrency int `yaml:"concurrency"`
 }
 
 // Starface is how teamsface reaches the PBX.
@@ -54,6 +61,18 @@ type Starface struct {
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 	Group              string `yaml:"group"`
 	Concurrency        int    `yaml:"concurrency"`
+	// Auth is how teamsface signs in: auto (OAuth when a client secret is configured and the
+	// PBX's realm answers, else classic), classic (the nonce login) or oauth (STARFACE 10).
+	Auth             string `yaml:"auth"`
+	ClientID         string `yaml:"client_id"`
+	ClientSecretEnv  string `yaml:"client_secret_env"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	Scope            string `yaml:"scope"`
+	// OneHub turns on STARFACE 10's OneHub (experimental): DND and calls of everyone in one
+	// read, and their changes as a stream in sync watch. OneHubURL is where it listens
+	// (https:// or grpcs://; empty: the PBX's host, port 9092).
+	OneHub    bool   `yaml:"onehub"`
+	OneHubURL string `yaml:"onehub_url"`
 }
 
 // Users says which STARFACE users take part and how they are matched.
@@ -62,6 +81,37 @@ type Users struct {
 	Overrides map[string]string `yaml:"overrides"`
 	Exclude   []string          `yaml:"exclude"`
 	Refresh   time.Duration     `yaml:"refresh"`
+	// MaxDrop is how many of the users matched before a refreshed match may drop
+	// before it is held (DESIGN.md rule 8): "10%" or a number of users.
+	MaxDrop string `yaml:"max_drop"`
+}
+
+// DropLimit is how many of before matched users a refreshed match may drop
+// and still be applied: users.max_drop as a number, or as a percentage of
+// before but never fewer than MinDropLimit users.
+func (u Users) DropLimit(before int) int {
+	pct, count, _ := parseMaxDrop(u.MaxDrop)
+	if pct < 0 {
+		return count
+	}
+	return max(int(math.Ceil(pct*float64(before)/100)), MinDropLimit)
+}
+
+// parseMaxDrop reads "10%" (pct 10, count -1) or "25" (pct -1, count 25).
+func parseMaxDrop(s string) (pct float64, count int, err error) {
+	s = strings.TrimSpace(s)
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || v < 0 || v > 100 {
+			return -1, -1, fmt.Errorf("%q is not a percentage from 0%% to 100%%", s)
+		}
+		return v, -1, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return -1, -1, fmt.Errorf("%q is neither a percentage such as 10%% nor a number of users such as 25", s)
+	}
+	return -1, n, nil
 }
 
 // TeamsToStarface holds the presence → DND rules, first match wins.
@@ -90,7 +140,13 @@ type StarfaceToTeams struct {
 	OnDND      Pair          `yaml:"on_dnd"`
 	Expiration time.Duration `yaml:"expiration"`
 	Poll       time.Duration `yaml:"poll"`
-	EchoGuard  time.Duration `yaml:"echo_guard"`
+	// ReadRate bounds the phone-config reads per second this direction adds beyond the
+	// least that poll needs.
+	ReadRate  int           `yaml:"read_rate"`
+	EchoGuard time.Duration `yaml:"echo_guard"`
+	// OnCall is shown in Teams while a user is on a STARFACE call (needs starface.onehub);
+	// the zero Pair is off.
+	OnCall Pair `yaml:"on_call"`
 }
 
 // Test is one entry of the file's tests: section.
@@ -108,15 +164,30 @@ type TestExpect struct {
 
 // Defaults, also listed by Keys.
 const (
-	DefaultCloud           = "global"
-	DefaultAuth            = "client-secret"
-	DefaultClientSecretEnv = "TEAMSFACE_CLIENT_SECRET"
-	DefaultPasswordEnv     = "STARFACE_PASSWORD"
-	DefaultConcurrency     = 4
-	DefaultRefresh         = 10 * time.Minute
-	DefaultExpiration      = 15 * time.Minute
-	DefaultPoll            = 60 * time.Second
-	DefaultEchoGuard       = 10 * time.Minute
+	DefaultCloud                   = "global"
+	DefaultAuth                    = "client-secret"
+	DefaultClientSecretEnv         = "TEAMSFACE_CLIENT_SECRET"
+	DefaultPasswordEnv             = "STARFACE_PASSWORD"
+	DefaultConcurrency             = 4
+	DefaultStarfaceAuth            = "auto"
+	DefaultStarfaceClientID        = "rest-client-headless"
+	DefaultStarfaceClientSecretEnv = "STARFACE_CLIENT_SECRET"
+	DefaultStarfaceScope           = "pbx-login"
+	DefaultRefresh                 = 10 * time.Minute
+	DefaultExpiration              = 15 * time.Minute
+	DefaultPoll                    = 60 * time.Second
+	DefaultReadRate                = 20
+	DefaultMaxDrop                 = "10%"
+	// MinDropLimit is the fewest users a percentage max_drop lets go at once.
+	MinDropLimit     = 5
+	DefaultEchoGuard = 10 * time.Minute
+)
+
+// microsoft.concurrency: 10,000 users are 16 presence requests (650 ids each), far below Graph's
+// 1,500 requests per 30 s per app and tenant; more in flight gains nothing but bursts.
+const (
+	DefaultGraphConcurrency = 8
+	MaxGraphConcurrency     = 16
 )
 
 // DefaultMatch is the default order of users.match.
@@ -231,6 +302,9 @@ func (c *Config) applyDefaults(d *decoder) {
 	if !d.has("microsoft.client_secret_env") && m.ClientSecretFile == "" {
 		m.ClientSecretEnv = DefaultClientSecretEnv
 	}
+	if !d.has("microsoft.concurrency") {
+		m.Concurrency = DefaultGraphConcurrency
+	}
 	s := &c.Starface
 	if !d.has("starface.password_env") && s.PasswordFile == "" {
 		s.PasswordEnv = DefaultPasswordEnv
@@ -238,11 +312,26 @@ func (c *Config) applyDefaults(d *decoder) {
 	if !d.has("starface.concurrency") {
 		s.Concurrency = DefaultConcurrency
 	}
+	if !d.has("starface.auth") {
+		s.Auth = DefaultStarfaceAuth
+	}
+	if !d.has("starface.client_id") {
+		s.ClientID = DefaultStarfaceClientID
+	}
+	if !d.has("starface.client_secret_env") && s.ClientSecretFile == "" {
+		s.ClientSecretEnv = DefaultStarfaceClientSecretEnv
+	}
+	if !d.has("starface.scope") {
+		s.Scope = DefaultStarfaceScope
+	}
 	if !d.has("users.match") {
 		c.Users.Match = DefaultMatch()
 	}
 	if !d.has("users.refresh") {
 		c.Users.Refresh = DefaultRefresh
+	}
+	if !d.has("users.max_drop") {
+		c.Users.MaxDrop = DefaultMaxDrop
 	}
 	if !d.has("teams_to_starface.rules") {
 		c.TeamsToStarface.Rules = DefaultRules()
@@ -256,6 +345,9 @@ func (c *Config) applyDefaults(d *decoder) {
 	}
 	if !d.has("starface_to_teams.poll") {
 		r.Poll = DefaultPoll
+	}
+	if !d.has("starface_to_teams.read_rate") {
+		r.ReadRate = DefaultReadRate
 	}
 	if !d.has("starface_to_teams.echo_guard") {
 		r.EchoGuard = DefaultEchoGuard

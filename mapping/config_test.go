@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,6 +22,26 @@ const (
 	msLastYAML = sfYAML + msYAML
 )
 
+func TestDropLimit(t *testing.T) {
+	tests := []struct {
+		maxDrop string
+		before  int
+		want    int
+	}{
+		{"10%", 40, 5},   // 4, but at least 5
+		{"10%", 200, 20}, // 10% of 200
+		{"10%", 201, 21}, // rounded up
+		{"0%", 100, 5},
+		{"25", 1000, 25},
+		{"0", 1000, 0},
+	}
+	for _, tt := range tests {
+		if got := (Users{MaxDrop: tt.maxDrop}).DropLimit(tt.before); got != tt.want {
+			t.Errorf("DropLimit(%s of %d) = %d, want %d", tt.maxDrop, tt.before, got, tt.want)
+		}
+	}
+}
+
 func TestParseDefaults(t *testing.T) {
 	c, err := Parse([]byte(minimalYAML), "min.yaml")
 	if err != nil {
@@ -30,10 +51,11 @@ func TestParseDefaults(t *testing.T) {
 		File: "min.yaml",
 		Microsoft: Microsoft{
 			Cloud: "global", Tenant: "contoso.onmicrosoft.com", ClientID: "11111111-2222-3333-4444-555555555555",
-			Auth: "client-secret", ClientSecretEnv: "TEAMSFACE_CLIENT_SECRET",
+			Auth: "client-secret", ClientSecretEnv: "TEAMSFACE_CLIENT_SECRET", Concurrency: 8,
 		},
-		Starface: Starface{URL: "https://pbx.example.com", Login: "0001", PasswordEnv: "STARFACE_PASSWORD", Concurrency: 4},
-		Users:    Users{Match: []string{"mail", "proxyAddresses", "userPrincipalName"}, Refresh: 10 * time.Minute},
+		Starface: Starface{URL: "https://pbx.example.com", Login: "0001", PasswordEnv: "STARFACE_PASSWORD", Concurrency: 4,
+			Auth: "auto", ClientID: "rest-client-headless", ClientSecretEnv: "STARFACE_CLIENT_SECRET", Scope: "pbx-login"},
+		Users: Users{Match: []string{"mail", "proxyAddresses", "userPrincipalName"}, Refresh: 10 * time.Minute, MaxDrop: "10%"},
 		TeamsToStarface: TeamsToStarface{Rules: []Rule{
 			{When: Condition{Activity: []string{"InACall", "InAConferenceCall", "Presenting"}}, DND: DNDOn},
 			{When: Condition{Availability: []string{"DoNotDisturb"}}, DND: DNDOn},
@@ -42,7 +64,7 @@ func TestParseDefaults(t *testing.T) {
 		}},
 		StarfaceToTeams: StarfaceToTeams{
 			OnDND:      Pair{"DoNotDisturb", "Presenting"},
-			Expiration: 15 * time.Minute, Poll: 60 * time.Second, EchoGuard: 10 * time.Minute,
+			Expiration: 15 * time.Minute, Poll: 60 * time.Second, ReadRate: 20, EchoGuard: 10 * time.Minute,
 		},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -53,6 +75,15 @@ func TestParseDefaults(t *testing.T) {
 	}
 	if got := c.Microsoft.GraphRoot(); got != "https://graph.microsoft.com" {
 		t.Errorf("GraphRoot() = %q", got)
+	}
+}
+
+func TestParseGraphConcurrency(t *testing.T) {
+	for _, n := range []int{1, 16} {
+		c, err := Parse([]byte(fmt.Sprintf("%s  concurrency: %d\n", msLastYAML, n)), "c.yaml")
+		if err != nil || c.Microsoft.Concurrency != n {
+			t.Errorf("concurrency %d: got %+v, %v", n, c, err)
+		}
 	}
 }
 
@@ -106,6 +137,7 @@ tests:
 	if m.GraphRoot() != "https://graph.example.test" {
 		t.Errorf("GraphRoot() = %q", m.GraphRoot())
 	}
+
 	u := c.Users
 	if !reflect.DeepEqual(u.Match, []string{"userPrincipalName"}) || u.Refresh != 0 {
 		t.Errorf("users = %+v", u)
@@ -201,6 +233,8 @@ func TestParseErrors(t *testing.T) {
 		{"authority http", msLastYAML + "  authority_host: http://login.example.com\n", "e.yaml:7:19: microsoft.authority_host: ", []string{"must use https"}},
 		{"graph with path", msLastYAML + "  graph_endpoint: https://graph.microsoft.com/v1.0\n", "e.yaml:7:19: microsoft.graph_endpoint: ", []string{"origin only", "no path such as /v1.0"}},
 		{"graph not url", msLastYAML + "  graph_endpoint: graph.microsoft.com\n", "e.yaml:7:19: microsoft.graph_endpoint: ", []string{"is not a URL"}},
+		{"graph concurrency 0", msLastYAML + "  concurrency: 0\n", "e.yaml:7:16: microsoft.concurrency: ", []string{"use 1 to 16", "1,500 requests per 30 s"}},
+		{"graph concurrency 17", msLastYAML + "  concurrency: 17\n", "e.yaml:7:16: microsoft.concurrency: ", []string{"use 1 to 16"}},
 		// starface
 		{"url scheme", msYAML + "starface:\n  login: \"0001\"\n  url: ftp://pbx\n", "e.yaml:6:8: starface.url: ", []string{"must use https or http"}},
 		{"url missing", msYAML + "starface:\n  login: \"0001\"\n", "e.yaml:5:3: starface.url: ", []string{"required", "https://pbx.example.com"}},
@@ -213,6 +247,11 @@ func TestParseErrors(t *testing.T) {
 		{"concurrency word", minimalYAML + "  concurrency: many\n", "e.yaml:7:16: starface.concurrency: ", []string{`"many" is not a whole number`}},
 		{"bool word", minimalYAML + "  insecure_skip_verify: maybe\n", "e.yaml:7:25: starface.insecure_skip_verify: ", []string{"use true or false"}},
 		{"both passwords", minimalYAML + "  password_env: P\n  password_file: /p\n", "e.yaml:8:18: starface.password_file: ", []string{"not both"}},
+		{"auth unknown", minimalYAML + "  auth: token\n", "e.yaml:7:9: starface.auth: ", []string{`"token" is not valid; use auto, classic or oauth`}},
+		{"auth case", minimalYAML + "  auth: OAuth\n", "e.yaml:7:9: starface.auth: ", []string{`did you mean "oauth"?`}},
+		{"client id empty", minimalYAML + "  client_id: \"\"\n", "e.yaml:7:14: starface.client_id: ", []string{"empty", "rest-client-headless"}},
+		{"both client secrets", minimalYAML + "  client_secret_env: S\n  client_secret_file: /s\n", "e.yaml:8:23: starface.client_secret_file: ", []string{"not both"}},
+		{"scope empty", minimalYAML + "  scope: \" \"\n", "e.yaml:7:10: starface.scope: ", []string{"empty", "pbx-login"}},
 		// users
 		{"match unknown", minimalYAML + "users:\n  match: [mail, email]\n", "e.yaml:8:17: users.match[2]: ", []string{`"email" is not valid; use mail, proxyAddresses or userPrincipalName`}},
 		{"match case", minimalYAML + "users:\n  match: [Mail]\n", "e.yaml:8:11: users.match[1]: ", []string{`did you mean "mail"?`}},
@@ -246,6 +285,12 @@ func TestParseErrors(t *testing.T) {
 		{"expiration long", minimalYAML + "starface_to_teams:\n  expiration: 5h\n", "e.yaml:8:15: starface_to_teams.expiration: ", []string{"5m to 4h"}},
 		{"poll short", minimalYAML + "starface_to_teams:\n  poll: 5s\n", "e.yaml:8:9: starface_to_teams.poll: ", []string{"use 10s or more"}},
 		{"echo_guard negative", minimalYAML + "starface_to_teams:\n  echo_guard: -1s\n", "e.yaml:8:15: starface_to_teams.echo_guard: ", []string{"negative"}},
+		{"read_rate zero", minimalYAML + "starface_to_teams:\n  read_rate: 0\n", "e.yaml:8:14: starface_to_teams.read_rate: ", []string{"use 1 to 1000"}},
+		{"device code cannot set others' presence", msLastYAML + "  auth: device-code\nstarface_to_teams:\n  enabled: true\n",
+			"e.yaml:9:12: starface_to_teams.enabled: ", []string{"application permission Presence.ReadWrite.All", "device-code", "client-secret or client-certificate"}},
+		// users
+		{"max_drop word", minimalYAML + "users:\n  max_drop: lots\n", "e.yaml:8:13: users.max_drop: ", []string{`"lots" is neither a percentage such as 10% nor a number of users such as 25`}},
+		{"max_drop over 100%", minimalYAML + "users:\n  max_drop: 120%\n", "e.yaml:8:13: users.max_drop: ", []string{"from 0% to 100%"}},
 		// tests
 		{"test availability unknown", minimalYAML + "tests:\n  - {availability: Bussy, expect: {dnd: on}}\n", "e.yaml:8:20: tests[1].availability: ", []string{`"Bussy" is not a known availability`}},
 		{"test activity unknown", minimalYAML + "tests:\n  - {availability: Busy, activity: Call, expect: {dnd: on}}\n", "e.yaml:8:36: tests[1].activity: ", []string{`"Call" is not a known activity`}},
@@ -254,7 +299,7 @@ func TestParseErrors(t *testing.T) {
 		// unknown keys at several levels
 		{"unknown top", minimalYAML + "microsft:\n  cloud: global\n", "e.yaml:7:1: microsft: ", []string{`unknown key (did you mean "microsoft"?); valid keys here: microsoft, starface, users, teams_to_starface, starface_to_teams, tests`}},
 		{"unknown microsoft", msLastYAML + "  tenant_id: x\n", "e.yaml:7:3: microsoft.tenant_id: ", []string{"unknown key", "valid keys here: cloud, tenant, client_id, auth, client_secret_env, client_secret_file, certificate_file, group, authority_host, graph_endpoint"}},
-		{"unknown users", minimalYAML + "users:\n  overides: {}\n", "e.yaml:8:3: users.overides: ", []string{`did you mean "overrides"?`, "valid keys here: match, overrides, exclude, refresh"}},
+		{"unknown users", minimalYAML + "users:\n  overides: {}\n", "e.yaml:8:3: users.overides: ", []string{`did you mean "overrides"?`, "valid keys here: match, overrides, exclude, refresh, max_drop"}},
 		{"unknown when", minimalYAML + "teams_to_starface:\n  rules:\n    - when: {availabilty: [Busy]}\n      dnd: on\n",
 			"e.yaml:9:14: teams_to_starface.rules[1].when.availabilty: ", []string{`did you mean "availability"?`, "valid keys here: availability, activity"}},
 		{"unknown rule key", minimalYAML + "teams_to_starface:\n  rules:\n    - when: {}\n      dnd: on\n      priority: 1\n",
@@ -263,7 +308,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown expect", minimalYAML + "tests:\n  - {availability: Busy, expect: {dnd: on, why: x}}\n", "e.yaml:8:44: tests[1].expect.why: ", []string{"valid keys here: dnd"}},
 		// structure
 		{"duplicate key", msLastYAML + "  tenant: other.example.com\n", "e.yaml:7:3: microsoft.tenant: ", []string{"duplicate key; first given on line 5"}},
-		{"section not mapping", minimalYAML + "users: [a]\n", "e.yaml:7:8: users: ", []string{"expected a mapping with keys match, overrides, exclude, refresh, got a list"}},
+		{"section not mapping", minimalYAML + "users: [a]\n", "e.yaml:7:8: users: ", []string{"expected a mapping with keys match, overrides, exclude, refresh, max_drop, got a list"}},
 		{"syntax", minimalYAML + "users:\n  match: [mail\n", "e.yaml:", []string{"invalid YAML"}},
 		{"top not mapping", "- a\n- b\n", "e.yaml:1:1: ", []string{"expected a mapping with keys microsoft, starface"}},
 	}

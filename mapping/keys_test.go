@@ -49,7 +49,7 @@ func TestKeysDefaults(t *testing.T) {
 		if k.Default == "" {
 			continue
 		}
-		v, ok := valueAt(reflect.ValueOf(*c), k.Key)
+		v, ok := valueAt(reflect.ValueOf(c).Elem(), k.Key)
 		if !ok {
 			continue // list items: nothing to compare
 		}
@@ -65,6 +65,9 @@ func TestKeysDefaults(t *testing.T) {
 			got = "[" + strings.Join(x, ", ") + "]"
 		case Pair:
 			got = fmt.Sprintf("{availability: %s, activity: %s}", x.Availability, x.Activity)
+			if x == (Pair{}) {
+				got = "{}"
+			}
 		case []Rule:
 			if !reflect.DeepEqual(x, DefaultRules()) {
 				t.Errorf("%s: not the default rules", k.Key)

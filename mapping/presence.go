@@ -111,6 +111,17 @@ type Decision struct {
 // rules don't know, such as ones Microsoft adds later, are matched like any
 // other and usually end up at a catch-all rule.
 func (c *Config) Decide(p Presence) Decision {
+	// A pass decides for thousands of users among a few dozen presences: remember each
+	// decision rather than format its reason again for every user.
+	if d, ok := c.decided.Load(p); ok {
+		return d.(Decision)
+	}
+	d := c.decide(p)
+	c.decided.Store(p, d)
+	return d
+}
+
+func (c *Config) decide(p Presence) Decision {
 	if p.Availability == "" || p.Availability == PresenceUnknown {
 		return Decision{DND: DNDKeep, Reason: "presence unknown"}
 	}

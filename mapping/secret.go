@@ -82,6 +82,28 @@ func (c *Config) StarfacePassword() (string, error) {
 	return s, c.blame(err)
 }
 
+// StarfaceClientSecret is the OAuth client secret of starface.client_id (Server → Status →
+// REST-API) from client_secret_file or the variable client_secret_env (default
+// STARFACE_CLIENT_SECRET). With auth classic it is not read. With auth auto it is optional: ""
+// when neither a file nor a variable of its own name is configured and the default variable is
+// unset or empty; a file or variable named in the file must work. With auth oauth it is
+// required.
+func (c *Config) StarfaceClientSecret() (string, error) {
+	s := c.Starface
+	if s.Auth == "classic" {
+		return "", nil
+	}
+	if s.Auth != "oauth" && s.ClientSecretFile == "" && s.ClientSecretEnv == DefaultStarfaceClientSecretEnv {
+		v, ok := c.lookupEnv()(s.ClientSecretEnv)
+		if !ok || strings.TrimSpace(v) == "" {
+			return "", nil
+		}
+		return v, nil
+	}
+	v, err := readSecret(s.ClientSecretFile, s.ClientSecretEnv, "starface.client_secret_env", c.lookupEnv())
+	return v, c.blame(err)
+}
+
 // blame names the configuration file in an error about a variable, which
 // has no file of its own.
 func (c *Config) blame(err error) error {

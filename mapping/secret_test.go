@@ -111,3 +111,49 @@ func TestConfigSecrets(t *testing.T) {
 		t.Errorf("password_file: %q, %v", s, err)
 	}
 }
+
+func TestStarfaceClientSecret(t *testing.T) {
+	good := writeSecret(t, "file-secret\n", 0o600)
+	open := writeSecret(t, "file-secret\n", 0o644)
+	tests := []struct {
+		name string
+		yaml string // appended to the starface section
+		env  map[string]string
+		want string
+		err  string // "" = no error
+	}{
+		{"classic reads nothing", "  auth: classic\n", map[string]string{"STARFACE_CLIENT_SECRET": "x"}, "", ""},
+		{"auto, default variable unset: no secret", "", nil, "", ""},
+		{"auto, default variable blank: no secret", "", map[string]string{"STARFACE_CLIENT_SECRET": " "}, "", ""},
+		{"auto, default variable set", "", map[string]string{"STARFACE_CLIENT_SECRET": "env-secret"}, "env-secret", ""},
+		{"auto, own variable unset", "  client_secret_env: PBX_SECRET\n", nil, "", "starface.client_secret_env: environment variable PBX_SECRET is not set"},
+		{"auto, own variable", "  client_secret_env: PBX_SECRET\n", map[string]string{"PBX_SECRET": "own"}, "own", ""},
+		{"auto, file", "  client_secret_file: " + good + "\n", nil, "file-secret", ""},
+		{"auto, file readable by others", "  client_secret_file: " + open + "\n", nil, "", "starface.client_secret_file"},
+		{"oauth, default variable unset", "  auth: oauth\n", nil, "", "environment variable STARFACE_CLIENT_SECRET is not set; export it or name a file with starface.client_secret_file"},
+		{"oauth, default variable set", "  auth: oauth\n", map[string]string{"STARFACE_CLIENT_SECRET": "env-secret"}, "env-secret", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(msYAML+sfYAML+tt.yaml), "m.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Getenv = func(k string) string { return tt.env[k] }
+			got, err := c.StarfaceClientSecret()
+			if tt.err == "" {
+				if err != nil || got != tt.want {
+					t.Errorf("got %q, %v; want %q", got, err, tt.want)
+				}
+				return
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("err = %v, want a *ConfigError saying %q", err, tt.err)
+			}
+			if got != "" || (err != nil && strings.Contains(err.Error(), "file-secret")) {
+				t.Errorf("secret leaked: %q / %v", got, err)
+			}
+		})
+	}
+}

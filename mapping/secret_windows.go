@@ -23,7 +23,7 @@ func checkSecretMode(file string, _ fs.FileInfo) error {
 	fix := fmt.Sprintf(`run icacls "%s" /inheritance:r /grant:r "%%USERNAME%%:R" (grant the account teamsface runs as)`, file)
 	sd, err := windows.GetNamedSecurityInfo(file, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
 	if err != nil {
-		return fmt.Errorf("cannot read the secret file's permissions: %v", err)
+		return fmt.Errorf("cannot read the secret file's permissions: %w", err)
 	}
 	dacl, _, err := sd.DACL()
 	if errors.Is(err, windows.ERROR_OBJECT_NOT_FOUND) || (err == nil && dacl == nil) {
@@ -31,11 +31,11 @@ func checkSecretMode(file string, _ fs.FileInfo) error {
 		return fmt.Errorf("secret file has no access control list, so everyone can read it; %s", fix)
 	}
 	if err != nil {
-		return fmt.Errorf("cannot read the secret file's permissions: %v", err)
+		return fmt.Errorf("cannot read the secret file's permissions: %w", err)
 	}
 	entries, err := daclEntries(dacl)
 	if err != nil {
-		return fmt.Errorf("cannot read the secret file's permissions: %v", err)
+		return fmt.Errorf("cannot read the secret file's permissions: %w", err)
 	}
 	if group, access := broadAccess(entries); group != "" {
 		return fmt.Errorf("secret file grants %s %s access; %s", group, access, fix)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 )
 
 var (
@@ -16,9 +17,10 @@ var (
 )
 
 var (
-	authNames  = []string{"client-secret", "client-certificate", "device-code"}
-	matchNames = []string{"mail", "proxyAddresses", "userPrincipalName"}
-	dndNames   = []string{"on", "off", "keep"}
+	authNames   = []string{"client-secret", "client-certificate", "device-code"}
+	sfAuthNames = []string{"auto", "classic", "oauth"}
+	matchNames  = []string{"mail", "proxyAddresses", "userPrincipalName"}
+	dndNames    = []string{"on", "off", "keep"}
 )
 
 // validate checks the decoded, defaulted config and records every problem.
@@ -29,6 +31,7 @@ func (d *decoder) validate(c *Config) {
 	d.users(&c.Users)
 	d.rules(c.TeamsToStarface.Rules)
 	d.reverse(&c.StarfaceToTeams)
+	d.permissions(c)
 	d.tests(c.Tests)
 }
 
@@ -78,6 +81,9 @@ func (d *decoder) microsoft(m *Microsoft) {
 	if m.Group != "" && !guidRE.MatchString(m.Group) {
 		d.errf("microsoft.group", "%q is not an Entra group object id (a GUID)", m.Group)
 	}
+	if m.Concurrency < 1 || m.Concurrency > MaxGraphConcurrency {
+		d.errf("microsoft.concurrency", "%d is out of range; use 1 to %d (presence requests in flight; Graph allows 1,500 requests per 30 s per app and tenant)", m.Concurrency, MaxGraphConcurrency)
+	}
 	m.AuthorityHost = d.httpsOrigin("microsoft.authority_host", m.AuthorityHost, "https://login.microsoftonline.us")
 	m.GraphEndpoint = d.httpsOrigin("microsoft.graph_endpoint", m.GraphEndpoint, "https://graph.microsoft.us")
 }
@@ -120,6 +126,30 @@ func (d *decoder) starface(s *Starface) {
 	}
 	if s.Concurrency < 1 || s.Concurrency > 64 {
 		d.errf("starface.concurrency", "%d is out of range; use 1 to 64", s.Concurrency)
+	}
+	if !slices.Contains(sfAuthNames, s.Auth) {
+		d.errf("starface.auth", "%q is not valid; use %s%s", s.Auth, oneOf(sfAuthNames), caseHint(s.Auth, sfAuthNames))
+	}
+	if strings.TrimSpace(s.ClientID) == "" {
+		d.errf("starface.client_id", "empty; remove the key to use %s", DefaultStarfaceClientID)
+	}
+	if d.has("starface.client_secret_env") && s.ClientSecretFile != "" {
+		d.errf("starface.client_secret_file", "set client_secret_env or client_secret_file, not both")
+	}
+	switch {
+	case strings.TrimSpace(s.Scope) == "":
+		d.errf("starface.scope", "empty; remove the key to use %s (login is tried when the PBX refuses it)", DefaultStarfaceScope)
+	case strings.IndexFunc(s.Scope, unicode.IsControl) >= 0:
+		d.errf("starface.scope", "%q holds a control character; use scope names separated by spaces, such as pbx-login", s.Scope)
+	}
+	if s.OneHub && s.Auth == "classic" {
+		d.errf("starface.onehub", "needs the OAuth sign-in of STARFACE 10 (OneHub takes no classic authToken): set starface.auth to oauth, or auto with a client secret")
+	}
+	if s.OneHubURL != "" {
+		u, err := url.Parse(s.OneHubURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "grpcs") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+			d.errf("starface.onehub_url", "%q is not valid; use https://HOST:PORT or grpcs://HOST:PORT (the cloud PBX's gRpcUrl), or leave it out for the PBX's host on port 9092", s.OneHubURL)
+		}
 	}
 }
 
@@ -174,6 +204,9 @@ func (d *decoder) users(u *Users) {
 	}
 	if u.Refresh < 0 {
 		d.errf("users.refresh", "%s is negative; use 0 to match again on every run, or a duration such as 10m", u.Refresh)
+	}
+	if _, _, err := parseMaxDrop(u.MaxDrop); err != nil {
+		d.errf("users.max_drop", "%v", err)
 	}
 }
 
@@ -255,6 +288,31 @@ func (d *decoder) reverse(r *StarfaceToTeams) {
 	}
 	if r.EchoGuard < 0 {
 		d.errf("starface_to_teams.echo_guard", "%s is negative; use 0 or a duration such as 10m", r.EchoGuard)
+	}
+	if r.OnCall != (Pair{}) && !ValidSetPresencePair(r.OnCall) {
+		pairs := make([]string, len(SetPresencePairs))
+		for i, p := range SetPresencePairs {
+			pairs[i] = p.String()
+		}
+		d.errf("starface_to_teams.on_call", "%s is not a pair setPresence accepts; use one of %s, or {} for off", r.OnCall, strings.Join(pairs, ", "))
+	}
+	if r.ReadRate < 1 || r.ReadRate > 1000 {
+		d.errf("starface_to_teams.read_rate", "%d is out of range; use 1 to 1000 phone-config reads per second", r.ReadRate)
+	}
+}
+
+// permissions checks what the configured features need from Microsoft against what the
+// sign-in can have.
+func (d *decoder) permissions(c *Config) {
+	if c.StarfaceToTeams.OnCall != (Pair{}) && !c.Starface.OneHub {
+		d.errf("starface_to_teams.on_call", "needs starface.onehub: true; STARFACE's REST API cannot see calls, only STARFACE 10's OneHub can")
+	}
+	if c.StarfaceToTeams.Enabled && c.Microsoft.Auth == "device-code" {
+		// Microsoft has no delegated permission that sets another user's presence: the
+		// delegated Presence.ReadWrite acts for the signed-in user alone.
+		d.errf("starface_to_teams.enabled", "needs the application permission Presence.ReadWrite.All, "+
+			"which a device-code sign-in (delegated) cannot have: use microsoft.auth client-secret or client-certificate, "+
+			"or turn starface_to_teams off")
 	}
 }
 

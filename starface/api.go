@@ -37,19 +37,13 @@ type Group struct {
 
 // Users lists every user the login may see. The list is not paged (STARFACE answers all at once).
 func (c *Client) Users(ctx context.Context) ([]User, error) {
-	var wire []struct {
-		ID         int    `json:"id"`
-		Login      string `json:"login"`
-		Email      string `json:"email"`
-		FirstName  string `json:"firstName"`
-		FamilyName string `json:"familyName"`
+	b, err := c.do(ctx, http.MethodGet, "/rest/users", nil)
+	var users []User
+	if err == nil {
+		users, err = decodeUsers(b)
 	}
-	if err := c.do(ctx, http.MethodGet, "/rest/users", nil, &wire); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("starface: list users: %w", err)
-	}
-	users := make([]User, len(wire))
-	for i, w := range wire {
-		users[i] = User(w)
 	}
 	return users, nil
 }
@@ -57,18 +51,13 @@ func (c *Client) Users(ctx context.Context) ([]User, error) {
 // Groups lists the PBX's groups. The list's keys are lower case (groupname, ...) unlike the
 // rest of the API.
 func (c *Client) Groups(ctx context.Context) ([]Group, error) {
-	var wire []struct {
-		ID       int    `json:"id"`
-		Name     string `json:"groupname"`
-		Internal string `json:"groupinternalnumber"`
-		External string `json:"groupexternalnumber"`
+	b, err := c.do(ctx, http.MethodGet, "/rest/groups", nil)
+	var groups []Group
+	if err == nil {
+		groups, err = decodeGroups(b)
 	}
-	if err := c.do(ctx, http.MethodGet, "/rest/groups", nil, &wire); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("starface: list groups: %w", err)
-	}
-	groups := make([]Group, len(wire))
-	for i, w := range wire {
-		groups[i] = Group{ID: w.ID, Name: w.Name, InternalNumber: w.Internal, ExternalNumber: w.External}
 	}
 	return groups, nil
 }
@@ -98,20 +87,13 @@ func (c *Client) GroupMembers(ctx context.Context, name string) ([]int, error) {
 	default:
 		return nil, fmt.Errorf("starface: group %q is ambiguous: %d groups differ only in case", name, len(found))
 	}
-	var detail struct {
-		AssignableUsers []struct {
-			ID       int  `json:"id"`
-			Assigned bool `json:"assigned"`
-		} `json:"assignableUsers"`
+	b, err := c.do(ctx, http.MethodGet, "/rest/groups/"+strconv.Itoa(found[0].ID), nil)
+	var members []int
+	if err == nil {
+		members, err = decodeGroupMembers(b)
 	}
-	if err := c.do(ctx, http.MethodGet, "/rest/groups/"+strconv.Itoa(found[0].ID), nil, &detail); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("starface: get group %q: %w", found[0].Name, err)
-	}
-	members := []int{}
-	for _, u := range detail.AssignableUsers {
-		if u.Assigned {
-			members = append(members, u.ID)
-		}
 	}
 	return members, nil
 }
@@ -122,9 +104,13 @@ func phoneConfigPath(userID int) string {
 
 // PhoneConfig reads one user's phone config.
 func (c *Client) PhoneConfig(ctx context.Context, userID int) (PhoneConfig, error) {
+	b, err := c.do(ctx, http.MethodGet, phoneConfigPath(userID), nil)
 	var pc PhoneConfig
-	if err := c.do(ctx, http.MethodGet, phoneConfigPath(userID), nil, &pc); err != nil {
-		return PhoneConfig{}, fmt.Errorf("starface: get phone config for user %d: %w", userID, err)
+	if err == nil {
+		pc, err = decodePhoneConfig(b)
+	}
+	if err != nil {
+		return PhoneConfig{}, fmt.Errorf("starface: get phone config of user %d: %w", userID, err)
 	}
 	return pc, nil
 }
@@ -133,8 +119,8 @@ func (c *Client) PhoneConfig(ctx context.Context, userID int) (PhoneConfig, erro
 // with). Any 2xx counts as success: STARFACE documents 204 and lists 200 as "unexpected".
 // Changing another user's config needs an administrator login (else 403).
 func (c *Client) PutPhoneConfig(ctx context.Context, userID int, pc PhoneConfig) error {
-	if err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), pc, nil); err != nil {
-		return fmt.Errorf("starface: put phone config for user %d: %w", userID, err)
+	if _, err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), pc); err != nil {
+		return fmt.Errorf("starface: put phone config of user %d: %w", userID, err)
 	}
 	return nil
 }
@@ -153,8 +139,8 @@ func (c *Client) SetDND(ctx context.Context, userID int, on bool) (wrote bool, b
 	}
 	after := before
 	after.DoNotDisturb = on
-	if err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), after, nil); err != nil {
-		return false, before, fmt.Errorf("starface: set DND for user %d: %w", userID, err)
+	if _, err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), after); err != nil {
+		return false, before, fmt.Errorf("starface: set DND of user %d: %w", userID, err)
 	}
 	return true, before, nil
 }
@@ -166,8 +152,31 @@ func (c *Client) CheckWrite(ctx context.Context, userID int) error {
 	if err != nil {
 		return err
 	}
-	if err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), pc, nil); err != nil {
+	if _, err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), pc); err != nil {
 		return fmt.Errorf("starface: check write access with user %d: %w", userID, err)
 	}
 	return nil
+}
+
+// Rights lists the STARFACE rights of the signed-in login by name (GET /rest/users/me, then GET
+// /rest/permissions/users/{id}), for login --check: an administrator's rights, and on STARFACE
+// 10 the right "API access with OAuth Password Grant" (RightOAuthPasswordGrant).
+func (c *Client) Rights(ctx context.Context) ([]string, error) {
+	b, err := c.do(ctx, http.MethodGet, "/rest/users/me", nil)
+	var me User
+	if err == nil {
+		me, err = decodeUser(b)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("starface: read own user: %w", err)
+	}
+	b, err = c.do(ctx, http.MethodGet, "/rest/permissions/users/"+strconv.Itoa(me.ID), nil)
+	var rights []string
+	if err == nil {
+		rights, err = decodeRights(b)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("starface: read rights of %s: %w", c.login, err)
+	}
+	return rights, nil
 }

@@ -8,20 +8,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
 
-// tokenReuse is how long a token is used before a fresh login. STARFACE tokens live 4 h
-// (knowledge base "REST - Schnittstelle"); the margin covers clock skew and a long pass.
-const tokenReuse = 3*time.Hour + 30*time.Minute
+// The classic login of STARFACE up to 9.x (and 10.x where it is still on): GET /rest/login
+// for a template with loginType and nonce, then POST /rest/login with the secret, answered by
+// {"token": ...}, sent as header authToken afterwards.
 
-// CacheFileName is the token cache's name inside Options.TokenCacheDir.
-const CacheFileName = "token-starface.json"
+// classicLifetime is how long STARFACE accepts a classic token (knowledge base "REST -
+// Schnittstelle"); classicReuse is how long the client uses one before logging in again: the
+// margin covers clock skew and a long pass.
+const (
+	classicLifetime = 4 * time.Hour
+	classicReuse    = 3*time.Hour + 30*time.Minute
+)
+
+// errNoClassicLogin marks a PBX that answers GET /rest/login with 404: STARFACE 10 without the
+// classic login (it goes away with 11).
+var errNoClassicLogin = errors.New("the PBX has no classic login (GET /rest/login answered 404)")
 
 // Secret is the login secret for loginType Internal:
 // loginId + ":" + hex(sha512(loginId + nonce + hex(sha512(password)))), hex lower case.
@@ -37,280 +43,78 @@ func ADSecret(loginID, nonce, password string) string {
 	return base64.StdEncoding.EncodeToString([]byte(loginID + nonce + password))
 }
 
-// authMethod obtains a new token. STARFACE 10 adds an OAuth login; keeping the classic
-// nonce login behind this seam lets a second method be added without touching the callers.
-type authMethod interface {
-	login(ctx context.Context, c *Client) (string, error)
-}
-
-// nonceLogin is GET /rest/login (template with loginType and nonce), then POST /rest/login
-// with the secret, answered by {"token": ...}.
-type nonceLogin struct{}
-
 type loginBody struct {
 	LoginType string `json:"loginType"`
 	Nonce     string `json:"nonce"`
 	Secret    string `json:"secret"`
 }
 
-func (nonceLogin) login(ctx context.Context, c *Client) (string, error) {
-	op := "log in as " + c.login // callers add "starface: <what they were doing>: "
+// classicLogin logs in with the nonce and the secret. Its errors do not name the service:
+// callers add "starface: <what they were doing>: ".
+func (c *Client) classicLogin(ctx context.Context) (session, error) {
+	op := "log in as " + c.login
 	if c.password == "" {
-		return "", &AuthError{Msg: op + ": no password configured"}
+		return session{}, &AuthError{Msg: op + ": no password configured"}
 	}
-	status, resp, err := c.send(ctx, http.MethodGet, "/rest/login", "", nil)
+	issued := c.now()
+	status, resp, err := c.send(ctx, http.MethodGet, "/rest/login", credential{}, nil)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", op, err)
+		return session{}, fmt.Errorf("%s: %w", op, err)
 	}
-	if status < 200 || status > 299 {
-		return "", fmt.Errorf("%s: get nonce: %w", op, newError(status, http.MethodGet, "/rest/login", resp))
+	switch {
+	case status == http.StatusNotFound:
+		return session{}, fmt.Errorf("%s: %w", op, errNoClassicLogin)
+	case status < 200 || status > 299:
+		return session{}, fmt.Errorf("%s: get nonce: %w", op, newError(status, http.MethodGet, "/rest/login", resp))
 	}
-	var tmpl struct {
-		LoginType string `json:"loginType"`
-		Nonce     string `json:"nonce"`
+	loginType, nonce, err := decodeLoginTemplate(resp)
+	if err != nil {
+		return session{}, fmt.Errorf("%s: get nonce: %w", op, err)
 	}
-	if err := json.Unmarshal(resp, &tmpl); err != nil || tmpl.Nonce == "" {
-		return "", fmt.Errorf("%s: get nonce: answer holds no nonce", op)
-	}
-	body := loginBody{LoginType: tmpl.LoginType, Nonce: tmpl.Nonce}
-	switch strings.ToLower(strings.ReplaceAll(tmpl.LoginType, "_", "")) {
+	body := loginBody{LoginType: loginType, Nonce: nonce}
+	switch strings.ToLower(strings.ReplaceAll(loginType, "_", "")) {
 	case "", "internal":
 		body.LoginType = "Internal"
-		body.Secret = Secret(c.login, tmpl.Nonce, c.password)
+		body.Secret = Secret(c.login, nonce, c.password)
 	case "activedirectory":
-		body.Secret = ADSecret(c.login, tmpl.Nonce, c.password)
+		body.Secret = ADSecret(c.login, nonce, c.password)
 	default:
-		return "", fmt.Errorf("%s: unsupported loginType %q", op, tmpl.LoginType)
+		return session{}, fmt.Errorf("%s: unsupported loginType %q", op, loginType)
 	}
 	in, err := json.Marshal(body)
 	if err != nil {
-		return "", err
+		return session{}, err
 	}
-	status, resp, err = c.send(ctx, http.MethodPost, "/rest/login", "", in)
+	status, resp, err = c.send(ctx, http.MethodPost, "/rest/login", credential{}, in)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", op, err)
+		return session{}, fmt.Errorf("%s: %w", op, err)
 	}
 	switch {
 	case status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden:
 		// The Swagger file documents 400 for an invalid login; some releases answer 401/403.
-		return "", &AuthError{Msg: op + ": credentials rejected", Err: newError(status, http.MethodPost, "/rest/login", resp)}
+		return session{}, &AuthError{Msg: op + ": credentials rejected", Refused: RefusedCredentials,
+			Err: newError(status, http.MethodPost, "/rest/login", resp)}
 	case status < 200 || status > 299:
-		return "", fmt.Errorf("%s: %w", op, newError(status, http.MethodPost, "/rest/login", resp))
+		return session{}, fmt.Errorf("%s: %w", op, newError(status, http.MethodPost, "/rest/login", resp))
 	}
-	var tok struct {
-		Token string `json:"token"`
-	}
-	if err := json.Unmarshal(resp, &tok); err != nil || tok.Token == "" {
-		return "", fmt.Errorf("%s: answer holds no token", op)
-	}
-	return tok.Token, nil
-}
-
-// token returns a usable token: the one in memory, else the cached one from an earlier run,
-// else a new login. Concurrent callers share one login.
-func (c *Client) token(ctx context.Context) (string, error) {
-	t := &c.tok
-	t.mu.Lock()
-	if !t.loaded {
-		t.loaded = true
-		t.token, t.issued = c.loadCache()
-	}
-	if t.token != "" && c.fresh(t.issued) {
-		tok := t.token
-		t.mu.Unlock()
-		return tok, nil
-	}
-	if call := t.inflight; call != nil {
-		t.mu.Unlock()
-		select {
-		case <-call.done:
-			return call.token, call.err
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-	}
-	call := &loginCall{done: make(chan struct{})}
-	t.inflight = call
-	t.mu.Unlock()
-
-	issued := c.now()
-	tok, err := c.auth.login(ctx, c)
-	t.mu.Lock()
-	t.inflight = nil
-	if err == nil {
-		t.token, t.issued = tok, issued
-	}
-	t.mu.Unlock()
-	call.token, call.err = tok, err
-	close(call.done)
+	tok, err := decodeAuthToken(resp)
 	if err != nil {
-		return "", err
+		return session{}, fmt.Errorf("%s: %w", op, err)
 	}
-	c.nLogins.Add(1)
-	c.log.DebugContext(ctx, "starface login", "login", c.login)
-	if err := c.saveCache(tok, issued); err != nil {
-		c.log.WarnContext(ctx, "starface: token not cached", "error", err)
-	}
-	return tok, nil
+	return session{Method: MethodClassic, Token: tok, IssuedAt: issued, ExpiresAt: issued.Add(classicLifetime)}, nil
 }
 
-// fresh reports whether a token issued at t may still be used. A time far in the future
-// (clock changed, file edited) counts as stale.
-func (c *Client) fresh(t time.Time) bool {
-	age := c.now().Sub(t)
-	return age < tokenReuse && age > -5*time.Minute
-}
-
-// dropToken forgets tok after STARFACE refused it, unless another goroutine already replaced it.
-func (c *Client) dropToken(tok string) {
-	c.tok.mu.Lock()
-	defer c.tok.mu.Unlock()
-	if c.tok.token == tok {
-		c.tok.token = ""
-	}
-}
-
-// Logout invalidates the token on the PBX (DELETE /rest/login) and removes it from the cache.
-// Having no token is not an error; neither is a 401 (the token was already dead).
-func (c *Client) Logout(ctx context.Context) error {
-	c.tok.mu.Lock()
-	if !c.tok.loaded {
-		c.tok.loaded = true
-		c.tok.token, c.tok.issued = c.loadCache()
-	}
-	tok := c.tok.token
-	c.tok.token = ""
-	c.tok.mu.Unlock()
-
-	var errs []error
-	if tok != "" {
-		status, resp, err := c.send(ctx, http.MethodDelete, "/rest/login", tok, nil)
-		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("starface: log out: %w", err))
-		case status == http.StatusUnauthorized:
-		case status < 200 || status > 299:
-			errs = append(errs, fmt.Errorf("starface: log out: %w", newError(status, http.MethodDelete, "/rest/login", resp)))
-		}
-	}
-	if err := c.removeCache(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// The cache file maps "base url|login" to a token and its issue time, so that switching
-// between PBXs or logins never sends one PBX's token to another.
-type cacheFile struct {
-	Tokens map[string]cachedToken `json:"tokens"`
-}
-
-type cachedToken struct {
-	Token    string    `json:"token"`
-	IssuedAt time.Time `json:"issued_at"`
-}
-
-func (c *Client) cacheKey() string { return strings.ToLower(c.base) + "|" + c.login }
-
-func (c *Client) cachePath() string { return filepath.Join(c.cacheDir, CacheFileName) }
-
-// readCache returns the file's content; a missing, unreadable or too open file reads as empty.
-func (c *Client) readCache() cacheFile {
-	cf := cacheFile{Tokens: map[string]cachedToken{}}
-	if c.cacheDir == "" {
-		return cf
-	}
-	f, err := os.Open(c.cachePath())
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			c.log.Warn("starface: token cache unreadable", "error", err)
-		}
-		return cf
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		c.log.Warn("starface: token cache is readable by others, not using it", "file", c.cachePath(), "mode", fi.Mode().Perm().String())
-		return cf
-	}
-	if err := json.NewDecoder(f).Decode(&cf); err != nil {
-		c.log.Warn("starface: token cache corrupt, ignoring it", "file", c.cachePath(), "error", err)
-		return cacheFile{Tokens: map[string]cachedToken{}}
-	}
-	if cf.Tokens == nil {
-		cf.Tokens = map[string]cachedToken{}
-	}
-	return cf
-}
-
-func (c *Client) loadCache() (string, time.Time) {
-	e, ok := c.readCache().Tokens[c.cacheKey()]
-	if !ok || e.Token == "" || !c.fresh(e.IssuedAt) {
-		return "", time.Time{}
-	}
-	return e.Token, e.IssuedAt
-}
-
-func (c *Client) saveCache(tok string, issued time.Time) error {
-	if c.cacheDir == "" {
-		return nil
-	}
-	cf := c.readCache()
-	for k, e := range cf.Tokens {
-		if !c.fresh(e.IssuedAt) {
-			delete(cf.Tokens, k)
-		}
-	}
-	cf.Tokens[c.cacheKey()] = cachedToken{Token: tok, IssuedAt: issued.UTC()}
-	return c.writeCache(cf)
-}
-
-func (c *Client) removeCache() error {
-	if c.cacheDir == "" {
-		return nil
-	}
-	cf := c.readCache()
-	delete(cf.Tokens, c.cacheKey())
-	if len(cf.Tokens) == 0 {
-		if err := os.Remove(c.cachePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("starface: remove token cache: %w", err)
-		}
-		return nil
-	}
-	return c.writeCache(cf)
-}
-
-// writeCache replaces the file atomically: a temp file (created 0600) in the same directory,
-// fsync, rename. A run killed half-way leaves the old file or the new one.
-func (c *Client) writeCache(cf cacheFile) error {
-	if err := os.MkdirAll(c.cacheDir, 0o700); err != nil {
-		return fmt.Errorf("starface: token cache: %w", err)
-	}
-	data, err := json.MarshalIndent(cf, "", "  ")
-	if err != nil {
+// classicLogout invalidates a classic token on the PBX (DELETE /rest/login). A 401 is no
+// error: the token was already dead.
+func (c *Client) classicLogout(ctx context.Context, tok string) error {
+	status, resp, err := c.send(ctx, http.MethodDelete, "/rest/login", credential{method: MethodClassic, token: tok}, nil)
+	switch {
+	case err != nil:
 		return err
-	}
-	tmp, err := os.CreateTemp(c.cacheDir, ".token-starface-*.tmp")
-	if err != nil {
-		return fmt.Errorf("starface: token cache: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("starface: token cache: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("starface: token cache: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("starface: token cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("starface: token cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), c.cachePath()); err != nil {
-		return fmt.Errorf("starface: token cache: %w", err)
+	case status == http.StatusUnauthorized:
+		return nil
+	case status < 200 || status > 299:
+		return newError(status, http.MethodDelete, "/rest/login", resp)
 	}
 	return nil
 }

@@ -181,7 +181,7 @@ func TestPersistent401(t *testing.T) {
 	if !errors.As(err, &se) || se.Status != 401 {
 		t.Fatalf("err = %v, want *Error 401", err)
 	}
-	if got := err.Error(); got != "starface: list users: 401 unauthorized: injected fault" {
+	if got := err.Error(); got != "starface: list users: 401 Unauthorized: injected fault" {
 		t.Errorf("message = %q", got)
 	}
 	if s.Logins() != 2 || s.CountRequests("GET", "/rest/users") != 2 {
@@ -292,19 +292,23 @@ func TestLogout(t *testing.T) {
 	}
 }
 
-// Many goroutines needing a token at once cause one login.
+// Many goroutines needing a token at once cause one login: the login is held at the PBX until
+// all of them have asked for a token.
 func TestLoginOnce(t *testing.T) {
 	s := newServer(t)
-	s.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/login", Delay: 5 * time.Millisecond})
-	c := newClient(t, s, func(o *starface.Options) { o.Concurrency = 8 })
+	gate := newGate(s, "POST", "/rest/login")
+	c := newClient(t, s, func(o *starface.Options) { o.HTTPClient = gate.client() })
+	const n = 20
 	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for range 20 {
+	errs := make(chan error, n)
+	for range n {
 		wg.Go(func() {
 			_, err := c.PhoneConfig(context.Background(), 17)
 			errs <- err
 		})
 	}
+	<-gate.arrived // the first login is at the PBX and stays there until released
+	gate.release()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -314,5 +318,58 @@ func TestLoginOnce(t *testing.T) {
 	}
 	if s.Logins() != 1 || s.CountRequests("GET", "/rest/login") != 1 {
 		t.Errorf("logins = %d, nonce requests = %d; want 1 and 1", s.Logins(), s.CountRequests("GET", "/rest/login"))
+	}
+	if got := s.CountRequests("GET", "/rest/users/17/phoneconfig"); got != n {
+		t.Errorf("phone config reads = %d, want %d", got, n)
+	}
+}
+
+// A caller waiting for another's login gives up when its own context ends; the login goes on
+// for the others.
+func TestLoginWaiterGivesUp(t *testing.T) {
+	s := newServer(t)
+	gate := newGate(s, "POST", "/rest/login")
+	c := newClient(t, s, func(o *starface.Options) { o.HTTPClient = gate.client() })
+	first := make(chan error, 1)
+	go func() { _, err := c.Users(context.Background()); first <- err }()
+	<-gate.arrived
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Users(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiter with a cancelled context: err = %v, want context.Canceled", err)
+	}
+	gate.release()
+	if err := <-first; err != nil {
+		t.Fatalf("the login's own caller: %v", err)
+	}
+	if s.Logins() != 1 {
+		t.Errorf("logins = %d, want 1", s.Logins())
+	}
+}
+
+// When the caller that started the login gives up, the login fails with its context error;
+// a waiter whose context is alive then logs in itself instead of failing with someone else's
+// cancellation.
+func TestLoginStarterGivesUp(t *testing.T) {
+	s := newServer(t)
+	gate := newGate(s, "POST", "/rest/login")
+	c := newClient(t, s, func(o *starface.Options) { o.HTTPClient = gate.client() })
+	ctx, cancel := context.WithCancel(context.Background())
+	starter := make(chan error, 1)
+	go func() { _, err := c.Users(ctx); starter <- err }()
+	<-gate.arrived
+	waiter := make(chan error, 1)
+	go func() { _, err := c.Users(context.Background()); waiter <- err }()
+	cancel()
+	if err := <-starter; !errors.Is(err, context.Canceled) {
+		t.Fatalf("starter: err = %v, want context.Canceled", err)
+	}
+	<-gate.arrived // the waiter's own login
+	gate.release()
+	if err := <-waiter; err != nil {
+		t.Fatalf("waiter: %v", err)
+	}
+	if s.Logins() != 1 {
+		t.Errorf("logins = %d, want 1", s.Logins())
 	}
 }

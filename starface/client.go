@@ -1,12 +1,14 @@
 // Package starface is teamsface's client for the STARFACE PBX REST API (see
-// ../shared/api/starface.md): the nonce/secret login with a token cached across runs, the user
-// and group lists, and the per-user phone config whose doNotDisturb flag is the one presence
-// state the REST API can write.
+// ../shared/api/starface.md): the sign-in (the classic nonce login, or STARFACE 10's OAuth
+// password grant, chosen per PBX) with its tokens cached across runs, the user and group
+// lists, and the per-user phone config whose doNotDisturb flag is the one presence state the
+// REST API can write.
 //
-// Every request goes through one helper (Client.do) that adds the authToken and X-Version
-// headers, bounds the requests in flight, logs one debug line without secrets, retries
-// idempotent GETs on 5xx and transient network errors, and logs in again once on a 401.
-// Business methods never sleep or retry themselves.
+// Every request goes through one helper (Client.do) that adds the credential (authToken, or
+// Authorization: Bearer) and X-Version headers, logs one debug line without secrets, retries
+// idempotent GETs on 5xx and transient network errors, and renews the token once on a 401.
+// Business methods never sleep or retry themselves. The client does not bound the requests in flight: its caller does (the sync pass
+// runs its STARFACE requests through errgroup.SetLimit(starface.concurrency)).
 package starface
 
 import (
@@ -17,9 +19,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Options configure a Client. URL and Login are required.
@@ -28,6 +31,16 @@ type Options struct {
 	URL string
 	// Login is the administrator's login id ("0001"), Password its password.
 	Login, Password string
+	// Auth is the sign-in method: AuthAuto (default: OAuth when ClientSecret is set and the
+	// PBX's discovery answers, else the classic login), MethodClassic or MethodOAuth.
+	Auth string
+	// ClientID is the OAuth client (default DefaultClientID, rest-client-headless).
+	ClientID string
+	// ClientSecret is that client's secret from Server → Status → REST-API; "" = none.
+	ClientSecret string
+	// Scope is the OAuth scope (default DefaultScope, pbx-login); on invalid_scope the other
+	// known value (login) is tried once.
+	Scope string
 	// CAFile is an optional PEM bundle. When set it replaces the system roots (like curl --cacert).
 	CAFile string
 	// Fingerprint is an optional SHA-256 of the PBX leaf certificate's DER, hex in either case,
@@ -36,7 +49,9 @@ type Options struct {
 	Fingerprint string
 	// InsecureSkipVerify turns certificate checks off (last resort; Warnings reports it).
 	InsecureSkipVerify bool
-	// Concurrency bounds the requests in flight, login included (default 4).
+	// Concurrency is how many requests the caller runs at once (default 4). It sizes the pool
+	// of idle connections kept to the PBX; it does not bound anything: the caller does that
+	// (the sync pass with errgroup.SetLimit), so the same requests are not bounded twice.
 	Concurrency int
 	// TokenCacheDir is where token-starface.json is kept (file 0600, directory 0700).
 	// "" keeps the token in memory only.
@@ -63,8 +78,11 @@ type Client struct {
 	base     string // scheme://host[:port][/prefix], without /rest
 	login    string
 	password string
+	mode     string // AuthAuto, MethodClassic or MethodOAuth
+	clientID string
+	secret   string
+	scope    string
 	hc       *http.Client
-	sem      chan struct{}
 	ua       string
 	log      *slog.Logger
 	now      func() time.Time
@@ -72,25 +90,27 @@ type Client struct {
 	sleep    func(context.Context, time.Duration) error
 	cacheDir string
 	warnings []string
-	auth     authMethod
 
-	tok tokenState
+	tok    tokenState
+	logins singleflight.Group // many goroutines needing a token at once cause one renewal
 
-	nRequests atomic.Int64
-	nLogins   atomic.Int64
-	nRetries  atomic.Int64
+	nRequests  atomic.Int64
+	nLogins    atomic.Int64
+	nRefreshes atomic.Int64
+	nRetries   atomic.Int64
 }
 
 // Stats counts what a Client did, for run summaries and tests.
 type Stats struct {
-	Requests int64 // HTTP requests sent, logins and retries included
-	Logins   int64 // successful POST /rest/login
-	Retries  int64 // requests repeated after a 5xx or a network error
+	Requests  int64 // HTTP requests sent, sign-ins and retries included
+	Logins    int64 // successful sign-ins: classic logins and OAuth password grants
+	Refreshes int64 // successful OAuth refresh grants
+	Retries   int64 // requests repeated after a 5xx or a network error
 }
 
 // Stats returns the counters so far.
 func (c *Client) Stats() Stats {
-	return Stats{Requests: c.nRequests.Load(), Logins: c.nLogins.Load(), Retries: c.nRetries.Load()}
+	return Stats{Requests: c.nRequests.Load(), Logins: c.nLogins.Load(), Refreshes: c.nRefreshes.Load(), Retries: c.nRetries.Load()}
 }
 
 // Warnings lists configuration choices that weaken security; cmd prints them on every run.
@@ -115,13 +135,28 @@ func New(o Options) (*Client, error) {
 		retries:  o.MaxRetries,
 		sleep:    o.Sleep,
 		cacheDir: o.TokenCacheDir,
-		auth:     nonceLogin{},
+		mode:     o.Auth,
+		clientID: o.ClientID,
+		secret:   o.ClientSecret,
+		scope:    o.Scope,
+	}
+	switch c.mode {
+	case "":
+		c.mode = AuthAuto
+	case AuthAuto, MethodClassic, MethodOAuth:
+	default:
+		return nil, fmt.Errorf("starface: auth %q is not valid; use auto, classic or oauth", o.Auth)
+	}
+	if c.clientID == "" {
+		c.clientID = DefaultClientID
+	}
+	if c.scope == "" {
+		c.scope = DefaultScope
 	}
 	n := o.Concurrency
 	if n <= 0 {
 		n = 4
 	}
-	c.sem = make(chan struct{}, n)
 	if c.ua == "" {
 		c.ua = "teamsface"
 	}
@@ -141,7 +176,7 @@ func New(o Options) (*Client, error) {
 		c.sleep = sleepCtx
 	}
 	if strings.HasPrefix(base, "http://") {
-		c.warnings = append(c.warnings, "starface: url uses http://, the login secret and the token travel in clear text")
+		c.warnings = append(c.warnings, "starface: url uses http://, the password or login secret and the tokens travel in clear text")
 	}
 	if o.HTTPClient != nil {
 		c.hc = o.HTTPClient
@@ -198,21 +233,4 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// tokenState is the current token and the login in progress, if any. Guarded by mu; a login
-// runs outside the lock and others wait on its done channel, so that many goroutines needing a
-// token at once cause one login (and can still give up when their context ends).
-type tokenState struct {
-	mu       sync.Mutex
-	token    string
-	issued   time.Time
-	loaded   bool // the cache file has been consulted
-	inflight *loginCall
-}
-
-type loginCall struct {
-	done  chan struct{}
-	token string
-	err   error
 }

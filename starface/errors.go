@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Error is a non-2xx answer from STARFACE, with its {"code","message"} body when it sent one.
@@ -18,19 +20,21 @@ type Error struct {
 	Path    string // request path, e.g. /rest/users/17/phoneconfig
 }
 
-// Error reads "500 internal: message"; the operation is added by the caller's wrapping
-// ("starface: get phone config for user 17: 500 internal: message").
+// Error reads "500 Internal Server Error: message (code X)", like graph.Error without its
+// prefix: the client's operation adds "starface: <what it was doing>: " once in front
+// ("starface: get phone config of user 17: 500 Internal Server Error: message"). The code is
+// shown only when it says more than the status (the double, and some releases, send the
+// status number as code).
 func (e *Error) Error() string {
-	label := strings.ToLower(e.Code)
-	if label == "" || label == strconv.Itoa(e.Status) {
-		label = strings.ToLower(http.StatusText(e.Status))
-	}
 	s := strconv.Itoa(e.Status)
-	if label != "" {
-		s += " " + label
+	if t := http.StatusText(e.Status); t != "" {
+		s += " " + t
 	}
 	if e.Message != "" {
 		s += ": " + e.Message
+	}
+	if e.Code != "" && e.Code != strconv.Itoa(e.Status) {
+		s += " (code " + e.Code + ")"
 	}
 	return s
 }
@@ -53,31 +57,62 @@ func newError(status int, method, path string, body []byte) *Error {
 		if s == "null" {
 			s = ""
 		}
-		e.Code = s
-		e.Message = truncate(b.Message, 300)
+		e.Code = oneLine(truncate(s, maxCode))
+		e.Message = oneLine(truncate(b.Message, maxMessage))
 	}
 	return e
 }
 
+// maxMessage and maxCode bound what an Error keeps of the service's message and code (bytes).
+const (
+	maxMessage = 300
+	maxCode    = 64
+)
+
+// oneLine replaces control characters (newlines included) with spaces: the text ends up in
+// one log line and one line of stderr, and a PBX's message must not forge a second one.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// truncate cuts s to at most n bytes at a rune boundary (found by FuzzErrorBody: a cut
+// inside a multi-byte character made the error text invalid UTF-8).
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
 	return s[:n] + "..."
 }
 
-// AuthError means STARFACE rejected the credentials (400, 401 or 403 on POST /rest/login) or
-// none are configured. It never contains the password or the secret.
+// AuthError means STARFACE refused the sign-in (the classic login's 400, 401 or 403; the OAuth
+// realm's refusal of the client, the user's credentials, the scope or the user's right), or
+// none is possible with what is configured. cmd maps it to exit 4. It never contains the
+// password, the client secret or a token. Like Error it does not name the service: the
+// operation that failed wraps it as "starface: <operation>: ".
 type AuthError struct {
-	Msg string
-	Err error // the *Error STARFACE answered, if any
+	Msg     string
+	Refused string // what was refused: RefusedClient, RefusedCredentials, ...; "" when nothing was
+	Err     error  // the *Error or the realm's refusal, if any
+	Fix     string // what an administrator does about it, "" when obvious
 }
 
 func (e *AuthError) Error() string {
+	s := e.Msg
 	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
+		s += ": " + e.Err.Error()
 	}
-	return e.Msg
+	if e.Fix != "" {
+		s += "; " + e.Fix
+	}
+	return s
 }
 
 func (e *AuthError) Unwrap() error { return e.Err }

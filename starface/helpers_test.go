@@ -14,8 +14,9 @@ import (
 )
 
 const (
-	adminPW = "Adm1n-Pässwort!"
-	alicePW = "alice-pw-1234"
+	adminPW      = "Adm1n-Pässwort!"
+	alicePW      = "alice-pw-1234"
+	clientSecret = "rEaLm-cl13nt-s3cret"
 )
 
 // newServer starts a double with an administrator (id 1, login 0001), Alice (17, 0003) and
@@ -108,4 +109,48 @@ func newRawRequest(method, url, token string) (*http.Request, error) {
 	req.Header.Set("X-Version", "2")
 	req.Header.Set("authToken", token)
 	return req, nil
+}
+
+// gate holds requests with one method and path at the client's side until released, so that
+// tests can line up concurrent callers without sleeping. arrived receives once per held request.
+type gate struct {
+	s            *starfacetest.Server
+	method, path string
+	arrived      chan struct{}
+	open         chan struct{}
+	once         sync.Once
+}
+
+func newGate(s *starfacetest.Server, method, path string) *gate {
+	return &gate{s: s, method: method, path: path, arrived: make(chan struct{}, 16), open: make(chan struct{})}
+}
+
+func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
+
+func (g *gate) client() *http.Client {
+	return &http.Client{Transport: g}
+}
+
+func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == g.method && r.URL.Path == g.path {
+		g.arrived <- struct{}{}
+		select {
+		case <-g.open:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return g.s.Client().Transport.RoundTrip(r)
+}
+
+// waitFor polls cond until it holds or 5 s have passed; for conditions no channel reports.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

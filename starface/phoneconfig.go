@@ -18,6 +18,13 @@ type PhoneConfig struct {
 	Extra map[string]json.RawMessage
 	// nulls marks known fields that STARFACE sent as null (a user without a phone may have no
 	// primaryPhoneId); while such a field is still zero it is sent back as null, not as 0.
+	//
+	// Why null and not 0: the Swagger file marks all four fields required, which says they
+	// must be present, not that they may not be null (Swagger 2.0 cannot say). A PBX that
+	// serves null holds no value there (a Java boxed type), and such a field takes null back;
+	// 0 would instead name a phone or number id 0 that does not exist and could be refused or,
+	// worse, change the config. So a read-modify-write sends back exactly what it read, and
+	// starfacetest accepts null where it serves null (and refuses it where it holds a value).
 	nulls uint8
 }
 

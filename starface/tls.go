@@ -13,14 +13,16 @@ import (
 	"strings"
 )
 
-// FingerprintError says that the PBX presented a certificate other than the pinned one.
+// FingerprintError says that the PBX presented a certificate other than the pinned one. It
+// reaches the caller inside the failed operation's error ("starface: list users: log in as
+// 0001: certificate fingerprint did not match: ..."), so it does not name the service itself.
 type FingerprintError struct {
 	Want string // the pinned fingerprint, canonical form (AB:CD:...)
 	Got  string // the fingerprint of the leaf certificate the server presented
 }
 
 func (e *FingerprintError) Error() string {
-	return fmt.Sprintf("starface: certificate fingerprint did not match: pinned %s, server presented %s", e.Want, e.Got)
+	return fmt.Sprintf("certificate fingerprint did not match: pinned %s, server presented %s", e.Want, e.Got)
 }
 
 // ParseFingerprint reads a SHA-256 fingerprint written as hex in either case, with or without
@@ -61,7 +63,7 @@ func tlsConfig(o Options) (*tls.Config, []string, error) {
 		tc.InsecureSkipVerify = true
 		tc.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) == 0 {
-				return errors.New("starface: server presented no certificate")
+				return errors.New("server presented no certificate")
 			}
 			got := sha256.Sum256(cs.PeerCertificates[0].Raw)
 			if subtle.ConstantTimeCompare(got[:], want) != 1 {

@@ -17,60 +17,74 @@ import (
 // maxBody bounds what is read from one answer; 10,000 users are about 4 MB of JSON.
 const maxBody = 64 << 20
 
-// do sends one authenticated API call and decodes a 2xx answer into out (nil: ignore the body).
-// A 401 means the token died (expired, logged out, PBX restarted): the token is dropped, a new
-// one is obtained once and the call is repeated once.
-func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+// do sends one authenticated API call and returns a 2xx answer's body for the caller's
+// decoder (decode.go). A 401 means the token died (expired, logged out, revoked, PBX
+// restarted): the token is dropped, a new one is obtained once (an OAuth refresh, else a new
+// sign-in) and the call is repeated once.
+func (c *Client) do(ctx context.Context, method, path string, in any) ([]byte, error) {
 	var body []byte
 	if in != nil {
 		var err error
 		if body, err = json.Marshal(in); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	for relogged := false; ; relogged = true {
-		tok, err := c.token(ctx)
+	for renewed := false; ; renewed = true {
+		cr, err := c.token(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		status, resp, err := c.send(ctx, method, path, tok, body)
+		status, resp, err := c.send(ctx, method, path, cr, body)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if status == http.StatusUnauthorized && !relogged {
-			c.dropToken(tok)
+		if status == http.StatusUnauthorized && !renewed {
+			c.dropToken(cr.token)
 			continue
 		}
 		if status < 200 || status > 299 {
-			return newError(status, method, path, resp)
+			return nil, newError(status, method, path, resp)
 		}
-		if out == nil || len(bytes.TrimSpace(resp)) == 0 {
-			if out != nil {
-				return fmt.Errorf("%d with an empty body", status)
-			}
-			return nil
-		}
-		if err := json.Unmarshal(resp, out); err != nil {
-			return fmt.Errorf("decode answer: %v", err)
-		}
-		return nil
+		return resp, nil
 	}
 }
 
-// send performs one request with retries and returns the final status and body. tok "" sends
-// no authToken (the login endpoint). Only GET is retried: it changes nothing, so repeating it
-// after a 5xx or a dropped connection is harmless. PUT and POST are sent once; a failed write
-// is reported and retried by the next pass after a fresh read, rather than blindly repeated
-// here over a config that may have changed in between.
-func (c *Client) send(ctx context.Context, method, path, tok string, body []byte) (int, []byte, error) {
+// outgoing is one HTTP request before it is sent.
+type outgoing struct {
+	method string
+	url    string // absolute
+	header http.Header
+	body   []byte
+}
+
+// send performs one /rest request with the headers every REST call carries (X-Version: 2,
+// JSON, the credential in cr; none for the classic login itself) and returns the final status
+// and body.
+func (c *Client) send(ctx context.Context, method, path string, cr credential, body []byte) (int, []byte, error) {
+	h := http.Header{}
+	h.Set("X-Version", "2")
+	if body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	cr.apply(h)
+	status, _, resp, err := c.exchange(ctx, outgoing{method: method, url: c.base + path, header: h, body: body})
+	return status, resp, err
+}
+
+// exchange sends a request with retries and returns the final status, headers and body. Only
+// GET is retried: it changes nothing, so repeating it after a 5xx or a dropped connection is
+// harmless. PUT and POST are sent once; a failed write is reported and retried by the next
+// pass after a fresh read, rather than blindly repeated here over a config that may have
+// changed in between.
+func (c *Client) exchange(ctx context.Context, o outgoing) (int, http.Header, []byte, error) {
 	retries := 0
-	if method == http.MethodGet {
+	if o.method == http.MethodGet {
 		retries = c.retries
 	}
 	for attempt := 0; ; attempt++ {
-		status, resp, err := c.sendOnce(ctx, method, path, tok, body, attempt)
+		status, hdr, resp, err := c.sendOnce(ctx, o, attempt)
 		if attempt >= retries || !shouldRetry(ctx, status, err) {
-			return status, resp, err
+			return status, hdr, resp, err
 		}
 		c.nRetries.Add(1)
 		// 250ms, 1s: a small appliance restarting a service needs a moment, a cron run
@@ -79,52 +93,47 @@ func (c *Client) send(ctx context.Context, method, path, tok string, body []byte
 			if err == nil {
 				err = serr
 			}
-			return status, resp, err
+			return status, hdr, resp, err
 		}
 	}
 }
 
-func (c *Client) sendOnce(ctx context.Context, method, path, tok string, body []byte, attempt int) (int, []byte, error) {
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return 0, nil, ctx.Err()
-	}
-	defer func() { <-c.sem }()
-
+// sendOnce sends one attempt and logs one debug line: method, path (never the query, a
+// header or a body: they may hold credentials), status, duration.
+func (c *Client) sendOnce(ctx context.Context, o outgoing, attempt int) (int, http.Header, []byte, error) {
 	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+	if o.body != nil {
+		rd = bytes.NewReader(o.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, o.method, o.url, rd)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
-	req.Header.Set("X-Version", "2")
+	for k, v := range o.header {
+		req.Header[k] = v
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.ua)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if tok != "" {
-		req.Header.Set("authToken", tok)
-	}
+	path := req.URL.Path
 	start := time.Now()
 	c.nRequests.Add(1)
 	res, err := c.hc.Do(req)
 	if err != nil {
-		c.log.DebugContext(ctx, "starface request", "method", method, "path", path, "status", 0,
+		c.log.DebugContext(ctx, "starface request", "method", o.method, "path", path, "status", 0,
 			"duration", time.Since(start), "attempt", attempt+1, "error", err)
-		return 0, nil, unwrapURLError(err)
+		return 0, nil, nil, unwrapURLError(err)
 	}
 	defer res.Body.Close()
 	resp, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
-	c.log.DebugContext(ctx, "starface request", "method", method, "path", path, "status", res.StatusCode,
-		"duration", time.Since(start), "attempt", attempt+1)
-	if err != nil {
-		return 0, nil, fmt.Errorf("read answer: %w", err)
+	attrs := []any{"method", o.method, "path", path, "status", res.StatusCode, "duration", time.Since(start), "attempt", attempt + 1}
+	if res.Request != nil && res.Request.URL.Path != path {
+		attrs = append(attrs, "redirected_to", res.Request.URL.Path)
 	}
-	return res.StatusCode, resp, nil
+	c.log.DebugContext(ctx, "starface request", attrs...)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("read answer: %w", err)
+	}
+	return res.StatusCode, res.Header, resp, nil
 }
 
 // unwrapURLError drops net/http's *url.Error wrapper, whose text repeats the full URL, and

@@ -1,14 +1,17 @@
-// Package state remembers what teamsface did between runs: which Teams
-// presence it last saw, which STARFACE DND it switched on (and may therefore
-// switch back), the cached user match and the reverse-direction presence
-// sessions.
+// Package state remembers what teamsface did between runs: which STARFACE
+// DND it switched on (and may therefore switch back) and what it replaced,
+// the decision last applied, the reverse-direction presence sessions with
+// the Entra user each was set on, failures, and the cached user match.
 //
-// Everything lives in one state directory (0700): state.json, written
-// atomically; journal, a small append-only file of intents recorded before a
-// STARFACE write and settled by the next Save; and lock, an OS file lock held
-// for the whole run so that two runs never interleave. A run killed at any
-// point leaves either the old or the new state.json, and every STARFACE write
-// it may have made is either in state.json or in the journal.
+// Everything lives in one state directory (0700): state.json, compact and
+// written atomically, and only when something that must survive changed, so
+// that a pass every 10 s does not wear out an appliance's disk; match.json,
+// the cached user match, rewritten only when the match is refreshed;
+// journal, a small append-only file of intents recorded before a STARFACE
+// write or a Teams presence call and settled by the next Save; and lock, an
+// OS file lock held for the whole run so that two runs never interleave. A
+// run killed at any point leaves either the old or the new state.json, and
+// every write it may have made is either in state.json or in the journal.
 //
 // The package holds plain data only: it knows neither the Graph nor the
 // STARFACE client nor the mapping rules.
@@ -19,55 +22,94 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 )
 
 // Version is the state.json format this teamsface writes and the newest it
-// reads.
-const Version = 1
+// reads. Version 1 (teamsface before the compact state) is read and upgraded.
+const Version = 2
 
-// State is the content of state.json.
+// State is what teamsface remembers between runs: every STARFACE user it
+// must remember, by login, the cached user match (kept in a file of its own),
+// and until when Graph asked not to be called.
 type State struct {
-	Version int              `json:"version"`
-	Users   map[string]*User `json:"users"`           // by STARFACE login
-	Match   *MatchCache      `json:"match,omitempty"` // cached user match
-	// LastPass is when the last pass finished; it tells a cron-run pass how often passes come.
-	LastPass time.Time `json:"last_pass,omitzero"`
+	users map[string]*User
+	match *MatchCache
+
+	graphNotBefore time.Time
+
+	// dirty: state.json must be rewritten; matchDirty: the match file.
+	dirty, matchDirty bool
 }
 
-// New returns an empty state of the current version.
+// New returns an empty state.
 func New() *State {
-	return &State{Version: Version, Users: map[string]*User{}}
+	return &State{users: map[string]*User{}}
 }
 
-// User is what teamsface remembers about one STARFACE user.
-type User struct {
-	StarfaceID   int       `json:"starface_id"`
-	EntraID      string    `json:"entra_id,omitempty"`
-	UPN          string    `json:"upn,omitempty"`
-	Availability string    `json:"availability,omitempty"` // Teams presence last seen
-	Activity     string    `json:"activity,omitempty"`
-	Applied      string    `json:"applied,omitempty"`  // the decision ("on"/"off") last applied successfully
-	Written      *bool     `json:"written,omitempty"`  // the DND value teamsface last wrote
-	Owned        bool      `json:"owned,omitempty"`    // teamsface switched DND on and may switch it back
-	Replaced     bool      `json:"replaced,omitempty"` // the DND value it replaced
-	DND          *bool     `json:"dnd,omitempty"`      // DND last read from STARFACE
-	DNDReadAt    time.Time `json:"dnd_read_at,omitzero"`
-	Session      *Session  `json:"session,omitempty"`  // STARFACE → Teams presence session
-	Failures     int       `json:"failures,omitempty"` // consecutive failed passes
-	LastError    string    `json:"last_error,omitempty"`
+// User returns the remembered user with this login, or nil.
+func (st *State) User(login string) *User { return st.users[login] }
+
+// Take returns the user with this login, remembering a new one if needed.
+func (st *State) Take(login string) *User {
+	if st.users == nil {
+		st.users = map[string]*User{}
+	}
+	u := st.users[login]
+	if u == nil {
+		u = &User{st: st}
+		st.users[login] = u
+		st.dirty = true
+	}
+	return u
 }
 
-// Session is a STARFACE → Teams presence session teamsface set for a user.
-// ClearedAt is set once the session was cleared; the pair is still taken for
-// teamsface's own echo for a while after that (echo_guard).
-type Session struct {
-	Availability string    `json:"availability"`
-	Activity     string    `json:"activity"`
-	SetAt        time.Time `json:"set_at"`
-	Expires      time.Time `json:"expires"`
-	ClearedAt    time.Time `json:"cleared_at,omitzero"`
+// Forget drops a user who left the match once nothing about them needs
+// remembering (see User.Forgettable).
+func (st *State) Forget(login string) {
+	if _, ok := st.users[login]; ok {
+		delete(st.users, login)
+		st.dirty = true
+	}
 }
+
+// Logins lists the remembered users' logins, sorted.
+func (st *State) Logins() []string {
+	out := make([]string, 0, len(st.users))
+	for l := range st.users {
+		out = append(out, l)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Len is the number of remembered users.
+func (st *State) Len() int { return len(st.users) }
+
+// Match returns the cached user match, or nil.
+func (st *State) Match() *MatchCache { return st.match }
+
+// SetMatch caches a user match; it is saved to its own file.
+func (st *State) SetMatch(c *MatchCache) {
+	st.match = c
+	st.matchDirty = true
+}
+
+// GraphNotBefore is when Graph last asked (Retry-After) not to be called
+// before; zero when it did not.
+func (st *State) GraphNotBefore() time.Time { return st.graphNotBefore }
+
+// SetGraphNotBefore remembers a Retry-After across runs (DESIGN.md rule 5).
+func (st *State) SetGraphNotBefore(t time.Time) {
+	if !t.Equal(st.graphNotBefore) {
+		st.graphNotBefore = t
+		st.dirty = true
+	}
+}
+
+// Dirty reports whether the state changed since it was loaded or saved.
+func (st *State) Dirty() bool { return st.dirty || st.matchDirty }
 
 // MatchCache is the cached STARFACE ↔ Entra user match and when it was made.
 type MatchCache struct {
@@ -89,19 +131,35 @@ type MatchEntry struct {
 	Reason     string `json:"reason,omitempty"`
 	EntraID    string `json:"entra_id,omitempty"`
 	UPN        string `json:"upn,omitempty"`
+	// OneHubID is the user's id on STARFACE 10's OneHub, once looked up.
+	OneHubID string `json:"onehub_id,omitempty"`
 }
 
-// Intent is a STARFACE DND write about to be made. It is recorded in the
-// journal before the write and settled by the next Save, so that a run killed
-// between the write and the Save still knows the write may have happened:
-// if the phone now shows Want and Before differed, teamsface wrote it.
+// Intent is a write about to be made: a STARFACE DND write (Kind ""), or a
+// Teams presence session set or cleared (KindSessionSet, KindSessionClear).
+// It is recorded in the journal before the write and settled by the next
+// Save, so that a run killed between the write and the Save still knows the
+// write may have happened: if the phone now shows Want and Before differed,
+// teamsface wrote it; a session set may be live in Teams.
 type Intent struct {
+	Kind       string    `json:"kind,omitempty"`
 	Login      string    `json:"login"`
-	StarfaceID int       `json:"starface_id"`
-	Want       bool      `json:"want"`   // DND value about to be written
-	Before     bool      `json:"before"` // DND value just read
+	StarfaceID int       `json:"starface_id,omitempty"`
+	Want       bool      `json:"want,omitempty"`   // DND value about to be written
+	Before     bool      `json:"before,omitempty"` // DND value just read
 	At         time.Time `json:"at"`
+	// The session of a session intent.
+	EntraID      string    `json:"entra_id,omitempty"`
+	Availability string    `json:"availability,omitempty"`
+	Activity     string    `json:"activity,omitempty"`
+	Expires      time.Time `json:"expires,omitzero"`
 }
+
+// Intent kinds besides a DND write.
+const (
+	KindSessionSet   = "session-set"
+	KindSessionClear = "session-clear"
+)
 
 // DefaultDir returns the state directory used when --state-dir is not given:
 // $TEAMSFACE_STATE_DIR, else $XDG_STATE_HOME/teamsface, else

@@ -32,26 +32,34 @@ func mustOpen(t *testing.T, dir string) *Store {
 }
 
 func sample() *State {
-	return &State{
-		Version: Version,
-		Users: map[string]*User{
+	st := &State{
+		users: map[string]*User{
 			"0003": {
-				StarfaceID: 3, EntraID: "e-3", UPN: "alice@contoso.com",
-				Availability: "Busy", Activity: "InACall", Applied: "on",
-				Written: ptr(true), Owned: true, Replaced: false, DND: ptr(true), DNDReadAt: t0,
-				Session: &Session{Availability: "DoNotDisturb", Activity: "Presenting", SetAt: t0,
+				starfaceID: 3, applied: "on", written: ptr(true), owned: true, replaced: false,
+				session: &Session{EntraID: "e-3", Availability: "DoNotDisturb", Activity: "Presenting",
 					Expires: t0.Add(15 * time.Minute), ClearedAt: t0.Add(time.Minute)},
-				Failures: 2, LastError: "starface: set DND for 0003: 500 internal server error",
+				failures: 2, lastError: "set DND for 0003: starface: 500 internal server error",
 			},
-			"0004": {StarfaceID: 4},
+			"0004": {starfaceID: 4},
 		},
-		Match: &MatchCache{Time: t0, Entries: []MatchEntry{
+		match: &MatchCache{Time: t0, Entries: []MatchEntry{
 			{Login: "0003", StarfaceID: 3, Name: "Alice", Email: "alice@contoso.com", Status: "matched",
 				Basis: "mail", EntraID: "e-3", UPN: "alice@contoso.com"},
 			{Login: "0004", StarfaceID: 4, Status: "unmatched", Reason: "no Entra user"},
 		}},
-		LastPass: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		graphNotBefore: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		dirty:          true, matchDirty: true,
 	}
+	for _, u := range st.users {
+		u.st = st
+	}
+	return st
+}
+
+// clean is st as Load returns it: nothing to save.
+func clean(st *State) *State {
+	st.dirty, st.matchDirty = false, false
+	return st
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -61,12 +69,15 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(st, New()) {
+	if !reflect.DeepEqual(st, New()) || st.Dirty() {
 		t.Fatalf("fresh Load = %+v, want %+v", st, New())
 	}
 	want := sample()
 	if err := s.Save(want); err != nil {
 		t.Fatal(err)
+	}
+	if want.Dirty() {
+		t.Error("a saved state is still dirty")
 	}
 	s.Close()
 
@@ -93,29 +104,101 @@ func TestFieldNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{`"version": 1`, `"users"`, `"starface_id"`, `"entra_id"`, `"upn"`,
-		`"availability"`, `"activity"`, `"applied"`, `"written"`, `"owned"`, `"dnd"`, `"dnd_read_at"`,
-		`"session"`, `"set_at"`, `"expires"`, `"cleared_at"`, `"failures"`, `"last_error"`, `"match"`,
-		`"time"`, `"entries"`, `"login"`, `"name"`, `"email"`, `"status"`, `"basis"`, `"reason"`, `"last_pass"`} {
+	for _, k := range []string{`"version":2`, `"users"`, `"id"`, `"applied"`, `"written"`, `"owned"`,
+		`"session"`, `"entra_id"`, `"availability"`, `"activity"`, `"expires"`, `"cleared_at"`,
+		`"failures"`, `"last_error"`, `"graph_not_before"`} {
 		if !strings.Contains(string(data), k) {
 			t.Errorf("encoded state lacks %s", k)
 		}
 	}
+	if strings.Contains(string(data), "\n ") {
+		t.Errorf("state.json is indented:\n%s", data)
+	}
 	in, _ := json.Marshal(Intent{Login: "0003", StarfaceID: 3, Want: true, Before: false, At: t0})
-	if want := `{"login":"0003","starface_id":3,"want":true,"before":false,"at":"2025-03-04T10:00:00Z"}`; string(in) != want {
+	if want := `{"login":"0003","starface_id":3,"want":true,"at":"2025-03-04T10:00:00Z"}`; string(in) != want {
 		t.Errorf("intent = %s, want %s", in, want)
+	}
+	// Journals written before session intents read as DND intents.
+	old, err := parseJournal("journal", []byte(`{"login":"0003","starface_id":3,"want":false,"before":true,"at":"2025-03-04T10:00:00Z"}`+"\n"))
+	if err != nil || len(old) != 1 || old[0].Kind != "" || old[0].Want || !old[0].Before {
+		t.Errorf("old journal line = %+v, %v", old, err)
 	}
 }
 
 func TestSaveWritesCurrentVersion(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, dir)
-	if err := s.Save(&State{}); err != nil {
+	st := New()
+	st.Take("0003").Identify(3)
+	if err := s.Save(st); err != nil {
 		t.Fatal(err)
 	}
-	st, _, err := ReadOnly(dir)
-	if err != nil || st.Version != Version || st.Users == nil {
-		t.Fatalf("ReadOnly = %+v, %v", st, err)
+	raw, _ := os.ReadFile(filepath.Join(dir, stateName))
+	if !strings.HasPrefix(string(raw), `{"version":2,`) {
+		t.Fatalf("state.json = %s", raw)
+	}
+	ro, _, err := ReadOnly(dir)
+	if err != nil || ro.User("0003") == nil {
+		t.Fatalf("ReadOnly = %+v, %v", ro, err)
+	}
+}
+
+// A version-1 state.json (indented, with the match inside and the presence
+// last seen per user) is read and written back as version 2 with the match
+// in match.json, keeping what version 2 remembers.
+func TestUpgradeFromVersion1(t *testing.T) {
+	dir := t.TempDir()
+	v1 := `{
+  "version": 1,
+  "users": {
+    "0003": {
+      "starface_id": 3,
+      "entra_id": "e-3",
+      "upn": "alice@contoso.com",
+      "availability": "Busy",
+      "activity": "InACall",
+      "applied": "on",
+      "written": true,
+      "owned": true,
+      "dnd": true,
+      "dnd_read_at": "2025-03-04T10:00:00Z",
+      "session": {"availability": "DoNotDisturb", "activity": "Presenting", "set_at": "2025-03-04T10:00:00Z", "expires": "2025-03-04T10:15:00Z"},
+      "failures": 1,
+      "last_error": "boom"
+    },
+    "0004": {"starface_id": 4, "applied": "off"}
+  },
+  "match": {"time": "2025-03-04T10:00:00Z", "key": "k", "entries": [{"login": "0003", "starface_id": 3, "status": "matched", "entra_id": "e-3", "upn": "alice@contoso.com"}]},
+  "last_pass": "2025-03-04T10:00:00Z"
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, stateName), []byte(v1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := mustOpen(t, dir)
+	st, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := st.User("0003")
+	sess, ok := u.LiveSession()
+	if u.StarfaceID() != 3 || u.Applied() != "on" || !u.Owned() || u.Failures() != 1 || !ok || sess.EntraID != "e-3" ||
+		!sess.Expires.Equal(t0.Add(15*time.Minute)) {
+		t.Errorf("upgraded user = %+v, session %+v", u, sess)
+	}
+	if st.Match() == nil || st.Match().Key != "k" || !st.Dirty() {
+		t.Fatalf("match = %+v, dirty %v: the upgrade must be saved", st.Match(), st.Dirty())
+	}
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, stateName))
+	if !strings.HasPrefix(string(raw), `{"version":2,`) || strings.Contains(string(raw), "match") {
+		t.Errorf("upgraded state.json = %s", raw)
+	}
+	ro, _, err := ReadOnly(dir)
+	if err != nil || ro.Match() == nil || ro.Match().Entries[0].UPN != "alice@contoso.com" || ro.User("0004").Applied() != "off" {
+		t.Errorf("after the upgrade: %+v, %v", ro, err)
 	}
 }
 
@@ -390,15 +473,15 @@ func TestCorrupt(t *testing.T) {
 
 func TestNewerVersion(t *testing.T) {
 	for _, content := range []string{
-		`{"version":2,"users":{}}`,
-		`{"version":2,"users":[{"login":"0003"}]}`, // a field whose type changed
+		`{"version":3,"users":{}}`,
+		`{"version":3,"users":[{"login":"0003"}]}`, // a field whose type changed
 	} {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, stateName), []byte(content), 0o600)
 		s := mustOpen(t, dir)
 		_, err := s.Load()
 		var ve *VersionError
-		if !errors.As(err, &ve) || ve.Version != 2 {
+		if !errors.As(err, &ve) || ve.Version != 3 {
 			t.Fatalf("Load(%s) = %v, want *VersionError", content, err)
 		}
 		if !strings.Contains(err.Error(), "newer teamsface") {
@@ -419,9 +502,14 @@ func TestLoadLenient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]*User{"0003": {StarfaceID: 3, Availability: "SomethingNew"}}
-	if !reflect.DeepEqual(st.Users, want) {
-		t.Errorf("users = %+v", st.Users)
+	if u := st.User("0003"); st.Len() != 1 || u == nil || u.StarfaceID() != 3 {
+		t.Errorf("version 1: users = %+v", st.users)
+	}
+	os.WriteFile(filepath.Join(dir, stateName),
+		[]byte(`{"version":2,"future":{"x":1},"users":{"0003":{"id":3,"new_field":true},"0009":null}}`), 0o600)
+	st, _, err = ReadOnly(dir)
+	if u := st.User("0003"); err != nil || st.Len() != 1 || u == nil || u.StarfaceID() != 3 {
+		t.Errorf("version 2: users = %+v, %v", st.users, err)
 	}
 }
 
@@ -431,7 +519,7 @@ func TestCrashStory(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, dir)
 	st, _ := s.Load()
-	st.Users["0003"] = &User{StarfaceID: 3}
+	st.Take("0003").Identify(3)
 	if err := s.Save(st); err != nil {
 		t.Fatal(err)
 	}
@@ -460,10 +548,10 @@ func TestCrashStory(t *testing.T) {
 		t.Fatalf("Pending = %+v, want %+v", got, want)
 	}
 	st, err = s.Load()
-	if err != nil || st.Users["0003"] == nil {
+	if err != nil || st.users["0003"] == nil {
 		t.Fatalf("the old state survives: %+v, %v", st, err)
 	}
-	st.Users["0003"].Owned = true
+	st.users["0003"].owned = true
 	if err := s.Save(st); err != nil {
 		t.Fatal(err)
 	}
@@ -622,42 +710,68 @@ func TestReadOnlyCreatesNothing(t *testing.T) {
 	}
 }
 
-func TestSaveSkipsIdenticalState(t *testing.T) {
+// A pass that changed nothing that must survive writes nothing: not
+// state.json, not match.json, not the journal.
+func TestSaveWritesNothingWhenNothingChanged(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, stateName)
 	s := mustOpen(t, dir)
 	st := sample()
+	st.User("0004").DecisionApplied(false)
 	if err := s.Save(st); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := os.Stat(path)
+	snap := snapshot(t, dir)
+	// Transitions that change nothing keep the state clean.
+	u := st.User("0004")
+	u.DecisionApplied(false)
+	u.DecisionApplied(false)
+	u.PassSucceeded()
+	st.User("0003").PhoneRead(true)
+	st.SetGraphNotBefore(st.GraphNotBefore())
+	if st.Dirty() {
+		t.Fatal("transitions that changed nothing made the state dirty")
+	}
 	if err := s.Save(st); err != nil {
 		t.Fatal(err)
 	}
-	same, _ := os.Stat(path)
-	if !os.SameFile(before, same) {
-		t.Error("an unchanged state was rewritten")
+	if got := snapshot(t, dir); got != snap {
+		t.Errorf("an unchanged state touched the directory:\n%s\n%s", snap, got)
 	}
-	st.Users["0004"].Failures++
-	if err := s.Save(st); err != nil {
-		t.Fatal(err)
-	}
-	changed, _ := os.Stat(path)
-	if os.SameFile(before, changed) {
-		t.Error("a changed state was not rewritten")
-	}
-	// Load primes the comparison too: a fresh run that changes nothing
-	// rewrites nothing.
+	// Load and Save in a new run: still nothing.
 	s.Close()
 	s = mustOpen(t, dir)
 	st, _ = s.Load()
 	if err := s.Save(st); err != nil {
 		t.Fatal(err)
 	}
-	again, _ := os.Stat(path)
-	if !os.SameFile(changed, again) {
-		t.Error("a loaded and unchanged state was rewritten")
+	if got := snapshot(t, dir); got != snap {
+		t.Errorf("a loaded and unchanged state touched the directory:\n%s\n%s", snap, got)
 	}
+	// One change rewrites state.json only.
+	st.User("0004").DecisionApplied(true)
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(filepath.Join(dir, matchName))
+	after := snapshot(t, dir)
+	if after == snap || !strings.Contains(after, "match.json "+fmt.Sprint(before.Size())) {
+		t.Errorf("one change: %s", after)
+	}
+}
+
+// snapshot describes every file of dir by name, size, modification time and
+// inode, so that a test can tell whether anything was written.
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, name := range listDir(t, dir) {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %d %s %v\n", name, fi.Size(), fi.ModTime().Format(time.RFC3339Nano), inode(fi))
+	}
+	return b.String()
 }
 
 func TestSaveFailureLeavesNoTemp(t *testing.T) {
@@ -740,12 +854,9 @@ func bigState(n int) *State {
 	st := New()
 	for i := range n {
 		login := fmt.Sprintf("%04d", i)
-		st.Users[login] = &User{
-			StarfaceID: i, EntraID: fmt.Sprintf("00000000-0000-0000-0000-%012d", i),
-			UPN: "user" + login + "@contoso.com", Availability: "Available", Activity: "Available",
-			Applied: "off", Written: ptr(false), DND: ptr(false), DNDReadAt: t0,
-		}
+		st.users[login] = &User{st: st, starfaceID: i, applied: "off", written: ptr(false)}
 	}
+	st.dirty = true
 	return st
 }
 
@@ -760,7 +871,7 @@ func BenchmarkSave(b *testing.B) {
 	st := bigState(10000)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		st.Users["0042"].Failures = i // defeat the unchanged-state shortcut
+		st.users["0042"].failures, st.dirty = i, true // defeat the unchanged-state shortcut
 		if err := s.Save(st); err != nil {
 			b.Fatal(err)
 		}
@@ -784,7 +895,7 @@ func BenchmarkPass(b *testing.B) {
 		if err := s.RecordIntents(intents); err != nil {
 			b.Fatal(err)
 		}
-		st.Users["0042"].Failures = i
+		st.users["0042"].failures, st.dirty = i, true
 		if err := s.Save(st); err != nil {
 			b.Fatal(err)
 		}

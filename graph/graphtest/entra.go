@@ -70,11 +70,13 @@ type deviceGrant struct {
 	scopes     []string
 	expires    time.Time
 	status     string // pending, approved, declined
+	user       string // who signed in (object id), once approved
 }
 
 type refreshGrant struct {
 	app     *App
 	scopes  []string
+	user    string // the signed-in user the grant belongs to
 	revoked bool
 }
 
@@ -134,14 +136,25 @@ func (s *Server) RegisterApp(a App) {
 	s.apps[appKey(a.Tenant, a.ClientID)] = &a
 }
 
-// ApproveDevice plays the user who opens the verification page, enters userCode, signs in and
-// consents.
-func (s *Server) ApproveDevice(userCode string) error { return s.decideDevice(userCode, "approved") }
+// ApproveDevice plays a user who opens the verification page, enters userCode, signs in and
+// consents. That user is none of the directory's users: use ApproveDeviceAs when it matters who
+// signed in (a delegated token sets only the signed-in user's own presence).
+func (s *Server) ApproveDevice(userCode string) error {
+	return s.decideDevice(userCode, "approved", "")
+}
+
+// ApproveDeviceAs is ApproveDevice for the user with object id userID: the tokens of this sign-in
+// (and of its refreshes) act for that user.
+func (s *Server) ApproveDeviceAs(userCode, userID string) error {
+	return s.decideDevice(userCode, "approved", userID)
+}
 
 // DeclineDevice plays the user who enters userCode and then declines.
-func (s *Server) DeclineDevice(userCode string) error { return s.decideDevice(userCode, "declined") }
+func (s *Server) DeclineDevice(userCode string) error {
+	return s.decideDevice(userCode, "declined", "")
+}
 
-func (s *Server) decideDevice(userCode, status string) error {
+func (s *Server) decideDevice(userCode, status, user string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, d := range s.devices {
@@ -149,7 +162,7 @@ func (s *Server) decideDevice(userCode, status string) error {
 			if d.status != "pending" || !s.now().Before(d.expires) {
 				return fmt.Errorf("graphtest: device code %s is %s", userCode, d.status)
 			}
-			d.status = status
+			d.status, d.user = status, user
 			return nil
 		}
 	}
@@ -348,7 +361,7 @@ func (s *Server) clientCredentialsLocked(w http.ResponseWriter, r *http.Request,
 	if !s.checkDefaultScopeLocked(w, r) {
 		return
 	}
-	tok := s.issueTokenLocked(a.Roles, false, a.TokenTTL)
+	tok := s.issueTokenLocked(a.Roles, false, "", a.TokenTTL)
 	secs := ttlSeconds(a.TokenTTL)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok,
@@ -528,6 +541,9 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request, tenant
 		s.writeEntraErrorLocked(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
 		return
 	}
+	if !s.delegatedScopesExistLocked(w, r, a, scopes) {
+		return
+	}
 	d := &deviceGrant{
 		app:        a,
 		deviceCode: opaqueToken("DAQABAAEAAA"),
@@ -579,7 +595,7 @@ func (s *Server) deviceTokenLocked(w http.ResponseWriter, r *http.Request, tenan
 		s.writeEntraErrorLocked(w, r, http.StatusBadRequest, "authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
 	default: // approved: the device code is spent
 		delete(s.devices, d.deviceCode)
-		s.writeDelegatedTokenLocked(w, a, d.scopes)
+		s.writeDelegatedTokenLocked(w, a, d.scopes, d.user)
 	}
 }
 
@@ -611,15 +627,51 @@ func (s *Server) refreshLocked(w http.ResponseWriter, r *http.Request, tenant st
 		s.writeEntraErrorLocked(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
 		return
 	}
+	if !s.delegatedScopesExistLocked(w, r, a, scopes) {
+		return
+	}
 	// Rotation: the old refresh token is spent; the answer carries its successor.
 	delete(s.refreshTokens, rt)
-	s.writeDelegatedTokenLocked(w, a, scopes)
+	s.writeDelegatedTokenLocked(w, a, scopes, g.user)
+}
+
+// graphAppID is Microsoft Graph's application id, the resource Entra names in its errors.
+const graphAppID = "00000003-0000-0000-c000-000000000000"
+
+// applicationOnly are Graph permissions that exist only as application permissions (app roles):
+// Microsoft Learn's permissions reference lists no delegated form of Presence.ReadWrite.All, and
+// setPresence's permissions table lists the delegated Presence.ReadWrite (the signed-in user
+// only) beside the application Presence.ReadWrite.All.
+var applicationOnly = map[string]bool{"Presence.ReadWrite.All": true}
+
+// delegatedScopesExistLocked refuses a delegated request (device code, refresh) for a Graph
+// permission that has no delegated form, as Entra does: error invalid_client, AADSTS650053 "The
+// application '...' asked for scope '...' that doesn't exist on the resource
+// '00000003-0000-0000-c000-000000000000'. Contact the app vendor." (seen on Microsoft Q&A
+// 1353813 and the Teams developer community for application-only scopes asked for in a user
+// sign-in; Microsoft's moderators: "you are calling application permissions in the scopes for a
+// user authentication flow"). Entra shows it once the scopes are known; the double answers at
+// the first request that names them.
+func (s *Server) delegatedScopesExistLocked(w http.ResponseWriter, r *http.Request, a *App, scopes []string) bool {
+	for _, sc := range scopes {
+		name := sc
+		if i := strings.LastIndex(sc, "/"); i >= 0 && s.isGraphResource(r, sc[:i]) {
+			name = sc[i+1:]
+		}
+		if applicationOnly[name] {
+			s.writeEntraErrorLocked(w, r, http.StatusBadRequest, "invalid_client", 650053, fmt.Sprintf(
+				"The application '%s' asked for scope '%s' that doesn't exist on the resource '%s'. Contact the app vendor.",
+				a.ClientID, name, graphAppID))
+			return false
+		}
+	}
+	return true
 }
 
 // writeDelegatedTokenLocked answers a user token: `scp` holds what the user consented to
 // (App.Scopes); a refresh token comes only when offline_access was asked for.
-func (s *Server) writeDelegatedTokenLocked(w http.ResponseWriter, a *App, scopes []string) {
-	tok := s.issueTokenLocked(a.Scopes, true, a.TokenTTL)
+func (s *Server) writeDelegatedTokenLocked(w http.ResponseWriter, a *App, scopes []string, user string) {
+	tok := s.issueTokenLocked(a.Scopes, true, user, a.TokenTTL)
 	secs := ttlSeconds(a.TokenTTL)
 	resp := map[string]any{
 		"token_type": "Bearer", "scope": strings.Join(scopes, " "),
@@ -627,7 +679,7 @@ func (s *Server) writeDelegatedTokenLocked(w http.ResponseWriter, a *App, scopes
 	}
 	if slices.Contains(scopes, "offline_access") {
 		rt := opaqueToken("1.AQEA")
-		s.refreshTokens[rt] = &refreshGrant{app: a, scopes: scopes}
+		s.refreshTokens[rt] = &refreshGrant{app: a, scopes: scopes, user: user}
 		resp["refresh_token"] = rt
 	}
 	writeJSON(w, http.StatusOK, resp)

@@ -37,8 +37,9 @@ type graphState struct {
 
 type userEntry struct {
 	User
-	sessions map[string]*appSession // by sessionId
-	cleared  []clearedPair          // pairs still visible after clearPresence (SetClearLag)
+	sessions  map[string]*appSession // by sessionId
+	cleared   []clearedPair          // pairs still visible after clearPresence (SetClearLag)
+	preferred *pair                  // the status the user picked by hand, nil: none
 }
 
 type appSession struct {
@@ -112,6 +113,49 @@ func (s *Server) SetUserPresence(id, availability, activity string) {
 		panic("graphtest: SetUserPresence: no user " + id)
 	}
 	u.Availability, u.Activity = availability, activity
+}
+
+// userPreferredPairs are the pairs setUserPreferredPresence accepts (its documented table): the
+// statuses a user can pick by hand in Teams.
+var userPreferredPairs = map[pair]bool{
+	{"Available", "Available"}:       true,
+	{"Busy", "Busy"}:                 true,
+	{"DoNotDisturb", "DoNotDisturb"}: true,
+	{"BeRightBack", "BeRightBack"}:   true,
+	{"Away", "Away"}:                 true,
+	{"Offline", "OffWork"}:           true,
+}
+
+// SetUserPreferredPresence plays the user picking a status by hand in Teams (what Graph's
+// setUserPreferredPresence sets). While set it is the presence Graph reports, whatever the app
+// sessions say ("user-preferred state > session-level states"), provided the user has a presence
+// session at all (a Teams client signed in, i.e. their own presence is not Offline, or a live app
+// session); without one the user shows Offline, as the setUserPreferredPresence docs say. It
+// panics on an unknown user or a pair setUserPreferredPresence refuses (valid:
+// Available/Available, Busy/Busy, DoNotDisturb/DoNotDisturb, BeRightBack/BeRightBack, Away/Away,
+// Offline/OffWork).
+func (s *Server) SetUserPreferredPresence(id, availability, activity string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[strings.ToLower(id)]
+	if u == nil {
+		panic("graphtest: SetUserPreferredPresence: no user " + id)
+	}
+	p := pair{availability, activity}
+	if !userPreferredPairs[p] {
+		panic("graphtest: SetUserPreferredPresence: setUserPreferredPresence does not accept " + availability + "/" + activity)
+	}
+	u.preferred = &p
+}
+
+// ClearUserPreferredPresence plays the user resetting the status picked by hand: the sessions
+// decide again.
+func (s *Server) ClearUserPreferredPresence(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[strings.ToLower(id)]; u != nil {
+		u.preferred = nil
+	}
 }
 
 // PresenceOf returns the user's visible (aggregated) presence, as Graph would answer it now.
@@ -214,10 +258,14 @@ func (s *Server) sessionPair(a *appSession) pair {
 }
 
 // visibleLocked aggregates the user's own presence with live app sessions and lagging cleared
-// pairs. Without app sessions it is the user's own presence as it is.
+// pairs. Without app sessions it is the user's own presence as it is. A status the user picked
+// by hand beats them all while the user has a presence session.
 func (s *Server) visibleLocked(u *userEntry) pair {
 	s.expireLocked(u)
 	own := pair{u.Availability, u.Activity}
+	if u.preferred != nil && (own.availability != "Offline" || len(u.sessions) > 0) {
+		return *u.preferred
+	}
 	if len(u.sessions) == 0 && len(u.cleared) == 0 {
 		return own
 	}
@@ -324,13 +372,54 @@ func (s *Server) presenceJSONLocked(u *userEntry) map[string]any {
 	}
 }
 
+// The refusal Graph gives a delegated token that writes another user's presence. Reported for
+// setPresence and setStatusMessage (Microsoft Q&A 1163128 and 2076676, where a Microsoft
+// moderator reproduced it; microsoftgraph/microsoft-graph-explorer-v4#3096): status 401 with the
+// message "Cannot set the presence of another user. Authenticated user: <oid>. Requested user:
+// <oid>". The error code is not quoted in any of them; "Unauthorized" is Graph's generic one
+// for 401. A delegated token without Presence.ReadWrite at all gets 403 Forbidden.
+const (
+	otherUserStatus = http.StatusUnauthorized
+	otherUserCode   = "Unauthorized"
+)
+
+// authorizeWriteLocked checks a setPresence/clearPresence and returns the user it is for (nil
+// when it answered a refusal): an application token needs the
+// role Presence.ReadWrite.All; a delegated token needs the scope Presence.ReadWrite and acts for
+// the signed-in user alone (setPresence's permissions table: Presence.ReadWrite delegated,
+// Presence.ReadWrite.All application; there is no delegated Presence.ReadWrite.All).
+func (s *Server) authorizeWriteLocked(w http.ResponseWriter, r *http.Request) *userEntry {
+	if !s.authorizeLocked(w, r) {
+		return nil
+	}
+	it := s.bearerLocked(r)
+	perm := "Presence.ReadWrite.All"
+	if it.delegated {
+		perm = "Presence.ReadWrite"
+	}
+	if !it.perms[perm] {
+		writeGraphError(w, r, http.StatusForbidden, "Forbidden", "Insufficient privileges to complete the operation.")
+		return nil
+	}
+	if !requireJSON(w, r) {
+		return nil
+	}
+	u := s.lookupLocked(w, r)
+	if u == nil {
+		return nil
+	}
+	if it.delegated && it.user != strings.ToLower(u.ID) {
+		writeGraphError(w, r, otherUserStatus, otherUserCode, fmt.Sprintf(
+			"Cannot set the presence of another user. Authenticated user: %s. Requested user: %s", it.user, u.ID))
+		return nil
+	}
+	return u
+}
+
 func (s *Server) handleSetPresence(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.authorizeLocked(w, r, "Presence.ReadWrite.All", "Presence.ReadWrite") || !requireJSON(w, r) {
-		return
-	}
-	u := s.lookupLocked(w, r)
+	u := s.authorizeWriteLocked(w, r)
 	if u == nil {
 		return
 	}
@@ -372,10 +461,7 @@ func (s *Server) handleSetPresence(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleClearPresence(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.authorizeLocked(w, r, "Presence.ReadWrite.All", "Presence.ReadWrite") || !requireJSON(w, r) {
-		return
-	}
-	u := s.lookupLocked(w, r)
+	u := s.authorizeWriteLocked(w, r)
 	if u == nil {
 		return
 	}
@@ -631,10 +717,15 @@ func userProp(u User, f string) any {
 	return nil
 }
 
+// bearerLocked is the request's token as issued (nil if unknown).
+func (s *Server) bearerLocked(r *http.Request) *issuedToken {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return s.tokens[tok]
+}
+
 // hasPermLocked reports whether the (already authorized) bearer token carries any of perms.
 func (s *Server) hasPermLocked(r *http.Request, perms ...string) bool {
-	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	it := s.tokens[tok]
+	it := s.bearerLocked(r)
 	if it == nil {
 		return false
 	}

@@ -333,3 +333,50 @@ func TestParseISODuration(t *testing.T) {
 		}
 	}
 }
+
+// A status the user picked by hand beats every app session while it is set; the session ranking
+// decides again once it is cleared.
+func TestUserPreferredPresence(t *testing.T) {
+	s := NewServer()
+	t.Cleanup(s.Close)
+	s.AddUser(User{ID: "u1"})
+	tok := s.IssueToken(allPerms, false, time.Hour)
+	want := func(step, a, b string) {
+		t.Helper()
+		_, m := call(t, s, "GET", "/v1.0/users/u1/presence", tok, nil, "")
+		if m["availability"] != a || m["activity"] != b {
+			t.Errorf("%s: Graph answers %v/%v, want %s/%s", step, m["availability"], m["activity"], a, b)
+		}
+	}
+	setSession := func(sid, a, b string) {
+		t.Helper()
+		body := fmt.Sprintf(`{"sessionId":%q,"availability":%q,"activity":%q,"expirationDuration":"PT1H"}`, sid, a, b)
+		if status, _ := call(t, s, "POST", "/v1.0/users/u1/presence/setPresence", tok, nil, body); status != 200 {
+			t.Fatalf("setPresence: %d", status)
+		}
+	}
+
+	s.SetUserPreferredPresence("u1", "Busy", "Busy")
+	want("picked by hand but no session (signed out)", "Offline", "Offline")
+	s.SetUserPresence("u1", "Available", "Available")
+	want("picked by hand, Teams signed in", "Busy", "Busy")
+	setSession("teamsface", "DoNotDisturb", "Presenting")
+	want("beats a higher app session", "Busy", "Busy")
+	s.SetUserPreferredPresence("u1", "Available", "Available")
+	want("Available picked by hand beats DND session", "Available", "Available")
+	s.SetUserPresence("u1", "Offline", "Offline")
+	want("an app session is a presence session too", "Available", "Available")
+	s.ClearUserPreferredPresence("u1")
+	want("cleared: the sessions decide", "DoNotDisturb", "Presenting")
+	setSession("other", "Busy", "InACall")
+	want("session ranking unchanged", "DoNotDisturb", "Presenting")
+	s.SetUserPreferredPresence("u1", "Offline", "OffWork")
+	want("appear offline", "Offline", "OffWork")
+
+	defer func() {
+		if recover() == nil {
+			t.Error("SetUserPreferredPresence accepted Busy/InACall, which setUserPreferredPresence refuses")
+		}
+	}()
+	s.SetUserPreferredPresence("u1", "Busy", "InACall")
+}

@@ -3,7 +3,8 @@
 //
 // It is written from Microsoft's documentation (see ../shared/api/graph.md), not from our client:
 // it refuses what the real service refuses (more than 650 ids, $top above 999, unknown presence
-// pairs, expired tokens) and answers errors in Graph's and Entra's own JSON shapes.
+// pairs, expired tokens, a delegated token writing another user's presence, a delegated request
+// for an application-only permission) and answers errors in Graph's and Entra's own JSON shapes.
 package graphtest
 
 import (
@@ -19,26 +20,34 @@ import (
 	"time"
 )
 
-// Request is one request the server received, as tests see it in Server.Requests.
+// Request is one request the server received, with the answer it got, as tests see it in
+// Server.Requests. Header holds the request's headers as they came, Authorization included, so
+// tests can assert on them; the double itself never logs them.
 type Request struct {
-	Method string
-	Path   string // URL path, e.g. /v1.0/communications/getPresencesByUserId
-	Query  string
-	Header http.Header
-	Body   []byte
-	Status int // the status the server answered with
+	Method   string
+	Path     string // URL path, e.g. /v1.0/communications/getPresencesByUserId
+	Query    string // raw query, e.g. $select=id&$top=999
+	Header   http.Header
+	Body     []byte
+	Status   int    // the status the server answered with; 0: the client gave up before an answer
+	Response []byte // the body the server answered with
 }
 
-// Fault is an injected failure. It applies to requests whose method and path match
+// Fault is an injected failure or latency. It applies to requests whose method and path match
 // (Method "" matches any method; Path is matched as a prefix) and is used Times times
-// (0 means for ever).
+// (0 means for ever). Errors are answered in the service's own shape: Graph's error JSON under
+// /v1.0/, Entra's OAuth error JSON on the sign-in routes.
 type Fault struct {
 	Method     string
 	Path       string
-	Status     int           // e.g. 429, 503, 500
+	Status     int           // e.g. 429, 503, 500; 0: latency only
 	RetryAfter string        // value of the Retry-After header, "" for none
-	Code       string        // Graph error code in the body; defaults from the status
-	Delay      time.Duration // latency added before answering (Status 0: latency only)
+	Code       string        // the service's error code in the body; defaults from the status
+	Delay      time.Duration // latency added before answering; it ends early when the client gives up
+	// HoldAnswer carries the request out, then holds its answer back this long (ending early
+	// when the client gives up): a write that landed although its client never heard so, as
+	// when the client is killed or times out.
+	HoldAnswer time.Duration
 	Times      int
 	used       int
 }
@@ -48,12 +57,14 @@ type Fault struct {
 type Server struct {
 	*httptest.Server
 
-	mu       sync.Mutex
-	mux      *http.ServeMux
-	requests []Request
-	faults   []*Fault
-	tokens   map[string]*issuedToken
-	now      func() time.Time
+	mu        sync.Mutex
+	mux       *http.ServeMux
+	requests  []Request
+	faults    []*Fault
+	tokens    map[string]*issuedToken
+	now       func() time.Time
+	inFlight  int
+	maxFlight int
 
 	// Graph data, guarded by mu; see graph.go.
 	graphState
@@ -63,8 +74,10 @@ type Server struct {
 }
 
 type issuedToken struct {
-	expires time.Time
-	perms   map[string]bool // roles (application) or scp entries (delegated)
+	expires   time.Time
+	perms     map[string]bool // roles (application) or scp entries (delegated)
+	delegated bool
+	user      string // delegated: the signed-in user's object id (oid), lower case; "" unknown
 }
 
 // NewServer starts a TLS server. Clients must trust Server.Client()'s TLS config or
@@ -113,14 +126,23 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// ResetRequests empties the request log.
+// ResetRequests empties the request log and the in-flight maximum.
 func (s *Server) ResetRequests() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = nil
+	s.maxFlight = s.inFlight
 }
 
-// CountRequests counts logged requests with this method and path prefix.
+// MaxInFlight is the most requests the server was handling at the same time (since NewServer or
+// the last ResetRequests).
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxFlight
+}
+
+// CountRequests counts logged requests with this method ("" = any) and path prefix.
 func (s *Server) CountRequests(method, pathPrefix string) int {
 	n := 0
 	for _, r := range s.Requests() {
@@ -140,19 +162,32 @@ func (s *Server) ExpireTokens() {
 	}
 }
 
-// IssueToken mints an access token directly (bypassing sign-in) with the given roles, valid for ttl.
-// It is shaped like a JWT so that clients can read its claims, as they can with Entra's.
+// IssueToken mints an access token directly (bypassing sign-in) with the given roles
+// (application) or scopes (delegated), valid for ttl. A delegated token from IssueToken belongs to
+// no user of the directory; IssueUserToken names the signed-in user. Tokens are shaped like JWTs so
+// that clients can read their claims, as they can with Entra's.
 func (s *Server) IssueToken(perms []string, delegated bool, ttl time.Duration) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.issueTokenLocked(perms, delegated, ttl)
+	return s.issueTokenLocked(perms, delegated, "", ttl)
 }
 
-func (s *Server) issueTokenLocked(perms []string, delegated bool, ttl time.Duration) string {
+// IssueUserToken mints a delegated access token for the signed-in user userID (an object id)
+// with the given scopes, valid for ttl.
+func (s *Server) IssueUserToken(userID string, scopes []string, ttl time.Duration) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.issueTokenLocked(scopes, true, userID, ttl)
+}
+
+func (s *Server) issueTokenLocked(perms []string, delegated bool, user string, ttl time.Duration) string {
 	exp := s.now().Add(ttl)
 	claims := map[string]any{"exp": exp.Unix(), "iat": s.now().Unix(), "aud": "https://graph.microsoft.com", "jti": randomID()}
 	if delegated {
 		claims["scp"] = strings.Join(perms, " ")
+		if user != "" {
+			claims["oid"] = user
+		}
 	} else {
 		claims["roles"] = perms
 	}
@@ -166,7 +201,7 @@ func (s *Server) issueTokenLocked(perms []string, delegated bool, ttl time.Durat
 	for _, p := range perms {
 		set[p] = true
 	}
-	s.tokens[tok] = &issuedToken{expires: exp, perms: set}
+	s.tokens[tok] = &issuedToken{expires: exp, perms: set, delegated: delegated, user: strings.ToLower(user)}
 	return tok
 }
 
@@ -203,43 +238,88 @@ func (s *Server) authorizeLocked(w http.ResponseWriter, r *http.Request, perms .
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := readBody(r)
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := &recorder{ResponseWriter: w}
 
 	s.mu.Lock()
+	s.inFlight++
+	s.maxFlight = max(s.maxFlight, s.inFlight)
 	f := s.matchFaultLocked(r)
 	s.mu.Unlock()
 
-	if f != nil && f.Delay > 0 {
-		select {
-		case <-time.After(f.Delay):
-		case <-r.Context().Done():
-		}
-	}
-	if f != nil && f.Status != 0 {
-		if f.RetryAfter != "" {
-			rec.Header().Set("Retry-After", f.RetryAfter)
-		}
-		code := f.Code
-		if code == "" {
-			code = defaultCode(f.Status)
-		}
-		if isEntraPath(r.URL.Path) {
-			writeEntraFault(rec, r, f) // sign-in routes answer in Entra's shape; see entra.go
-		} else {
-			writeGraphError(rec, r, f.Status, code, http.StatusText(f.Status))
-		}
-	} else {
+	switch {
+	case !s.applyFault(rec, r, f):
+	case f != nil && f.HoldAnswer > 0:
+		s.serveHeld(rec, r, f.HoldAnswer)
+	default:
 		s.mux.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
+		}
 	}
 
 	s.mu.Lock()
+	s.inFlight--
 	s.requests = append(s.requests, Request{
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Header: r.Header.Clone(), Body: body, Status: rec.status,
+		Header: r.Header.Clone(), Body: body, Status: rec.status, Response: bytes.Clone(rec.body.Bytes()),
 	})
 	s.mu.Unlock()
 }
 
+// serveHeld carries the request out, then holds the answer back for d or until the client
+// leaves; a client that left gets nothing and the request is logged with status 0.
+func (s *Server) serveHeld(w *recorder, r *http.Request, d time.Duration) {
+	held := httptest.NewRecorder()
+	s.mux.ServeHTTP(held, r)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		return
+	}
+	for k, v := range held.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(held.Code)
+	_, _ = w.Write(held.Body.Bytes())
+}
+
+// applyFault waits and/or answers as f says; it reports whether the request goes on to the
+// service. A client that gives up during the latency leaves with no answer: the request never
+// reached the service, and the handler does not hold the connection.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
+	if f == nil {
+		return true
+	}
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return false
+		}
+	}
+	if f.Status == 0 {
+		return true
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	if isEntraPath(r.URL.Path) {
+		writeEntraFault(w, r, f) // sign-in routes answer in Entra's shape; see entra.go
+		return false
+	}
+	code := f.Code
+	if code == "" {
+		code = defaultCode(f.Status)
+	}
+	writeGraphError(w, r, f.Status, code, http.StatusText(f.Status))
+	return false
+}
+
+// matchFaultLocked returns a copy of the first fault that applies, and counts its use.
 func (s *Server) matchFaultLocked(r *http.Request) *Fault {
 	for _, f := range s.faults {
 		if f.Method != "" && f.Method != r.Method {
@@ -252,7 +332,8 @@ func (s *Server) matchFaultLocked(r *http.Request) *Fault {
 			continue
 		}
 		f.used++
-		return f
+		cp := *f
+		return &cp
 	}
 	return nil
 }
@@ -305,14 +386,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-type statusRecorder struct {
+// recorder keeps the status and body of an answer for the request log.
+type recorder struct {
 	http.ResponseWriter
 	status int
+	body   bytes.Buffer
 }
 
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
 	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
 }
 
 func readBody(r *http.Request) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,39 +13,50 @@ import (
 )
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("/rest/login", s.login)
-	s.mux.HandleFunc("GET /rest/users", s.listUsers)
-	s.mux.HandleFunc("GET /rest/users/me", s.getMe)
-	s.mux.HandleFunc("GET /rest/users/{id}", s.getUser)
-	s.mux.HandleFunc("GET /rest/users/{id}/phoneconfig", s.getPhoneConfig)
-	s.mux.HandleFunc("PUT /rest/users/{id}/phoneconfig", s.putPhoneConfig)
-	s.mux.HandleFunc("GET /rest/groups", s.listGroups)
-	s.mux.HandleFunc("GET /rest/groups/{id}", s.getGroup)
+	s.route("GET /rest/login", s.getLogin)
+	s.route("POST /rest/login", s.postLogin)
+	s.route("DELETE /rest/login", s.deleteLogin)
+	s.route("GET /rest/users", s.listUsers)
+	s.route("GET /rest/users/me", s.getMe)
+	s.route("GET /rest/users/{id}", s.getUser)
+	s.route("GET /rest/users/{id}/phoneconfig", s.getPhoneConfig)
+	s.route("PUT /rest/users/{id}/phoneconfig", s.putPhoneConfig)
+	s.route("GET /rest/groups", s.listGroups)
+	s.route("GET /rest/groups/{id}", s.getGroup)
+	s.route("GET /rest/permissions/users/{id}", s.getUserPermissions)
+	s.realmRoutes()
+	// Anything else is a 404 in STARFACE's error shape, not a route.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
 	})
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-		s.mu.Lock()
-		nonce := randomHex(13)
-		s.nonces[nonce] = true
-		lt := s.loginType
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"loginType": lt, "nonce": nonce, "secret": nil})
-	case http.MethodPost:
-		s.postLogin(w, r)
-	case http.MethodDelete:
-		// Swagger: 204 "if a valid authToken was provided it has just been invalidated".
-		s.mu.Lock()
-		delete(s.sessions, r.Header.Get("authToken"))
-		s.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	default:
-		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
-	}
+// route registers a handler and remembers its pattern for Routes.
+func (s *Server) route(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, h)
+}
+
+// Routes lists the method and path patterns the double serves ("GET /rest/users/{id}"), so a
+// contract test can hold every one of them to the API summary.
+func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }
+
+func (s *Server) getLogin(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	nonce := randomHex(13)
+	s.nonces[nonce] = true
+	lt := s.loginType
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"loginType": lt, "nonce": nonce, "secret": nil})
+}
+
+// deleteLogin: Swagger answers 204 "if a valid authToken was provided it has just been
+// invalidated" (and 204 when it was not).
+func (s *Server) deleteLogin(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	delete(s.sessions, r.Header.Get("authToken"))
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +188,7 @@ func (s *Server) putPhoneConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "no permission to change the phone config of another user")
 		return
 	}
-	pc, msg := parsePhoneConfig(r)
+	pc, msg := parsePhoneConfig(r, u.Phone)
 	if msg != "" {
 		writeError(w, http.StatusBadRequest, msg)
 		return
@@ -188,41 +200,76 @@ func (s *Server) putPhoneConfig(w http.ResponseWriter, r *http.Request) {
 		cur.Phone.Extra = extra
 	}
 	s.mu.Unlock()
+	s.dndChanged(u.ID) // tells OneHub subscribers (telephony.go)
 	w.WriteHeader(http.StatusNoContent)
 }
 
+var phoneConfigFields = []string{"callWaiting", "displayNumberId", "doNotDisturb", "primaryPhoneId"}
+
 // parsePhoneConfig demands the four fields of the PhoneConfig schema (all required) with
 // their JSON types: booleans for callWaiting/doNotDisturb, integers for the two ids.
-func parsePhoneConfig(r *http.Request) (starface.PhoneConfig, string) {
+//
+// null: a PBX serves null for a field it holds no value in (a user without a phone has no
+// primaryPhoneId), and Swagger 2.0 cannot say whether a required field may be null. STARFACE's
+// REST layer is Java: a field it can serve as null is a boxed type that also takes null back,
+// so a PBX most likely accepts on PUT the null it served. The double therefore takes null
+// exactly where it serves null (the client's read-modify-write sends it back unchanged), and
+// refuses null where it holds a value, which no caller has a reason to send.
+func parsePhoneConfig(r *http.Request, served starface.PhoneConfig) (starface.PhoneConfig, string) {
 	var m map[string]json.RawMessage
 	dec := json.NewDecoder(r.Body)
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil || m == nil {
 		return starface.PhoneConfig{}, "body must be a PhoneConfig object"
 	}
-	var pc starface.PhoneConfig
-	for _, f := range []struct {
-		key string
-		ptr any
-	}{
-		{"callWaiting", &pc.CallWaiting},
-		{"displayNumberId", &pc.DisplayNumberID},
-		{"doNotDisturb", &pc.DoNotDisturb},
-		{"primaryPhoneId", &pc.PrimaryPhoneID},
-	} {
-		raw, ok := m[f.key]
+	nulls := servedNulls(served)
+	known := map[string]json.RawMessage{}
+	for _, key := range phoneConfigFields {
+		raw, ok := m[key]
 		if !ok {
-			return starface.PhoneConfig{}, "missing field " + f.key
+			return starface.PhoneConfig{}, "missing field " + key
 		}
 		raw = bytes.TrimSpace(raw)
+		known[key] = raw
 		if bytes.Equal(raw, []byte("null")) {
-			return starface.PhoneConfig{}, "field " + f.key + " must not be null"
+			if !nulls[key] {
+				return starface.PhoneConfig{}, "field " + key + " must not be null"
+			}
+			continue
 		}
-		if err := json.Unmarshal(raw, f.ptr); err != nil {
-			return starface.PhoneConfig{}, "field " + f.key + " has the wrong type"
+		var ok2 bool
+		switch key {
+		case "callWaiting", "doNotDisturb":
+			var b bool
+			ok2 = json.Unmarshal(raw, &b) == nil
+		default:
+			var n int
+			ok2 = json.Unmarshal(raw, &n) == nil
+		}
+		if !ok2 {
+			return starface.PhoneConfig{}, "field " + key + " has the wrong type"
 		}
 	}
+	// Decoding the four fields through starface.PhoneConfig keeps the nulls, so the double
+	// goes on serving null where it was sent back.
+	b, _ := json.Marshal(known)
+	var pc starface.PhoneConfig
+	if err := json.Unmarshal(b, &pc); err != nil {
+		return starface.PhoneConfig{}, "body must be a PhoneConfig object"
+	}
 	return pc, ""
+}
+
+// servedNulls lists the fields GET answers with null for this config.
+func servedNulls(pc starface.PhoneConfig) map[string]bool {
+	b, _ := json.Marshal(pc)
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(b, &m)
+	out := map[string]bool{}
+	for k, v := range m {
+		out[k] = bytes.Equal(v, []byte("null"))
+	}
+	return out
 }
 
 type groupListItem struct {
@@ -275,6 +322,43 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
 		u := s.users[uid]
 		out.AssignableUsers = append(out.AssignableUsers,
 			assignableUser{ID: u.ID, FirstName: u.FirstName, LastName: u.FamilyName, Assigned: g.members[u.ID]})
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// permissionInfo is the Swagger PermissionInfo. STARFACE's real permission names are not
+// documented; the double uses the labels the administration shows.
+type permissionInfo struct {
+	ID          int    `json:"id"`
+	Permission  string `json:"permission"`
+	Description string `json:"description"`
+}
+
+// getUserPermissions lists a user's rights. Any user may read their own; reading another's
+// needs an administrator (assumed, as for phone configs).
+func (s *Server) getUserPermissions(w http.ResponseWriter, r *http.Request) {
+	u := s.lookupUser(w, r)
+	if u == nil {
+		return
+	}
+	if c := caller(r); !c.Admin && c.ID != u.ID {
+		writeError(w, http.StatusForbidden, "no permission to read the permissions of another user")
+		return
+	}
+	rights := u.Rights
+	if u.Admin {
+		rights = append([]string{"Administrator"}, rights...)
+	}
+	s.mu.Lock()
+	out := make([]permissionInfo, 0, len(rights))
+	for _, name := range rights {
+		i := slices.Index(s.rights, name)
+		if i < 0 {
+			s.rights = append(s.rights, name)
+			i = len(s.rights) - 1
+		}
+		out = append(out, permissionInfo{ID: i + 1, Permission: name, Description: name})
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)

@@ -8,6 +8,9 @@
 // type (400), and a non-administrator writing another user's phone config (403). Errors are
 // STARFACE's {"code","message"} JSON. Every request is recorded; latency and failures can be
 // injected on chosen calls.
+//
+// EnableRealm adds STARFACE 10's OAuth realm as third-party clients describe it (realm.go), and
+// DisableClassicLogin removes the classic login, as on a PBX where it is switched off.
 package starfacetest
 
 import (
@@ -19,6 +22,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,23 +42,34 @@ type User struct {
 	FamilyName string
 	Admin      bool // may change other users' phone configs
 	Phone      starface.PhoneConfig
+	// Rights are the user's STARFACE rights by name, e.g. starface.RightOAuthPasswordGrant,
+	// which the realm's password grant requires. Admin adds "Administrator".
+	Rights []string
 }
 
-// Fault is an injected failure or latency for requests whose method matches (""= any) and
-// whose path starts with Path. It is used Times times (0 = for ever).
+// Fault is an injected failure or latency for requests whose method matches ("" = any) and
+// whose path starts with Path. It is used Times times (0 = for ever). It has the same shape as
+// graphtest.Fault; errors are answered in STARFACE's {"code","message"} JSON. A Delay ends
+// early when the client gives up (the request's context is done): the handler then answers
+// nothing and the request is logged with Status 0.
 type Fault struct {
-	Method string
-	Path   string        // prefix of the URL path, e.g. /rest/users/17/phoneconfig
-	Status int           // answer with this status and a {"code","message"} body; 0 = latency only
-	Delay  time.Duration // added before answering
-	Times  int
-	used   int
+	Method     string
+	Path       string        // prefix of the URL path, e.g. /rest/users/17/phoneconfig
+	Status     int           // answer with this status and a {"code","message"} body; 0 = latency only
+	RetryAfter string        // Retry-After header of the answer, "" none
+	Code       string        // the body's code; "" = the status number, as the double's other errors
+	Delay      time.Duration // added before answering; ends early when the client gives up
+	Times      int
+	used       int
 }
 
-// Request is one request the server got, as tests see it in Server.Requests.
+// Request is one request the server got, as tests see it in Server.Requests, with the answer
+// it got. Header holds the sensitive headers (authToken, Authorization) as they came, for tests
+// to assert on; the double itself logs nothing.
 type Request struct {
 	Method   string
 	Path     string // URL path, e.g. /rest/users/17/phoneconfig
+	Query    string // raw query, without "?"
 	Header   http.Header
 	Body     []byte
 	Status   int    // the status the server answered with
@@ -67,6 +82,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	mux       *http.ServeMux
+	patterns  []string
 	users     map[int]*User
 	groups    map[int]*group
 	nonces    map[string]bool
@@ -79,6 +95,10 @@ type Server struct {
 	logins    int
 	inFlight  int
 	maxFlight int
+
+	classicOff bool
+	realm      *realm // nil: no OAuth realm (STARFACE up to 9.x)
+	rights     []string
 }
 
 type group struct {
@@ -130,6 +150,7 @@ func (s *Server) AddGroup(id int, name string, memberIDs ...int) {
 
 // SetDND is the user pressing the DND key on the phone.
 func (s *Server) SetDND(userID int, on bool) {
+	defer s.dndChanged(userID) // after the unlock below: tells OneHub subscribers (telephony.go)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if u := s.users[userID]; u != nil {
@@ -168,11 +189,32 @@ func (s *Server) SetLoginType(t string) {
 	s.loginType = t
 }
 
-// ExpireTokens invalidates every token issued so far, as a PBX restart would.
+// ExpireTokens invalidates every token issued so far (classic tokens and OAuth access tokens;
+// refresh tokens stay good), as a PBX restart would.
 func (s *Server) ExpireTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.sessions)
+	if s.realm != nil {
+		clear(s.realm.access)
+	}
+}
+
+// DisableClassicLogin removes the classic login: /rest/login answers 404, as on a STARFACE 10
+// where it is switched off (it goes away with 11).
+func (s *Server) DisableClassicLogin() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.classicOff = true
+}
+
+// GrantRight gives a user a STARFACE right (e.g. starface.RightOAuthPasswordGrant).
+func (s *Server) GrantRight(userID int, right string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[userID]; u != nil && !slices.Contains(u.Rights, right) {
+		u.Rights = append(u.Rights, right)
+	}
 }
 
 // AddFault registers an injected failure or latency.
@@ -215,7 +257,7 @@ func (s *Server) CountRequests(method, pathPrefix string) int {
 	return n
 }
 
-// Logins counts successful POST /rest/login.
+// Logins counts successful sign-ins: POST /rest/login and the realm's password grants.
 func (s *Server) Logins() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -268,7 +310,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.inFlight--
 	s.requests = append(s.requests, Request{
-		Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body,
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body,
 		Status: rec.status, Response: bytes.Clone(rec.body.Bytes()),
 	})
 	s.mu.Unlock()
@@ -303,14 +345,26 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bo
 	if f.Status == 0 {
 		return true
 	}
-	writeError(w, f.Status, "injected fault")
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	code := f.Code
+	if code == "" {
+		code = strconv.Itoa(f.Status)
+	}
+	writeJSON(w, f.Status, map[string]string{"code": code, "message": "injected fault"})
 	return false
 }
 
 type callerKey struct{}
 
-// handle applies the checks every STARFACE request goes through, then routes it.
+// handle applies the checks every STARFACE REST request goes through, then routes it. The
+// realm's endpoints (outside /rest) take none of them.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/rest/") {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
 	// The knowledge base sends X-Version=2 with every call, GET /rest/login included; how a
 	// PBX answers without it is not documented, a 400 with the usual error body stands in.
 	if r.Header.Get("X-Version") != "2" {
@@ -323,8 +377,17 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if r.URL.Path == "/rest/login" {
+		s.mu.Lock()
+		off := s.classicOff
+		s.mu.Unlock()
+		if off {
+			writeError(w, http.StatusNotFound, "no such resource: "+r.Method+" "+r.URL.Path)
+			return
+		}
+	}
 	if r.URL.Path != "/rest/login" {
-		u, msg := s.authenticate(r.Header.Get("authToken"))
+		u, msg := s.authenticate(r.Header.Get("authToken"), r.Header.Get("Authorization"))
 		if u == nil {
 			writeError(w, http.StatusUnauthorized, msg)
 			return
@@ -334,10 +397,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// authenticate returns a copy of the token's user, or nil and why not.
-func (s *Server) authenticate(tok string) (*User, string) {
+// authenticate returns a copy of the user of a classic authToken or an OAuth access token
+// (Authorization: Bearer), or nil and why not.
+func (s *Server) authenticate(tok, authz string) (*User, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if bearer, ok := strings.CutPrefix(authz, "Bearer "); ok && tok == "" {
+		return s.bearerLocked(bearer)
+	}
 	if tok == "" {
 		return nil, "missing authToken"
 	}

@@ -2,7 +2,9 @@ package starfacetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -23,6 +25,12 @@ func newFixture(t *testing.T) *fixture {
 	s.AddUser(User{ID: 1, Login: "0001", Password: "admin", Admin: true,
 		Phone: starface.PhoneConfig{CallWaiting: true, DisplayNumberID: 5, PrimaryPhoneID: 6}})
 	s.AddUser(User{ID: 2, Login: "0002", Password: "user"})
+	// A user without a phone: the PBX serves null ids.
+	var noPhone starface.PhoneConfig
+	if err := json.Unmarshal([]byte(`{"callWaiting":true,"displayNumberId":null,"doNotDisturb":false,"primaryPhoneId":null}`), &noPhone); err != nil {
+		t.Fatal(err)
+	}
+	s.AddUser(User{ID: 3, Login: "0003", Password: "user3", Phone: noPhone})
 	return &fixture{t: t, s: s}
 }
 
@@ -131,7 +139,9 @@ func TestRequestRules(t *testing.T) {
 		{"put missing field", "PUT", "/rest/users/2/phoneconfig", tok, `{"callWaiting":false,"doNotDisturb":true,"primaryPhoneId":8}`, false, 400},
 		{"put string id", "PUT", "/rest/users/2/phoneconfig", tok, `{"callWaiting":false,"displayNumberId":"7","doNotDisturb":true,"primaryPhoneId":8}`, false, 400},
 		{"put float id", "PUT", "/rest/users/2/phoneconfig", tok, `{"callWaiting":false,"displayNumberId":7.5,"doNotDisturb":true,"primaryPhoneId":8}`, false, 400},
-		{"put null", "PUT", "/rest/users/2/phoneconfig", tok, `{"callWaiting":null,"displayNumberId":7,"doNotDisturb":true,"primaryPhoneId":8}`, false, 400},
+		{"put null where the PBX holds a value", "PUT", "/rest/users/2/phoneconfig", tok, `{"callWaiting":null,"displayNumberId":7,"doNotDisturb":true,"primaryPhoneId":8}`, false, 400},
+		{"put null where the PBX serves null", "PUT", "/rest/users/3/phoneconfig", tok, `{"callWaiting":true,"displayNumberId":null,"doNotDisturb":true,"primaryPhoneId":null}`, false, 204},
+		{"put null id where the PBX serves null on the other", "PUT", "/rest/users/3/phoneconfig", tok, `{"callWaiting":null,"displayNumberId":null,"doNotDisturb":true,"primaryPhoneId":null}`, false, 400},
 		{"non-admin on another user", "PUT", "/rest/users/1/phoneconfig", userTok, full, false, 403},
 		{"admin on another user", "PUT", "/rest/users/2/phoneconfig", tok, full, false, 204},
 		{"unknown route", "GET", "/rest/presence", tok, "", false, 404},
@@ -152,6 +162,11 @@ func TestRequestRules(t *testing.T) {
 	}
 	if f.s.PhoneConfigOf(1).DoNotDisturb {
 		t.Error("403 PUT changed user 1")
+	}
+	// The null sent back is kept: the PBX goes on serving null there.
+	st, m := f.call("GET", "/rest/users/3/phoneconfig", tok, "", false)
+	if v, ok := m["primaryPhoneId"]; st != 200 || !ok || v != nil || m["doNotDisturb"] != true {
+		t.Errorf("user 3 after a PUT with nulls: %d %v", st, m)
 	}
 }
 
@@ -221,7 +236,77 @@ func TestGroupDetail(t *testing.T) {
 		um := u.(map[string]any)
 		assigned[um["id"].(float64)] = um["assigned"].(bool)
 	}
-	if len(assigned) != 2 || assigned[1] || !assigned[2] {
+	if len(assigned) != 3 || assigned[1] || !assigned[2] || assigned[3] {
 		t.Errorf("assignableUsers = %v", au)
+	}
+}
+
+// A fault answers in STARFACE's error shape with the given code and Retry-After; the log
+// records the query and the answer.
+func TestFaultShape(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login("0001", "admin")
+	f.s.ResetRequests()
+	f.s.AddFault(Fault{Method: "GET", Path: "/rest/users", Status: 503, RetryAfter: "7", Code: "MAINTENANCE", Times: 1})
+	req, _ := http.NewRequest("GET", f.s.URL+"/rest/users?searchTerm=al", nil)
+	req.Header.Set("X-Version", "2")
+	req.Header.Set("authToken", tok)
+	res, err := f.s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") != "7" || string(body) != `{"code":"MAINTENANCE","message":"injected fault"}` {
+		t.Errorf("answer %d, Retry-After %q, body %s", res.StatusCode, res.Header.Get("Retry-After"), body)
+	}
+	f.s.AddFault(Fault{Method: "GET", Path: "/rest/groups", Status: 500, Times: 1})
+	if st, m := f.call("GET", "/rest/groups", tok, "", false); st != 500 || m["code"] != "500" {
+		t.Errorf("default code: %d %v", st, m)
+	}
+	reqs := f.s.Requests()
+	if len(reqs) != 2 || reqs[0].Query != "searchTerm=al" || reqs[0].Header.Get("authToken") != tok || reqs[0].Status != 503 || !bytes.Equal(reqs[0].Response, body) {
+		t.Errorf("log = %+v", reqs)
+	}
+}
+
+// A Delay ends as soon as the client gives up: the handler does not hold the connection for
+// the rest of the hour.
+func TestDelayEndsWhenClientLeaves(t *testing.T) {
+	f := newFixture(t)
+	tok := f.login("0001", "admin")
+	f.s.ResetRequests()
+	f.s.AddFault(Fault{Method: "GET", Path: "/rest/users", Delay: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.s.URL+"/rest/users", nil)
+		req.Header.Set("X-Version", "2")
+		req.Header.Set("authToken", tok)
+		res, err := f.s.Client().Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		done <- err
+	}()
+	waitUntil(t, "the request reaches the double", func() bool { return f.s.MaxInFlight() == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("client: %v, want context.Canceled", err)
+	}
+	waitUntil(t, "the handler to end", func() bool { return len(f.s.Requests()) == 1 })
+	if r := f.s.Requests()[0]; r.Status != 0 {
+		t.Errorf("an abandoned request logged with status %d, want 0", r.Status)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

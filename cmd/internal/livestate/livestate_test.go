@@ -1,0 +1,168 @@
+package livestate
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/teamsface/teamsface/cmd/internal/pass"
+	"github.com/teamsface/teamsface/starface/onehub"
+	"github.com/teamsface/teamsface/starface/onehub/onehubtest"
+	"github.com/teamsface/teamsface/starface/starfacetest"
+)
+
+type staticTokens struct {
+	srv *onehubtest.Server
+	mu  sync.Mutex
+	tok string
+}
+
+func (s *staticTokens) AccessToken(context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tok == "" {
+		s.tok = s.srv.IssueToken()
+	}
+	return s.tok, nil
+}
+
+func (s *staticTokens) InvalidateAccessToken(string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tok = ""
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+func setup(t *testing.T, n int) (*starfacetest.Server, *onehubtest.Server, *Source, []pass.PhoneUser, *syncWriter) {
+	t.Helper()
+	rest := starfacetest.NewServer()
+	t.Cleanup(rest.Close)
+	var users []pass.PhoneUser
+	for i := 2; i < n+2; i++ {
+		rest.AddUser(starfacetest.User{ID: i, Login: "x", Password: "pw"})
+		users = append(users, pass.PhoneUser{StarfaceID: i})
+	}
+	oh := onehubtest.NewServer(rest, onehubtest.Options{})
+	t.Cleanup(oh.Close)
+	c, err := onehub.Dial(context.Background(), onehub.Options{Target: oh.Target(), TLSConfig: oh.ClientTLSConfig(),
+		Tokens: &staticTokens{srv: oh}, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var logs syncWriter
+	return rest, oh, New(c, slog.New(slog.NewTextHandler(&logs, nil))), users, &logs
+}
+
+// One pass reads 1,000 users' DND and calls in at most 3 gRPC requests, and once the ids are
+// cached with the match, in 2.
+func TestPhoneStatesReadsEveryoneAtOnce(t *testing.T) {
+	rest, oh, src, users, _ := setup(t, 1000)
+	rest.SetDND(7, true)
+	rest.OnCall(9, true)
+	states, looked, err := src.PhoneStates(context.Background(), users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(oh.Calls()); n > 3 {
+		t.Errorf("%d gRPC requests for 1,000 users, want at most 3", n)
+	}
+	if len(states) != 1000 || len(looked) != 1000 || !states[7].DND || !states[9].OnCall || states[8].DND || states[8].OnCall {
+		t.Fatalf("states: %d, looked up %d; 7 %+v, 9 %+v, 8 %+v", len(states), len(looked), states[7], states[9], states[8])
+	}
+	for i := range users {
+		users[i].OneHubID = looked[users[i].StarfaceID]
+	}
+	oh.ResetCalls()
+	if _, again, err := src.PhoneStates(context.Background(), users); err != nil || len(again) != 0 || len(oh.Calls()) != 2 {
+		t.Errorf("with the ids cached: looked up %d, %d requests, %v; want 0 and 2", len(again), len(oh.Calls()), err)
+	}
+}
+
+// sync watch follows the users' stream: a call start wakes the loop, and the next pass reads
+// from the stream without any gRPC request. A refused subscription makes PhoneStates fail (the
+// pass falls back to REST) and is logged once.
+func TestFollowWakesAndAnswersFromTheStream(t *testing.T) {
+	rest, oh, src, users, _ := setup(t, 5)
+	_, looked, err := src.PhoneStates(context.Background(), users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range users {
+		users[i].OneHubID = looked[users[i].StarfaceID]
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src.Follow(ctx, users)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok, _ := src.fromStream(context.Background(), sortedIDs(users)); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stream never connected")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select { // the connection itself signals once: what changed while it was set up
+	case <-src.Changed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("connecting did not signal")
+	}
+	start := time.Now()
+	rest.OnCall(4, true)
+	select {
+	case <-src.Changed():
+		t.Logf("a call start reached the loop %v after the PBX event", time.Since(start))
+	case <-time.After(5 * time.Second):
+		t.Fatal("a call start did not wake the loop")
+	}
+	oh.ResetCalls()
+	states, _, err := src.PhoneStates(context.Background(), users)
+	if err != nil || !states[4].OnCall {
+		t.Fatalf("from the stream: %+v, %v", states[4], err)
+	}
+	if n := len(oh.Calls()); n != 0 {
+		t.Errorf("%d gRPC requests while the stream is connected, want 0", n)
+	}
+}
+
+func TestRefusedSubscriptionFails(t *testing.T) {
+	_, oh, src, users, _ := setup(t, 3)
+	oh.AllowSubscriptionsOnly(2)
+	if _, _, err := src.PhoneStates(context.Background(), users); err == nil || !onehub.IsPermissionDenied(err) {
+		t.Fatalf("PhoneStates = %v, want permission denied", err)
+	}
+	if src.Stats().Fallbacks != 1 {
+		t.Errorf("fallbacks = %d, want 1", src.Stats().Fallbacks)
+	}
+}
+
+func sortedIDs(users []pass.PhoneUser) []string {
+	var out []string
+	for _, u := range users {
+		out = append(out, u.OneHubID)
+	}
+	slices.Sort(out)
+	return out
+}

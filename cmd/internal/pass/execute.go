@@ -1,0 +1,334 @@
+package pass
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/mapping"
+	"github.com/teamsface/teamsface/state"
+)
+
+// outcome is what executing one user's plan led to. Each phase touches only its own user's
+// outcome, so phases run users concurrently without a lock, and the report lists each user's
+// changes in the order the phases made them.
+type outcome struct {
+	err     error // the first failure; nothing further is done for the user this pass
+	changes []Change
+	intent  *state.Intent // the DND write announced, until it is known to have landed
+}
+
+func (o *outcome) failed() bool { return o.err != nil }
+
+// Execute carries out the plan on st: it records every STARFACE write as an intent in one step,
+// then writes, sets and clears Teams presence sessions, and settles each outcome in st through
+// state's transitions. A user whose step fails is logged, counted and retried next pass; only
+// a failure to record the intents stops the pass.
+func (p *Plan) Execute(ctx context.Context, env Env, st *state.State) (*Report, error) {
+	x := &executor{env: env, st: st, p: p, now: p.Time, outs: make([]outcome, len(p.Users))}
+	rep := &Report{Summary: p.Summary, Matches: p.Matches, Changes: []Change{}, Held: p.Held, Reads: p.Reads,
+		Throttled: p.Throttled, PhonesFailed: p.PhonesFailed}
+	if p.Throttled != nil {
+		rep.ThrottledUntil = p.Throttled.Until
+		return rep, nil
+	}
+	if p.matchFresh || p.Held != nil {
+		// A held match keeps the old entries, cached anew so that the refresh is tried again
+		// after users.refresh rather than on every pass.
+		st.SetMatch(matchesToCache(p.Matches, p.Time, matchKey(env.Config)))
+	}
+	if p.matchFresh || p.lookedUp {
+		cacheOneHubIDs(st, p.oneHubIDs)
+	}
+	x.observe()
+	x.clearOldSessions(ctx, rep)
+	if err := x.recordIntents(); err != nil {
+		return nil, err
+	}
+	x.writePhones(ctx, rep)
+	x.applyHeld()
+	x.syncSessions(ctx, rep)
+	x.finish(rep)
+	return rep, nil
+}
+
+type executor struct {
+	env  Env
+	st   *state.State
+	p    *Plan
+	now  time.Time
+	outs []outcome
+}
+
+// each runs fn for the users whose index pick selects, limit at a time. A user whose turn comes
+// after the pass's context ended fails with the context's error instead of starting a request.
+func (x *executor) each(ctx context.Context, limit int, pick func(*UserPlan, *outcome) bool, fn func(*UserPlan, *outcome) error) {
+	var g errgroup.Group
+	g.SetLimit(concurrencyOf(limit))
+	for i, up := range x.p.Users {
+		o := &x.outs[i]
+		if o.failed() || !pick(up, o) {
+			continue
+		}
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				o.err = err
+			} else if err := fn(up, o); err != nil {
+				o.err = err
+			}
+			if o.err != nil {
+				o.changes = append(o.changes, x.failedChange(up, o.err))
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// observe binds each user to this pass's match and records the DND read, which drops the
+// ownership of a DND someone switched off by hand (rule 4). Users whose reads failed fail here.
+func (x *executor) observe() {
+	for i, up := range x.p.Users {
+		u := x.st.Take(up.Login)
+		if !up.Leaving {
+			u.Identify(up.Match.StarfaceID)
+		}
+		if dnd, known := up.dnd(); known {
+			u.PhoneRead(dnd)
+		}
+		if up.Err != nil {
+			x.outs[i].err = up.Err
+			x.outs[i].changes = append(x.outs[i].changes, x.failedChange(up, up.Err))
+		}
+	}
+}
+
+// clearOldSessions clears sessions left on an Entra user a login no longer matches. One that
+// fails stays recorded with its Entra user, so the next pass tries again.
+func (x *executor) clearOldSessions(ctx context.Context, rep *Report) {
+	sessionID := x.env.Config.Microsoft.ClientID
+	x.each(ctx, sessionConcurrency, func(up *UserPlan, _ *outcome) bool { return up.OldSession != nil }, func(up *UserPlan, o *outcome) error {
+		u := x.st.User(up.Login)
+		if !up.OldSession.Live() {
+			u.ForgetSession()
+			return nil
+		}
+		if err := x.env.Graph.ClearPresence(ctx, up.OldSession.EntraID, sessionID); err != nil {
+			return userError("clear the Teams presence session of", up.Login, err)
+		}
+		u.ForgetSession()
+		o.changes = append(o.changes, x.change(up, ActionClearPresence, "the login now matches another Entra user"))
+		return nil
+	})
+	for i, up := range x.p.Users {
+		if up.OldSession != nil && up.OldSession.Live() && !x.outs[i].failed() {
+			rep.Summary.SessionsCleared++
+		}
+	}
+}
+
+// recordIntents makes every planned write durable in one step before any is sent: each DND
+// write with the DND just read, and each Teams session to be set or cleared, so that a run
+// killed mid-write is settled by the next (DESIGN.md).
+func (x *executor) recordIntents() error {
+	var intents []state.Intent
+	s2t := x.env.Config.StarfaceToTeams
+	for i, up := range x.p.Users {
+		if x.outs[i].failed() {
+			continue
+		}
+		if up.Writes() {
+			in := state.Intent{Login: up.Login, StarfaceID: up.Match.StarfaceID, Want: up.Want, Before: up.Before, At: x.now}
+			x.outs[i].intent = &in
+			intents = append(intents, in)
+		}
+		if up.OldSession != nil && up.OldSession.Live() {
+			intents = append(intents, state.Intent{Kind: state.KindSessionClear, Login: up.Login, EntraID: up.OldSession.EntraID, At: x.now})
+		}
+		switch up.Session {
+		case SessionSet, SessionRefresh:
+			intents = append(intents, state.Intent{Kind: state.KindSessionSet, Login: up.Login, EntraID: up.Match.EntraID,
+				Availability: up.SessionPair.Availability, Activity: up.SessionPair.Activity, Expires: x.now.Add(s2t.Expiration), At: x.now})
+		case SessionClear:
+			intents = append(intents, state.Intent{Kind: state.KindSessionClear, Login: up.Login, EntraID: up.LiveSession.EntraID, At: x.now})
+		}
+	}
+	if len(intents) == 0 || x.env.Journal == nil {
+		return nil
+	}
+	if err := x.env.Journal.RecordIntents(intents); err != nil {
+		return fmt.Errorf("record intended STARFACE writes: %w", err)
+	}
+	return nil
+}
+
+// writePhones sends the planned writes, read-modify-write of the whole phone config.
+func (x *executor) writePhones(ctx context.Context, rep *Report) {
+	x.each(ctx, x.env.Config.Starface.Concurrency, func(_ *UserPlan, o *outcome) bool { return o.intent != nil }, func(up *UserPlan, o *outcome) error {
+		pc := *up.Phone
+		pc.DoNotDisturb = up.Want
+		if err := x.env.Starface.PutPhoneConfig(ctx, up.Match.StarfaceID, pc); err != nil {
+			return userError("set DND for", up.Login, err)
+		}
+		action := ActionSwitchOn
+		if up.DND == DNDRelease {
+			action = ActionRelease
+		}
+		x.env.Log.Info("switched DND", "login", up.Login, "upn", up.Match.UPN, "action", action, "reason", up.Decision.Reason)
+		o.changes = append(o.changes, x.change(up, action, up.Decision.Reason))
+		return nil
+	})
+	for i, up := range x.p.Users {
+		o := &x.outs[i]
+		if o.intent == nil {
+			continue
+		}
+		if o.failed() {
+			// The write may have landed all the same: the intent outlives the state save.
+			rep.Leftover = append(rep.Leftover, *o.intent)
+			continue
+		}
+		u := x.st.User(up.Login)
+		if up.DND == DNDSwitchOn {
+			u.SwitchedOn(up.Before)
+			rep.Summary.SwitchedOn++
+		} else {
+			u.Released(up.Want)
+			rep.Summary.Released++
+		}
+	}
+}
+
+// applyHeld records the decisions that hold without a write.
+func (x *executor) applyHeld() {
+	for i, up := range x.p.Users {
+		if x.outs[i].failed() {
+			continue
+		}
+		u := x.st.User(up.Login)
+		switch up.DND {
+		case DNDHolds:
+			u.DecisionApplied(up.Decision.DND == mapping.DNDOn)
+		case DNDAlreadyOn:
+			u.DecisionApplied(true)
+			if !up.Owned {
+				x.outs[i].changes = append(x.outs[i].changes, x.change(up, ActionAlreadyOn, "DND already on at the phone; not taking ownership"))
+			}
+		case DNDAlreadyOff:
+			u.DecisionApplied(false)
+			x.outs[i].changes = append(x.outs[i].changes, x.change(up, ActionAlreadyOff, "DND was switched off at the phone; nothing to release"))
+		}
+	}
+}
+
+// syncSessions sets, refreshes and clears Teams presence sessions (STARFACE → Teams).
+func (x *executor) syncSessions(ctx context.Context, rep *Report) {
+	s2t := x.env.Config.StarfaceToTeams
+	sessionID := x.env.Config.Microsoft.ClientID
+	x.each(ctx, sessionConcurrency, func(up *UserPlan, _ *outcome) bool { return up.Session != SessionNothing }, func(up *UserPlan, o *outcome) error {
+		u := x.st.User(up.Login)
+		if up.Session == SessionClear {
+			if err := x.env.Graph.ClearPresence(ctx, up.LiveSession.EntraID, sessionID); err != nil {
+				return userError("clear the Teams presence session of", up.Login, err)
+			}
+			if up.Leaving {
+				u.ForgetSession()
+			} else {
+				u.SessionCleared(x.now)
+			}
+			o.changes = append(o.changes, x.change(up, ActionClearPresence, up.SessionReason))
+			return nil
+		}
+		entra, pair := up.Match.EntraID, up.SessionPair
+		err := x.env.Graph.SetPresence(ctx, entra, graph.SessionPresence{SessionID: sessionID,
+			Availability: pair.Availability, Activity: pair.Activity, Expiration: s2t.Expiration})
+		if err != nil {
+			// The call may have landed all the same: guard its pair (rule 6).
+			u.SessionMayHaveLanded(entra, pair.Availability, pair.Activity, x.now, x.now.Add(s2t.Expiration))
+			return userError("set the Teams presence session of", up.Login, err)
+		}
+		u.SessionSet(entra, pair.Availability, pair.Activity, x.now.Add(s2t.Expiration))
+		o.changes = append(o.changes, x.change(up, ActionSetPresence, up.SessionReason))
+		return nil
+	})
+	for i, up := range x.p.Users {
+		if up.Session == SessionNothing || x.outs[i].failed() {
+			continue
+		}
+		if up.Session == SessionClear {
+			rep.Summary.SessionsCleared++
+		} else {
+			rep.Summary.SessionsSet++
+		}
+	}
+}
+
+// finish forgets users who left the match once nothing of theirs is left, forgets sessions
+// whose echo can no longer be seen, counts each user's pass as failed or not, and lists the
+// changes user by user.
+func (x *executor) finish(rep *Report) {
+	guard := x.env.Config.StarfaceToTeams.EchoGuard
+	for i, up := range x.p.Users {
+		o := &x.outs[i]
+		u := x.st.User(up.Login)
+		if up.Leaving && !o.failed() {
+			if _, ok := u.LiveSession(); !ok {
+				u.ForgetSession() // a cleared session of a user no longer matched guards nothing
+			}
+			if u.Forgettable() {
+				x.st.Forget(up.Login)
+			}
+		}
+		if o.failed() {
+			u.PassFailed(o.err)
+			rep.Summary.Failed++
+			x.env.Log.Error("user failed", "login", up.Login, "upn", up.Match.UPN, "error", o.err)
+		} else {
+			u.PassSucceeded()
+		}
+		rep.Changes = append(rep.Changes, o.changes...)
+	}
+	for _, login := range x.st.Logins() {
+		x.st.User(login).PruneSession(x.now, guard)
+	}
+	sortChanges(rep.Changes)
+}
+
+// cacheOneHubIDs keeps the OneHub ids with the user match, so that they are looked up again
+// only when the match is refreshed.
+func cacheOneHubIDs(st *state.State, ids map[int]string) {
+	c := st.Match()
+	if c == nil || len(ids) == 0 {
+		return
+	}
+	n := *c
+	n.Entries = slices.Clone(c.Entries)
+	for i, e := range n.Entries {
+		if id, ok := ids[e.StarfaceID]; ok {
+			n.Entries[i].OneHubID = id
+		}
+	}
+	st.SetMatch(&n)
+}
+
+// sortChanges orders the report by login; a user's own changes stay in the order they were
+// made, so two runs with the same outcome print the same report.
+func sortChanges(cs []Change) {
+	slices.SortStableFunc(cs, func(a, b Change) int { return strings.Compare(a.Login, b.Login) })
+}
+
+func (x *executor) change(up *UserPlan, action, reason string) Change {
+	return Change{Login: up.Login, UPN: up.Match.UPN, Availability: up.Presence.Availability,
+		Activity: up.Presence.Activity, DNDBefore: up.DNDBefore(), Action: action, Reason: reason}
+}
+
+func (x *executor) failedChange(up *UserPlan, err error) Change {
+	c := x.change(up, ActionFailed, up.Decision.Reason)
+	c.Error = err.Error()
+	return c
+}

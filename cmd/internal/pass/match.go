@@ -1,0 +1,206 @@
+package pass
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/teamsface/teamsface/cmd/internal/progress"
+	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/mapping"
+	"github.com/teamsface/teamsface/state"
+)
+
+// MatchUsers reads both directories (concurrently) and matches them by DESIGN.md rule 1.
+func MatchUsers(ctx context.Context, cfg *mapping.Config, g Directory, sf PBXDirectory, p *progress.Bar) ([]mapping.Match, error) {
+	type entraResult struct {
+		users []graph.User
+		err   error
+	}
+	ch := make(chan entraResult, 1)
+	task := p.Start("reading Entra users")
+	go func() {
+		defer task.Done()
+		ctx := graph.WithProgress(ctx, task.Update)
+		var r entraResult
+		if cfg.Microsoft.Group != "" {
+			r.users, r.err = g.ListGroupUsers(ctx, cfg.Microsoft.Group)
+			if r.err != nil {
+				r.err = fmt.Errorf("list members of Entra group %s: %w", cfg.Microsoft.Group, r.err)
+			}
+		} else {
+			r.users, r.err = g.ListUsers(ctx)
+			if r.err != nil {
+				r.err = fmt.Errorf("list Entra users: %w", r.err)
+			}
+		}
+		ch <- r
+	}()
+	sfUsers, sfErr := starfaceUsersInScope(ctx, cfg, sf)
+	er := <-ch
+	if sfErr != nil {
+		return nil, sfErr
+	}
+	if er.err != nil {
+		return nil, er.err
+	}
+	entra := make([]mapping.EntraUser, len(er.users))
+	for i, u := range er.users {
+		entra[i] = mapping.EntraUser{ID: u.ID, DisplayName: u.DisplayName, UPN: u.UserPrincipalName,
+			Mail: u.Mail, ProxyAddresses: u.ProxyAddresses, Enabled: u.AccountEnabled}
+	}
+	return mapping.MatchUsers(sfUsers, entra, cfg.Users), nil
+}
+
+// starfaceUsersInScope lists STARFACE users, restricted to starface.group when set.
+func starfaceUsersInScope(ctx context.Context, cfg *mapping.Config, sf PBXDirectory) ([]mapping.StarfaceUser, error) {
+	users, err := sf.Users(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list STARFACE users: %w", err)
+	}
+	var inGroup map[int]bool
+	if cfg.Starface.Group != "" {
+		ids, err := sf.GroupMembers(ctx, cfg.Starface.Group)
+		if err != nil {
+			return nil, fmt.Errorf("list members of STARFACE group %q: %w", cfg.Starface.Group, err)
+		}
+		inGroup = make(map[int]bool, len(ids))
+		for _, id := range ids {
+			inGroup[id] = true
+		}
+	}
+	out := make([]mapping.StarfaceUser, 0, len(users))
+	for _, u := range users {
+		if inGroup != nil && !inGroup[u.ID] {
+			continue
+		}
+		out = append(out, mapping.StarfaceUser{ID: u.ID, Login: u.Login, Name: u.Name(), Email: u.Email})
+	}
+	return out, nil
+}
+
+// matchChoice is the user match a pass works with, and how it came about.
+type matchChoice struct {
+	matches []mapping.Match
+	fresh   bool       // made now, to be cached
+	held    *DropError // a fresh match held back by the drop guard; matches are the old ones
+}
+
+// currentMatch returns the cached user match while it is fresh, else matches anew. A new
+// match that would drop more of the matched users than users.max_drop allows is held: the old
+// one stays (DESIGN.md rule 8), unless acceptDrop.
+func currentMatch(ctx context.Context, env Env, st *state.State, o PlanOptions, now time.Time) (matchChoice, error) {
+	key := matchKey(env.Config)
+	c := st.Match()
+	if c != nil && !o.RefreshUsers && c.Key == key && now.Sub(c.Time) < env.Config.Users.Refresh {
+		return matchChoice{matches: matchesFromCache(c)}, nil
+	}
+	ms, err := MatchUsers(ctx, env.Config, env.Graph, env.Starface, env.Progress)
+	if err != nil {
+		return matchChoice{}, err
+	}
+	if c != nil && !o.AcceptDrop {
+		if held := dropGuard(env.Config, matchesFromCache(c), ms); held != nil {
+			return matchChoice{matches: matchesFromCache(c), held: held}, nil
+		}
+	}
+	return matchChoice{matches: ms, fresh: true}, nil
+}
+
+// DropError is a refreshed user match held back because it would drop too many of the users
+// matched before: one bad directory answer (an emptied group, a lost permission, a page that
+// came back empty) must not release and forget everyone in one pass.
+type DropError struct {
+	Dropped, Before, Limit int
+	MaxDrop                string
+	// Why counts the dropped users by what the new match says of them.
+	Why map[string]int
+	// Entra is how many Entra users the new match was made with.
+	Entra int
+}
+
+func (e *DropError) Error() string {
+	var why []string
+	for _, k := range slices.Sorted(maps.Keys(e.Why)) {
+		why = append(why, fmt.Sprintf("%d %s", e.Why[k], k))
+	}
+	hint := ""
+	if e.Entra == 0 {
+		hint = "; Entra returned no users at all (an emptied group, or a lost permission such as User.Read.All or GroupMember.Read.All?)"
+	}
+	return fmt.Sprintf("the refreshed user match would drop %d of %s (%s; users.max_drop %s allows %d)%s: "+
+		"kept the old match; if the change is intended, run once with --accept-drop",
+		e.Dropped, Users(e.Before), strings.Join(why, ", "), e.MaxDrop, e.Limit, hint)
+}
+
+// dropGuard compares a new match with the old one (DESIGN.md rule 8).
+func dropGuard(cfg *mapping.Config, old, now []mapping.Match) *DropError {
+	status := make(map[string]mapping.Status, len(now))
+	for _, m := range now {
+		status[m.Login] = m.Status
+	}
+	e := &DropError{MaxDrop: cfg.Users.MaxDrop, Why: map[string]int{}}
+	for _, m := range old {
+		if m.Status != mapping.StatusMatched {
+			continue
+		}
+		e.Before++
+		switch s, ok := status[m.Login]; {
+		case !ok:
+			e.Dropped++
+			e.Why["no longer in scope on STARFACE"]++
+		case s != mapping.StatusMatched:
+			e.Dropped++
+			e.Why[string(s)]++
+		}
+	}
+	e.Limit = cfg.Users.DropLimit(e.Before)
+	if e.Dropped <= e.Limit {
+		return nil
+	}
+	for _, m := range now {
+		if m.EntraID != "" {
+			e.Entra++
+		}
+	}
+	return e
+}
+
+// matchKey identifies the configuration a cached match was made with; a change invalidates it.
+func matchKey(cfg *mapping.Config) string {
+	b, _ := json.Marshal([]any{cfg.Users.Match, cfg.Users.Overrides, cfg.Users.Exclude,
+		cfg.Microsoft.Group, cfg.Microsoft.Tenant, cfg.Starface.Group, cfg.Starface.URL})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// MatchCache makes the cache entry of a match made now with cfg.
+func MatchCache(cfg *mapping.Config, ms []mapping.Match, now time.Time) *state.MatchCache {
+	return matchesToCache(ms, now, matchKey(cfg))
+}
+
+// matchesToCache keeps what a pass needs of a match; names, addresses and reasons are for
+// `users match`, which always matches anew, and would double the file.
+func matchesToCache(ms []mapping.Match, now time.Time, key string) *state.MatchCache {
+	c := &state.MatchCache{Time: now, Key: key, Entries: make([]state.MatchEntry, len(ms))}
+	for i, m := range ms {
+		c.Entries[i] = state.MatchEntry{Login: m.Login, StarfaceID: m.StarfaceID, Status: string(m.Status),
+			EntraID: m.EntraID, UPN: m.UPN}
+	}
+	return c
+}
+
+func matchesFromCache(c *state.MatchCache) []mapping.Match {
+	out := make([]mapping.Match, len(c.Entries))
+	for i, e := range c.Entries {
+		out[i] = mapping.Match{Login: e.Login, StarfaceID: e.StarfaceID, Name: e.Name, Email: e.Email,
+			Status: mapping.Status(e.Status), Basis: e.Basis, Reason: e.Reason, EntraID: e.EntraID, UPN: e.UPN}
+	}
+	return out
+}

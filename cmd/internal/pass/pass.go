@@ -1,0 +1,153 @@
+// Package pass is one sync pass, by DESIGN.md's rules, in two steps: PlanPass reads both services
+// and decides what would change for each user and why, without changing anything; Plan.Execute
+// records the intended STARFACE writes, makes the writes and the Teams presence calls, and
+// settles the outcome in the state. Run does both, after settling what an earlier run left
+// unfinished (Settle).
+//
+// The pass takes its two services as small interfaces, so it runs without cobra and without a
+// network in tests. A dry run is not a flag inside it: DryRun wraps the write methods so that
+// reads pass through and writes are recorded instead of sent, the way restic's dry-run backend
+// does. Deciding lives in mapping, remembering in state; this package joins them.
+package pass
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/teamsface/teamsface/cmd/internal/progress"
+	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/mapping"
+	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/state"
+)
+
+// Directory is what matching reads from Microsoft Graph.
+type Directory interface {
+	ListUsers(ctx context.Context) ([]graph.User, error)
+	ListGroupUsers(ctx context.Context, groupID string) ([]graph.User, error)
+}
+
+// PresenceWriter is Graph's write side: teamsface's own presence session.
+type PresenceWriter interface {
+	SetPresence(ctx context.Context, userID string, p graph.SessionPresence) error
+	ClearPresence(ctx context.Context, userID, sessionID string) error
+}
+
+// Graph is what a pass needs from Microsoft Graph.
+type Graph interface {
+	Directory
+	GetPresences(ctx context.Context, ids []string) (graph.PresenceResult, error)
+	PresenceWriter
+}
+
+// PBXDirectory is what matching reads from STARFACE.
+type PBXDirectory interface {
+	Users(ctx context.Context) ([]starface.User, error)
+	GroupMembers(ctx context.Context, name string) ([]int, error)
+}
+
+// PhoneWriter is STARFACE's write side.
+type PhoneWriter interface {
+	PutPhoneConfig(ctx context.Context, userID int, pc starface.PhoneConfig) error
+}
+
+// Starface is what a pass needs from STARFACE.
+type Starface interface {
+	PBXDirectory
+	PhoneConfig(ctx context.Context, userID int) (starface.PhoneConfig, error)
+	PhoneWriter
+}
+
+// Journal makes intents durable before the STARFACE writes they announce (state.Store).
+type Journal interface {
+	RecordIntents([]state.Intent) error
+}
+
+// Env is what passes run with; one value serves every pass of a `sync watch`.
+type Env struct {
+	Config   *mapping.Config
+	Graph    Graph
+	Starface Starface
+	Journal  Journal
+	Log      *slog.Logger
+	Now      func() time.Time
+	// Progress draws a progress line for slow reads on a terminal; nil draws nothing.
+	Progress *progress.Bar
+	// Interval is how often passes run (sync watch's --interval, sync once's for cron); 0: 10s.
+	Interval time.Duration
+	// Phones, when set, reads every user's DND and call state at once (STARFACE 10's OneHub)
+	// for the STARFACE → Teams direction, instead of per-user phone-config reads.
+	Phones PhoneStates
+}
+
+// Options shape one pass.
+type Options struct {
+	// RefreshUsers matches users anew instead of using the cached match.
+	RefreshUsers bool
+	// AcceptDrop applies a refreshed match even when it drops more users than users.max_drop.
+	AcceptDrop bool
+	// Pending are intents an earlier run recorded and did not live to settle.
+	Pending []state.Intent
+	// Elapsed is the time since the previous pass (sync watch knows it); 0 takes Env.Interval.
+	Elapsed time.Duration
+}
+
+// settledReads counts the pending DND intents, each settled by a phone-config read.
+func settledReads(pending []state.Intent) int {
+	n := 0
+	for _, in := range pending {
+		if in.Kind == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Run is one whole pass on st: settle what an earlier run left open, plan, execute. It changes
+// st in place; the caller saves it. Errors that stop the whole pass are returned; one user's
+// failure is counted in the report instead.
+func Run(ctx context.Context, env Env, st *state.State, o Options) (*Report, error) {
+	settled, leftover := Settle(ctx, env, st, o.Pending)
+	p, err := PlanPass(ctx, env, st, PlanOptions{RefreshUsers: o.RefreshUsers, AcceptDrop: o.AcceptDrop, Elapsed: o.Elapsed})
+	if err != nil {
+		return nil, err
+	}
+	rep, err := p.Execute(ctx, env, st)
+	if err != nil {
+		return nil, err
+	}
+	rep.Summary.PhoneReads += settledReads(o.Pending) - len(leftover)
+	rep.Changes = append(append([]Change{}, settled...), rep.Changes...)
+	sortChanges(rep.Changes)
+	rep.Leftover = append(leftover, rep.Leftover...)
+	return rep, nil
+}
+
+// LevelTrace is below debug: it explains each user's decision.
+const LevelTrace = slog.Level(-8)
+
+// traceEnabled says whether per-user explanations are wanted, to avoid building them otherwise.
+func traceEnabled(l *slog.Logger) bool { return l.Enabled(context.Background(), LevelTrace) }
+
+// concurrencyOf is how many requests a phase keeps in flight: the configured bound, at least 1.
+func concurrencyOf(n int) int { return max(n, 1) }
+
+// sessionConcurrency bounds setPresence/clearPresence calls in flight. They are rare (users
+// whose DND was set by hand), so a small fixed number does.
+const sessionConcurrency = 4
+
+func onOffWord(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+// userError says which user a failure belongs to, once.
+func userError(what, login string, err error) error {
+	return fmt.Errorf("%s %s: %w", what, login, err)
+}

@@ -1,0 +1,26 @@
+package onehub
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDefaultBackoff(t *testing.T) {
+	tests := []struct {
+		n        int
+		min, max time.Duration
+	}{
+		{1, 800 * time.Millisecond, time.Second},
+		{2, 1600 * time.Millisecond, 2 * time.Second},
+		{5, 12800 * time.Millisecond, 16 * time.Second},
+		{6, 24 * time.Second, 30 * time.Second},
+		{50, 24 * time.Second, 30 * time.Second},
+	}
+	for _, tt := range tests {
+		for range 20 {
+			if d := defaultBackoff(tt.n); d < tt.min || d > tt.max {
+				t.Errorf("defaultBackoff(%d) = %v, want within [%v, %v]", tt.n, d, tt.min, tt.max)
+			}
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package state
+
+import (
+	"time"
+)
+
+// User is what teamsface remembers about one STARFACE user: only what must
+// survive from one run to the next (DESIGN.md, "State directory"). Its fields
+// are unexported on purpose: every change goes through one of the named
+// transitions below, each with a table test, so that the rules of ownership
+// (DESIGN.md rules 3–4) and of sessions (rule 6) live in one place, and so
+// that the state knows when it changed and must be saved.
+type User struct {
+	st *State // the state the user belongs to, told of every change
+
+	starfaceID int
+
+	applied  string // the decision ("on"/"off") last applied successfully, "" before the first
+	written  *bool  // the DND value teamsface last wrote
+	owned    bool   // teamsface switched DND on and may switch it back
+	replaced bool   // the DND value it replaced
+
+	session *Session
+
+	failures  int // consecutive failed passes
+	lastError string
+}
+
+// Session is a STARFACE → Teams presence session teamsface set for a user,
+// on the Entra user it was set on. ClearedAt is set once the session was
+// cleared; the pair is still taken for teamsface's own echo for a while
+// after that (echo_guard).
+type Session struct {
+	EntraID      string
+	Availability string
+	Activity     string
+	Expires      time.Time
+	ClearedAt    time.Time
+}
+
+// Live reports whether the session has not been cleared (it may have run
+// out on its own if nobody refreshed it; see End).
+func (s Session) Live() bool { return s.ClearedAt.IsZero() }
+
+// End is when the session stopped counting in Teams: when it was cleared,
+// or when it ran out if that came first.
+func (s Session) End() time.Time {
+	if !s.ClearedAt.IsZero() && s.ClearedAt.Before(s.Expires) {
+		return s.ClearedAt
+	}
+	return s.Expires
+}
+
+// Guards reports whether a Teams presence of availability/activity is this
+// session's own pair, seen while the session counts or within guard after
+// it ended (DESIGN.md rule 6).
+func (s Session) Guards(availability, activity string, now time.Time, guard time.Duration) bool {
+	return availability == s.Availability && activity == s.Activity && now.Sub(s.End()) < guard
+}
+
+// persisted is the part of a User that goes to disk, comparable, so that a
+// transition that changes nothing leaves the state clean.
+type persisted struct {
+	starfaceID      int
+	applied         string
+	written         int8 // -1 unknown, 0 off, 1 on
+	owned, replaced bool
+	session         Session
+	hasSession      bool
+	failures        int
+	lastError       string
+}
+
+func (u *User) persisted() persisted {
+	p := persisted{starfaceID: u.starfaceID, applied: u.applied, written: -1, owned: u.owned,
+		replaced: u.replaced, failures: u.failures, lastError: u.lastError}
+	if u.written != nil {
+		p.written = 0
+		if *u.written {
+			p.written = 1
+		}
+	}
+	if u.session != nil {
+		p.session, p.hasSession = *u.session, true
+	}
+	return p
+}
+
+// change runs a transition and marks the state dirty if it changed what is
+// saved: a pass in which nothing changed writes nothing.
+func (u *User) change(f func()) {
+	before := u.persisted()
+	f()
+	if u.st != nil && u.persisted() != before {
+		u.st.dirty = true
+	}
+}
+
+// StarfaceID is the user's REST id.
+func (u *User) StarfaceID() int { return u.starfaceID }
+
+// Applied reports the decision last applied: "on", "off" or "" (none yet).
+func (u *User) Applied() string { return u.applied }
+
+// Owned reports whether teamsface switched the DND on and may switch it back.
+func (u *User) Owned() bool { return u.owned }
+
+// Replaced is the DND value an owned DND replaced.
+func (u *User) Replaced() bool { return u.replaced }
+
+// Session returns the user's Teams presence session, if teamsface holds or
+// recently held one.
+func (u *User) Session() (Session, bool) {
+	if u.session == nil {
+		return Session{}, false
+	}
+	return *u.session, true
+}
+
+// LiveSession returns the session if it has not been cleared.
+func (u *User) LiveSession() (Session, bool) {
+	s, ok := u.Session()
+	return s, ok && s.Live()
+}
+
+// Failures is the number of consecutive passes in which this user failed.
+func (u *User) Failures() int { return u.failures }
+
+// LastError is the error of the last failed pass, "" after a good one.
+func (u *User) LastError() string { return u.lastError }
+
+// Identify records which STARFACE user the login stands for.
+func (u *User) Identify(starfaceID int) {
+	u.change(func() { u.starfaceID = starfaceID })
+}
+
+// PhoneRead records the DND just read. An owned DND found off was switched
+// off by hand: it is the user's from then on, and ownership is dropped
+// (rule 4). It reports whether that happened.
+func (u *User) PhoneRead(dnd bool) (ownershipDropped bool) {
+	if !u.owned || dnd {
+		return false
+	}
+	u.change(func() { u.owned = false })
+	return true
+}
+
+// DecisionApplied records that the decision (on or off) holds without a
+// write: DND already on (set by hand, no ownership taken: rule 3), or off
+// with nothing teamsface owns to release.
+func (u *User) DecisionApplied(on bool) {
+	u.change(func() {
+		if on {
+			u.applied = "on"
+			return
+		}
+		u.applied = "off"
+		u.owned, u.replaced = false, false
+	})
+}
+
+// SwitchedOn records a landed write that switched DND on, replacing before:
+// teamsface owns it now (rule 3).
+func (u *User) SwitchedOn(before bool) {
+	u.change(func() {
+		u.written = boolPtr(true)
+		u.owned, u.replaced, u.applied = true, before, "on"
+	})
+}
+
+// Released records a landed write that switched an owned DND back to value.
+func (u *User) Released(value bool) {
+	u.change(func() {
+		u.written = boolPtr(value)
+		u.owned, u.replaced, u.applied = false, false, "off"
+	})
+}
+
+// SessionSet records a setPresence that landed (or may have, from an
+// earlier run's unsettled intent): a new session, or a refreshed one, on
+// entraID until expires.
+func (u *User) SessionSet(entraID, availability, activity string, expires time.Time) {
+	u.change(func() {
+		u.session = &Session{EntraID: entraID, Availability: availability, Activity: activity, Expires: expires}
+	})
+}
+
+// SessionMayHaveLanded records a setPresence that failed without an answer:
+// it may have landed all the same, so its pair is guarded as if the session
+// had just been cleared (rule 6). A live session stays as it is: a failed
+// refresh leaves it live.
+func (u *User) SessionMayHaveLanded(entraID, availability, activity string, now, expires time.Time) {
+	if s, ok := u.LiveSession(); ok && s.EntraID == entraID {
+		return
+	}
+	u.change(func() {
+		u.session = &Session{EntraID: entraID, Availability: availability, Activity: activity, Expires: expires, ClearedAt: now}
+	})
+}
+
+// SessionCleared records a clearPresence that landed (or found no session).
+// The session is kept, cleared, so its pair stays guarded for echo_guard.
+func (u *User) SessionCleared(now time.Time) {
+	if u.session == nil || !u.session.Live() {
+		return
+	}
+	u.change(func() {
+		s := *u.session
+		s.ClearedAt = now
+		u.session = &s
+	})
+}
+
+// ForgetSession drops the session altogether (it was cleared on an Entra
+// user that is no longer this login's, so nothing is left to guard).
+func (u *User) ForgetSession() {
+	u.change(func() { u.session = nil })
+}
+
+// PruneSession forgets a session that ended more than guard ago: its echo
+// can no longer be seen.
+func (u *User) PruneSession(now time.Time, guard time.Duration) {
+	if s := u.session; s != nil && now.Sub(s.End()) >= guard {
+		u.ForgetSession()
+	}
+}
+
+// Echo reports whether availability/activity is teamsface's own session
+// pair for this user (rule 6).
+func (u *User) Echo(availability, activity string, now time.Time, guard time.Duration) bool {
+	s, ok := u.Session()
+	return ok && s.Guards(availability, activity, now, guard)
+}
+
+// PassFailed counts a pass in which this user failed; err says why.
+func (u *User) PassFailed(err error) {
+	u.change(func() {
+		u.failures++
+		u.lastError = err.Error()
+	})
+}
+
+// PassSucceeded ends a run of failed passes.
+func (u *User) PassSucceeded() {
+	if u.failures == 0 && u.lastError == "" {
+		return
+	}
+	u.change(func() { u.failures, u.lastError = 0, "" })
+}
+
+// Forgettable reports whether nothing about the user needs remembering once
+// they left the match: no DND to release, no session to clear or guard.
+func (u *User) Forgettable() bool { return !u.owned && u.session == nil }
+
+func boolPtr(b bool) *bool { return &b }
