@@ -480,3 +480,13 @@ func TestEventLogLines(t *testing.T) {
 		}
 	}
 }
+
+// "looked up 1 OneHub ids": login --check's OneHub row counts in the right number too.
+func TestLoginCheckOneHubSaysOneID(t *testing.T) {
+	h, _ := newHarnessOneHub(t, 0) // only the PBX admin, one id to look up
+	out, _ := h.mustRun(ExitOK, "login", "--check", "-o", "json")
+	rows := checks(t, out)
+	if d := rows["onehub/reachable, token accepted"].Detail; !strings.HasPrefix(d, "looked up 1 OneHub id ") {
+		t.Errorf("onehub row: %q, want \"looked up 1 OneHub id (experimental)\"", d)
+	}
+}

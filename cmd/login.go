@@ -252,7 +252,7 @@ func checkOneHub(ctx context.Context, r *run, add func(s, c, st, d string), fail
 		fail("onehub", "reachable, token accepted", err)
 		return
 	}
-	add("onehub", "reachable, token accepted", "ok", fmt.Sprintf("looked up %d OneHub ids (experimental)", len(ids)))
+	add("onehub", "reachable, token accepted", "ok", "looked up "+plural(len(ids), "OneHub id", "OneHub ids")+" (experimental)")
 	if other < 0 {
 		add("onehub", "subscribe to another user", "skipped", "no other user to try it on")
 		return
