@@ -553,10 +553,14 @@ func TestPreremoveReleases(t *testing.T) {
 			t.Errorf("preremove %s: the release did not get the env file's secret:\n%s", arg, strings.Join(r.log, "\n"))
 		}
 	}
-	// A release that fails does not fail the removal, and says how to finish by hand.
+	// A release that fails does not fail the removal, says how to finish by hand, and marks the
+	// state so that a purge keeps it.
 	r := runScript(t, "preremove", configs, []string{"TEAMSFACE_STUB_EXIT=1"}, "remove")
 	if r.code != 0 || !strings.Contains(r.stderr, "failed") || !strings.Contains(r.stderr, "release --config") {
 		t.Errorf("failing release: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface/RELEASE-FAILED")); err != nil {
+		t.Errorf("failing release: the state is not marked: %v", err)
 	}
 	// An upgrade releases nothing and stops nothing.
 	for _, arg := range []string{"upgrade", "1", "failed-upgrade"} {
@@ -606,6 +610,15 @@ func TestPostinstallAndPostremove(t *testing.T) {
 	r = runScript(t, "postremove", nil, nil, "purge")
 	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface")); r.code != 0 || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("postremove purge: exit %d, state directory: %v", r.code, err)
+	}
+	// After a failed release the purge keeps the state: it alone knows which phones are on DND.
+	r = runScript(t, "postremove", func(root string) {
+		if err := os.WriteFile(filepath.Join(root, "var/lib/teamsface/RELEASE-FAILED"), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}, nil, "purge")
+	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface")); r.code != 0 || err != nil || !strings.Contains(r.stderr, "keeping") {
+		t.Errorf("postremove purge after a failed release: exit %d, state directory: %v, stderr %q", r.code, err, r.stderr)
 	}
 	r = runScript(t, "postremove", nil, nil, "remove")
 	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface")); r.code != 0 || err != nil {

@@ -30,8 +30,10 @@ release() {
         return 0
     fi
     echo "teamsface: the release for $config failed; the package is removed all the same." >&2
-    echo "  Phones teamsface switched to DND may still be on it. The state is kept in $state:" >&2
-    echo "  reinstall and run \"teamsface release --config $config --state-dir $state\" to finish." >&2
+    echo "  Phones teamsface switched to DND may still be on it. The state is kept in $state" >&2
+    echo "  (also on purge): reinstall and run \"teamsface release --config $config --state-dir $state\"." >&2
+    # postremove's purge keeps a state directory with this mark: it is all that knows those phones.
+    touch "$state/RELEASE-FAILED" 2>/dev/null || true
     return 0
 }
 
