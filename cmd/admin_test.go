@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -385,8 +384,10 @@ func TestManPages(t *testing.T) {
 func TestWatchStopsOnASignalAfterThePassInFlight(t *testing.T) {
 	h := newHarness(t, 2, "")
 	h.setPresence(0, "Busy", "InACall")
-	var out, errb bytes.Buffer
-	deps := h.deps(&out, &errb)
+	// syncBuffers: the signal's message and sync watch's log lines are written concurrently.
+	var out, errb syncBuffer
+	deps := h.deps(nil, nil)
+	deps.Stdout, deps.Stderr = &out, &errb
 	sigs := make(chan os.Signal, 1)
 	sigs <- syscall.SIGTERM
 	deps.Signals = sigs

@@ -57,7 +57,7 @@ func benchmarkPass(b *testing.B, n, churnPct int, latency time.Duration) {
 	env := r.passEnv(gc, sf, o)
 	env.Journal = store
 	ctx := context.Background()
-	if _, err := r.passAndSave(ctx, env, store, st, o); err != nil {
+	if _, err, _ := r.passAndSave(ctx, env, store, st, o); err != nil {
 		b.Fatal(err)
 	}
 	if latency > 0 {
@@ -86,7 +86,7 @@ func benchmarkPass(b *testing.B, n, churnPct int, latency time.Duration) {
 		}
 		w0, s0 := store.Written()
 		b.StartTimer()
-		rep, err := r.passAndSave(ctx, env, store, st, o)
+		rep, err, _ := r.passAndSave(ctx, env, store, st, o)
 		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)
@@ -159,7 +159,7 @@ func benchmarkMirror(b *testing.B, h *harness, oh *onehubtest.Server) {
 	}
 	defer store.Close()
 	env.Journal = store
-	if _, err := r.passAndSave(context.Background(), env, store, st, o); err != nil {
+	if _, err, _ := r.passAndSave(context.Background(), env, store, st, o); err != nil {
 		b.Fatal(err)
 	}
 	var grpcReqs, restReads int
@@ -172,7 +172,7 @@ func benchmarkMirror(b *testing.B, h *harness, oh *onehubtest.Server) {
 		}
 		h.advance(10 * time.Second)
 		b.StartTimer()
-		rep, err := r.passAndSave(context.Background(), env, store, st, o)
+		rep, err, _ := r.passAndSave(context.Background(), env, store, st, o)
 		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)

@@ -35,7 +35,11 @@ type run struct {
 	oneHubDown bool
 	// counted is what the clients had done when the last pass's metrics were taken.
 	counted requestCounts
-	live    *livestate.Source
+	// exp holds the last pass's metrics for the metrics file and /metrics; lastSuccess is
+	// when the last pass that finished started.
+	exp         *exporter
+	lastSuccess time.Time
+	live        *livestate.Source
 
 	tokens *graph.CachedTokenSource
 	gc     *graph.Client

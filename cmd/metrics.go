@@ -1,12 +1,19 @@
 package cmd
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"sort"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/mapping"
@@ -39,7 +46,16 @@ func (r *run) requestCounts() requestCounts {
 	return c
 }
 
-// metrics is one pass, as node_exporter's textfile collector reads it.
+// sub is what the clients did between two moments.
+func (c requestCounts) sub(before requestCounts) requestCounts {
+	return requestCounts{
+		graph: c.graph - before.graph, throttled: c.throttled - before.throttled, starface: c.starface - before.starface,
+		onehubCalls: c.onehubCalls - before.onehubCalls, onehubEvents: c.onehubEvents - before.onehubEvents,
+		onehubFallbacks: c.onehubFallbacks - before.onehubFallbacks,
+	}
+}
+
+// metrics is one pass, as node_exporter's textfile collector and /metrics show it.
 type metrics struct {
 	ok          bool
 	lastSuccess time.Time
@@ -48,11 +64,11 @@ type metrics struct {
 	changes     map[string]int // by kind
 	failed      int
 	requests    requestCounts
-	onehub      bool // starface.onehub is on: its counts are written too
+	onehub      bool // starface.onehub is on: its counts are exported too
 }
 
 // passMetrics describes one pass that started at start. lastSuccess is when the last pass that
-// finished started: this one, or for a failed one what the metrics file said before.
+// finished started: this one, or for a failed one the one before.
 func (r *run) passMetrics(rep *pass.Report, lastSuccess, start time.Time, before requestCounts) metrics {
 	after := r.requestCounts()
 	r.counted = after
@@ -62,15 +78,8 @@ func (r *run) passMetrics(rep *pass.Report, lastSuccess, start time.Time, before
 		duration:    r.g.deps.Now().Sub(start),
 		users:       map[string]int{},
 		changes:     map[string]int{},
-		requests: requestCounts{
-			graph:     after.graph - before.graph,
-			throttled: after.throttled - before.throttled,
-			starface:  after.starface - before.starface,
-
-			onehubCalls: after.onehubCalls - before.onehubCalls, onehubEvents: after.onehubEvents - before.onehubEvents,
-			onehubFallbacks: after.onehubFallbacks - before.onehubFallbacks,
-		},
-		onehub: r.onehub != nil,
+		requests:    after.sub(before),
+		onehub:      r.onehub != nil,
 	}
 	for _, s := range []mapping.Status{mapping.StatusMatched, mapping.StatusUnmatched, mapping.StatusAmbiguous, mapping.StatusDisabled, mapping.StatusExcluded} {
 		m.users[string(s)] = 0
@@ -88,47 +97,121 @@ func (r *run) passMetrics(rep *pass.Report, lastSuccess, start time.Time, before
 	return m
 }
 
-// render writes the Prometheus text exposition format.
-func (m metrics) render() string {
-	var b strings.Builder
-	gauge := func(name, help string) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)
+// The metrics teamsface exports. Their names and help texts are what the README's Monitoring
+// section lists; they are gauges describing the last pass, as a textfile can only hold those.
+var (
+	descPassSuccess  = newDesc("teamsface_pass_success", "1 if the last pass finished, 0 if it failed as a whole.")
+	descLastSuccess  = newDesc("teamsface_last_success_timestamp_seconds", "Unix time of the last pass that finished.")
+	descPassDuration = newDesc("teamsface_pass_duration_seconds", "Duration of the last pass.")
+	descUsers        = newDesc("teamsface_users", "STARFACE users by match status.", "status")
+	descChanges      = newDesc("teamsface_pass_changes", "What the last pass did, by kind.", "kind")
+	descFailed       = newDesc("teamsface_pass_failed_users", "Users whose sync failed in the last pass.")
+	descGraph        = newDesc("teamsface_pass_graph_requests", "Microsoft Graph requests in the last pass.")
+	descThrottled    = newDesc("teamsface_pass_graph_throttled", "Throttled Graph answers (429, 503, 504) in the last pass.")
+	descStarface     = newDesc("teamsface_pass_starface_requests", "STARFACE REST requests in the last pass.")
+	descOneHubCalls  = newDesc("teamsface_pass_onehub_calls", "STARFACE OneHub gRPC calls in the last pass (and the event stream since it).")
+	descOneHubEvents = newDesc("teamsface_pass_onehub_events", "DND and call changes OneHub's event stream delivered since the pass before.")
+	descOneHubFalls  = newDesc("teamsface_pass_onehub_fallbacks", "Times OneHub failed and DND was read over REST instead, since the pass before.")
+	descBuildInfo    = newDesc("teamsface_build_info", "Always 1; the labels say which teamsface this is.", "version", "commit", "goversion")
+)
+
+func newDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, labels, nil)
+}
+
+// passCollector holds the last pass's metrics for the Prometheus client library. The metrics
+// file and --metrics-listen's /metrics both gather it, so they always show the same values.
+type passCollector struct {
+	mu   sync.Mutex
+	m    metrics
+	have bool // a pass has ended: before that only the build is known
+}
+
+// set records a pass's metrics.
+func (c *passCollector) set(m metrics) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m, c.have = m, true
+}
+
+func (c *passCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPassSuccess, descLastSuccess, descPassDuration, descUsers, descChanges,
+		descFailed, descGraph, descThrottled, descStarface, descOneHubCalls, descOneHubEvents, descOneHubFalls, descBuildInfo} {
+		ch <- d
 	}
-	gauge("teamsface_pass_success", "1 if the last pass finished, 0 if it failed as a whole.")
-	fmt.Fprintf(&b, "teamsface_pass_success %d\n", boolInt(m.ok))
-	gauge("teamsface_last_success_timestamp_seconds", "Unix time of the last pass that finished.")
+}
+
+func (c *passCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	ver, rev, _ := buildInfo()
+	gauge(descBuildInfo, 1, ver, rev, runtime.Version())
+	c.mu.Lock()
+	m, have := c.m, c.have
+	c.mu.Unlock()
+	if !have {
+		return
+	}
+	gauge(descPassSuccess, float64(boolInt(m.ok)))
+	last := 0.0
 	if !m.lastSuccess.IsZero() {
-		fmt.Fprintf(&b, "teamsface_last_success_timestamp_seconds %d\n", m.lastSuccess.Unix())
-	} else {
-		fmt.Fprintf(&b, "teamsface_last_success_timestamp_seconds 0\n")
+		last = float64(m.lastSuccess.Unix())
 	}
-	gauge("teamsface_pass_duration_seconds", "Duration of the last pass.")
-	fmt.Fprintf(&b, "teamsface_pass_duration_seconds %.3f\n", m.duration.Seconds())
-	gauge("teamsface_users", "STARFACE users by match status.")
-	for _, k := range sortedKeys(m.users) {
-		fmt.Fprintf(&b, "teamsface_users{status=%q} %d\n", k, m.users[k])
+	gauge(descLastSuccess, last)
+	gauge(descPassDuration, m.duration.Seconds())
+	for k, v := range m.users {
+		gauge(descUsers, float64(v), k)
 	}
-	gauge("teamsface_pass_changes", "What the last pass did, by kind.")
-	for _, k := range sortedKeys(m.changes) {
-		fmt.Fprintf(&b, "teamsface_pass_changes{kind=%q} %d\n", k, m.changes[k])
+	for k, v := range m.changes {
+		gauge(descChanges, float64(v), k)
 	}
-	gauge("teamsface_pass_failed_users", "Users whose sync failed in the last pass.")
-	fmt.Fprintf(&b, "teamsface_pass_failed_users %d\n", m.failed)
-	gauge("teamsface_pass_graph_requests", "Microsoft Graph requests in the last pass.")
-	fmt.Fprintf(&b, "teamsface_pass_graph_requests %d\n", m.requests.graph)
-	gauge("teamsface_pass_graph_throttled", "Throttled Graph answers (429, 503, 504) in the last pass.")
-	fmt.Fprintf(&b, "teamsface_pass_graph_throttled %d\n", m.requests.throttled)
-	gauge("teamsface_pass_starface_requests", "STARFACE REST requests in the last pass.")
-	fmt.Fprintf(&b, "teamsface_pass_starface_requests %d\n", m.requests.starface)
+	gauge(descFailed, float64(m.failed))
+	gauge(descGraph, float64(m.requests.graph))
+	gauge(descThrottled, float64(m.requests.throttled))
+	gauge(descStarface, float64(m.requests.starface))
 	if m.onehub {
-		gauge("teamsface_pass_onehub_calls", "STARFACE OneHub gRPC calls in the last pass (and the event stream since it).")
-		fmt.Fprintf(&b, "teamsface_pass_onehub_calls %d\n", m.requests.onehubCalls)
-		gauge("teamsface_pass_onehub_events", "DND and call changes OneHub's event stream delivered since the pass before.")
-		fmt.Fprintf(&b, "teamsface_pass_onehub_events %d\n", m.requests.onehubEvents)
-		gauge("teamsface_pass_onehub_fallbacks", "Times OneHub failed and DND was read over REST instead, since the pass before.")
-		fmt.Fprintf(&b, "teamsface_pass_onehub_fallbacks %d\n", m.requests.onehubFallbacks)
+		gauge(descOneHubCalls, float64(m.requests.onehubCalls))
+		gauge(descOneHubEvents, float64(m.requests.onehubEvents))
+		gauge(descOneHubFalls, float64(m.requests.onehubFallbacks))
 	}
-	return b.String()
+}
+
+// exporter is the run's metrics: a registry of its own (never the library's global one, which
+// would mix in whatever else registers there), fed after every pass.
+type exporter struct {
+	pass passCollector
+	reg  *prometheus.Registry
+}
+
+func newExporter() *exporter {
+	e := &exporter{reg: prometheus.NewPedanticRegistry()}
+	e.reg.MustRegister(&e.pass)
+	return e
+}
+
+// text renders the metrics in the Prometheus text exposition format, sorted by name.
+func (e *exporter) text() ([]byte, error) {
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			return nil, err
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// writeFile replaces path atomically, so the textfile collector never reads half a file.
+func (e *exporter) writeFile(path string) error {
+	data, err := e.text()
+	if err != nil {
+		return err
+	}
+	return state.WriteFileAtomic(path, data, 0o644)
 }
 
 // previousSuccess reads the last success time from an earlier metrics file, so that a failed
@@ -141,26 +224,14 @@ func previousSuccess(path string) time.Time {
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if v, ok := strings.CutPrefix(line, "teamsface_last_success_timestamp_seconds "); ok {
-			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n > 0 {
-				return time.Unix(n, 0)
+			// The client library writes 1.7954244e+09, the hand-written files of earlier
+			// versions 1795424400: both are floats.
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f > 0 {
+				return time.Unix(int64(f), 0)
 			}
 		}
 	}
 	return time.Time{}
-}
-
-// writeMetrics replaces the file atomically, so the collector never reads half a file.
-func writeMetrics(path string, m metrics) error {
-	return state.WriteFileAtomic(path, []byte(m.render()), 0o644)
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func boolInt(b bool) int {
@@ -168,4 +239,40 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// metricsFileError is a metrics file that could not be written after a pass that did its work
+// and saved it: exit 1, since the monitoring built on the file no longer sees anything.
+type metricsFileError struct {
+	file string
+	err  error
+	pass error // what the pass itself ended with (some users failed, ...), or nil
+}
+
+func (e *metricsFileError) Error() string {
+	done := "the pass is done and its state saved"
+	if e.pass != nil {
+		done += " (" + e.pass.Error() + ")"
+	}
+	return fmt.Sprintf("%s, but the metrics file %s cannot be written: %v", done, e.file, metricsCause(e.err))
+}
+
+func (e *metricsFileError) Unwrap() error { return e.err }
+
+// metricsCause is why a metrics file could not be written, without the temporary file's random
+// name: "no such file or directory", "permission denied".
+func metricsCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// exporter is the run's metrics, made on first use.
+func (r *run) exporter() *exporter {
+	if r.exp == nil {
+		r.exp = newExporter()
+	}
+	return r.exp
 }

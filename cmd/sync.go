@@ -29,6 +29,16 @@ type syncOptions struct {
 	metricsFile  string
 	interval     time.Duration
 	passTimeout  time.Duration
+	// quiet (-q) prints nothing on success: no summary, no changes, no start and stop lines.
+	quiet bool
+	// metricsListen is sync watch's --metrics-listen address ("" = none).
+	metricsListen string
+
+	// announce: sync watch logs its start, its users in scope and its stop even at the default
+	// log level (not the demo, whose narration is its own).
+	announce bool
+	// reload receives a value per SIGHUP: sync watch re-reads the configuration.
+	reload <-chan struct{}
 	// elapsed is the time since the previous pass of a sync watch (0 before the first).
 	elapsed time.Duration
 }
@@ -50,8 +60,9 @@ func addSyncFlags(c *cobra.Command, o *syncOptions) {
 	c.Flags().BoolVar(&o.refreshUsers, "refresh-users", false, "match users anew instead of using the cached match")
 	c.Flags().BoolVar(&o.acceptDrop, "accept-drop", false, "apply a refreshed user match even if it drops more matched users than users.max_drop allows (once)")
 	c.Flags().BoolVar(&o.resetState, "reset-state", false, "forget the state file (after a corrupt one); teamsface then no longer knows which DND it switched on")
-	c.Flags().StringVar(&o.metricsFile, "metrics-file", "", "write Prometheus text-format metrics here after every pass (node_exporter textfile collector)")
+	c.Flags().StringVar(&o.metricsFile, "metrics-file", "", "write Prometheus text-format metrics here after every pass (node_exporter textfile collector); sync once exits 1 when it cannot")
 	c.Flags().DurationVar(&o.passTimeout, "pass-timeout", defaultPassTimeout, "longest a pass may take; a first SIGINT/SIGTERM lets the pass in flight finish within it")
+	c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print nothing on success (for cron): no summary and no changes; warnings, errors and the exit code stay")
 }
 
 func newSyncOnceCmd(g *globals) *cobra.Command {
@@ -64,11 +75,15 @@ record it in the state directory. Exit 0 when done (also when nothing changed), 
 users failed (they are retried next pass). --dry-run reads everything, prints the plan and changes
 nothing on either service nor in the state file.
 
+-q prints nothing when the pass succeeds (for cron, which mails any output): no summary and no
+table of changes; warnings, errors and the exit code stay. A --metrics-file that cannot be
+written is exit 1 after the pass, whose work is done and saved all the same.
+
 A first SIGINT or SIGTERM lets the pass finish (within --pass-timeout) and save its state; a
 second one ends teamsface at once (the next run settles what it left open).`,
 		Example: `  teamsface sync once
   teamsface sync once --dry-run -o json
-  teamsface sync once --refresh-users --metrics-file /var/lib/node_exporter/teamsface.prom`,
+  teamsface sync once -q --metrics-file /var/lib/node_exporter/teamsface.prom`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.check(); err != nil {
@@ -98,8 +113,24 @@ func newSyncWatchCmd(g *globals) *cobra.Command {
 the pass in flight is finished (within --pass-timeout) and the state saved, then it exits 0; a
 second signal ends it at once. A failed pass is logged and retried after a growing pause (up to
 5 minutes, honouring Retry-After); an authentication failure ends it with exit 4, since only a
-person can fix that.`,
+person can fix that.
+
+It logs a line when it starts (version, configuration, state directory, interval), one with the
+users in scope after its first pass, and one when it stops and why, even at the default log
+level (--log-level error and -q leave them out). At --log-level info, every pass that changed
+something logs its counts. Changes are printed to stdout as they happen (-q: not at all).
+
+SIGHUP re-reads the configuration file: a valid one applies from the next pass (a client is
+built anew when its section or a secret it reads changed); a bad one is logged and the running
+configuration stays. Not on Windows, which has no SIGHUP: restart the service there.
+
+--metrics-listen ADDR serves /metrics (the --metrics-file metrics, teamsface_build_info and the
+Go runtime's) and /healthz: 200 while the last successful pass started at most
+3 × --interval + --pass-timeout ago (before the first pass has finished: while teamsface started
+at most that long ago), else 503; either with a one-line reason. A wait that Graph asked for
+(Retry-After) counts as healthy.`,
 		Example: `  teamsface sync watch
+  teamsface sync watch --interval 10s --metrics-listen :9464
   teamsface sync watch --interval 10s --metrics-file /var/lib/node_exporter/teamsface.prom`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -110,12 +141,14 @@ person can fix that.`,
 			if err != nil {
 				return err
 			}
-			sd := g.watchSignals(c.Context())
+			sd := g.watchSignalsAndHangup(c.Context())
 			defer sd.release()
+			o.announce, o.reload = true, sd.reload
 			return runSyncWatch(sd.hard, sd.stop, r, *o, nil)
 		},
 	}
 	c.Flags().DurationVar(&o.interval, "interval", 10*time.Second, "time between the starts of two passes (1s or more)")
+	c.Flags().StringVar(&o.metricsListen, "metrics-listen", "", "serve /metrics (Prometheus) and /healthz on this address, e.g. :9464 or 127.0.0.1:9464")
 	addSyncFlags(c, o)
 	return c
 }
@@ -129,6 +162,14 @@ func (o syncOptions) check() error {
 	}
 	if o.dryRun && o.resetState {
 		return usagef("--dry-run and --reset-state do not go together")
+	}
+	if o.metricsListen != "" {
+		if err := checkListenAddr(o.metricsListen); err != nil {
+			return err
+		}
+	}
+	if o.dryRun && o.quiet {
+		return usagef("--dry-run prints the plan, which --quiet would hide; use one of them")
 	}
 	return nil
 }
@@ -156,14 +197,27 @@ func runSyncOnce(ctx context.Context, r *run, o syncOptions) error {
 	}
 	defer store.Close()
 	env.Journal = store
-	rep, passErr := r.passAndSave(ctx, env, store, st, o)
+	rep, passErr, metricsErr := r.passAndSave(ctx, env, store, st, o)
 	if passErr != nil {
+		if metricsErr != nil {
+			r.log.Error("cannot write the metrics file", "file", o.metricsFile, "error", metricsCause(metricsErr))
+		}
 		return passErr
 	}
-	if err := r.printPass(r.g.deps.Stdout, rep, false); err != nil {
-		return err
+	if !o.quiet {
+		if err := r.printPass(r.g.deps.Stdout, rep, false); err != nil {
+			return err
+		}
 	}
-	return reportErr(rep, r.g.deps.Now())
+	err = reportErr(rep, r.g.deps.Now())
+	var mfe *metricsFileError
+	if errors.As(metricsErr, &mfe) {
+		// Exit 1 even when some users failed (3): teamsface-once.service takes 3 as success,
+		// and a metrics file that stopped changing must not go unnoticed there.
+		mfe.pass = err
+		return mfe
+	}
+	return err
 }
 
 // reportErr is what a finished pass's report makes of the exit code: a held user match is 1,
@@ -345,11 +399,11 @@ func (r *run) passEnv(gc pass.Graph, sf pass.Starface, o syncOptions) pass.Env {
 
 // passAndSave runs one pass on st, within the pass deadline, and saves it together with the
 // intents whose outcome is still open, so that no STARFACE write is ever unknown to both the
-// state and the journal.
-func (r *run) passAndSave(ctx context.Context, env pass.Env, store *state.Store, st *state.State, o syncOptions) (*pass.Report, error) {
+// state and the journal. metricsErr is a metrics file that could not be written after it.
+func (r *run) passAndSave(ctx context.Context, env pass.Env, store *state.Store, st *state.State, o syncOptions) (rep *pass.Report, passErr, metricsErr error) {
 	pending, err := store.Pending()
 	if err != nil {
-		return nil, err
+		return nil, err, nil
 	}
 	// Counted from the end of the pass before, so that what happens between passes (OneHub's
 	// events) is counted too.
@@ -357,7 +411,7 @@ func (r *run) passAndSave(ctx context.Context, env pass.Env, store *state.Store,
 	start := r.g.deps.Now()
 	passCtx, cancel := context.WithTimeout(ctx, o.passTimeout)
 	r.graphNotBefore(st)
-	rep, passErr := pass.Run(passCtx, env, st, pass.Options{RefreshUsers: o.refreshUsers, AcceptDrop: o.acceptDrop,
+	rep, passErr = pass.Run(passCtx, env, st, pass.Options{RefreshUsers: o.refreshUsers, AcceptDrop: o.acceptDrop,
 		Pending: pending, Elapsed: o.elapsed})
 	cancel()
 	if passErr == nil {
@@ -367,112 +421,35 @@ func (r *run) passAndSave(ctx context.Context, env pass.Env, store *state.Store,
 	}
 	if passErr == nil {
 		if err := store.Save(st, rep.Leftover...); err != nil {
-			return nil, err
+			// Not saved is failed, for the metrics too.
+			rep, passErr = nil, err
 		}
 	}
-	if o.metricsFile != "" {
-		last := start
-		if passErr != nil {
-			last = previousSuccess(o.metricsFile)
-		}
-		m := r.passMetrics(rep, last, start, before)
-		if err := writeMetrics(o.metricsFile, m); err != nil {
-			r.log.Error("cannot write the metrics file", "file", o.metricsFile, "error", err)
-		}
-	}
-	return rep, passErr
+	return rep, passErr, r.exportPass(rep, passErr, start, before, o.metricsFile)
 }
 
-// runSyncWatch is `sync watch`. Passes run on ctx; stop ends the loop after the pass in flight.
-// onPass, when set, is called after each pass (demo and tests).
-func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(*pass.Report, error)) error {
-	if o.passTimeout <= 0 {
-		o.passTimeout = defaultPassTimeout
+// exportPass gives the pass's metrics to the exporter (--metrics-listen's /metrics) and writes
+// them to the metrics file when there is one.
+func (r *run) exportPass(rep *pass.Report, passErr error, start time.Time, before requestCounts, file string) error {
+	switch {
+	case passErr == nil:
+		r.lastSuccess = start
+	case r.lastSuccess.IsZero() && file != "":
+		// The first pass of this run failed: the last success is what the file said before.
+		r.lastSuccess = previousSuccess(file)
 	}
-	gc, sf, err := r.clients()
-	if err != nil {
-		return err
+	if passErr != nil {
+		rep = nil // a pass that failed as a whole reports no counts
 	}
-	store, st, err := r.openState(o.resetState)
-	if err != nil {
-		return err
+	e := r.exporter()
+	e.pass.set(r.passMetrics(rep, r.lastSuccess, start, before))
+	if file == "" {
+		return nil
 	}
-	defer store.Close()
-	defer r.close()
-	env := r.passEnv(gc, sf, o)
-	if err := r.withOneHub(ctx, &env, sf); err != nil {
-		return err
+	if err := e.writeFile(file); err != nil {
+		return &metricsFileError{file: file, err: err}
 	}
-	env.Journal = store
-	var changed <-chan struct{} // OneHub's event stream: a call or a DND changed
-	if r.live != nil {
-		changed = r.live.Changed()
-	}
-	pause := time.Duration(0)
-	var last time.Time
-	for {
-		started := time.Now() // real time: the pause between passes is real even in the demo
-		if now := r.g.deps.Now(); !last.IsZero() {
-			o.elapsed = now.Sub(last)
-		}
-		last = r.g.deps.Now()
-		rep, err := r.passAndSave(ctx, env, store, st, o)
-		o.refreshUsers, o.acceptDrop = false, false
-		passErr := err
-		wait := o.interval - time.Since(started)
-		switch {
-		case err != nil && ExitCode(err) == ExitAuth:
-			return err
-		case err != nil && ctx.Err() != nil:
-			// Stopped at once by a second signal: what the pass left open is in the journal.
-			return nil
-		case err != nil:
-			pause = nextPause(pause, o.interval, err)
-			wait = pause
-			r.log.Error("pass failed; retrying", "error", err, "retry_in", pause.String())
-			// Reload the state: a failed pass may have changed it in memory without saving.
-			if st, err = store.Load(); err != nil {
-				return err
-			}
-		case rep.Throttled != nil:
-			// Not a failure: Graph asked for a pause, and gets exactly that.
-			wait = rep.Throttled.Until.Sub(r.g.deps.Now())
-			r.log.Warn("Graph asked to wait; everyone kept until then", "until", rep.Throttled.Until.UTC().Format(time.RFC3339))
-		default:
-			pause = 0
-			if rep.Held != nil {
-				r.log.Error("user match not refreshed", "error", rep.Held)
-			}
-			if err := r.printWatchPass(r.g.deps.Stdout, rep); err != nil {
-				return err
-			}
-			if r.live != nil {
-				r.live.Follow(ctx, oneHubUsers(st))
-			}
-		}
-		// After the pass's lines are printed: what the callback prints (the demo's next step)
-		// comes after the results it led to.
-		if onPass != nil {
-			onPass(rep, passErr)
-		}
-		if stop.Err() != nil {
-			return nil
-		}
-		select {
-		case <-stop.Done():
-			return nil
-		case <-r.g.wait(max(wait, 0)):
-		case <-changed:
-			// A STARFACE call started or ended, or a DND changed: show it in Teams now.
-		}
-	}
-}
-
-func (g *globals) wait(d time.Duration) <-chan time.Time {
-	if g.after != nil {
-		return g.after(d)
-	}
-	return time.After(d)
+	return nil
 }
 
 // nextPause grows the pause after a failed pass: doubling from the interval up to 5 minutes, and

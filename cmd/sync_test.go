@@ -385,7 +385,8 @@ func TestSyncMetricsFile(t *testing.T) {
 		`teamsface_pass_changes{kind="dnd_on"} 1`,
 		"teamsface_pass_graph_requests ",
 		"teamsface_pass_starface_requests ",
-		"teamsface_last_success_timestamp_seconds " + "1795424400",
+		// The client library's format of 1795424400 (scriptStart).
+		"teamsface_last_success_timestamp_seconds 1.7954244e+09",
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q:\n%s", want, b)
