@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,7 +42,10 @@ them with a made-up company (including someone without an e-mail address, two ST
 sharing one address, an excluded admin login and someone who sets DND by hand on the phone),
 play a scripted day of Teams calls, meetings and DND, and run "sync watch" every second against
 them with a temporary state directory. Each change is printed as it happens, then a summary.
-Nothing real is contacted: no configuration, no network, no credentials needed.`,
+Nothing real is contacted: no configuration, no network, no credentials needed.
+
+With -o json, stdout has JSON lines only: one object per pass, as "sync watch -o json" prints
+them, then one summary object with "type": "summary". The scenario's narration is on stderr.`,
 		Example: `  teamsface demo
   teamsface demo --users 200 --duration 20s
   teamsface demo --starface 10
@@ -50,6 +54,9 @@ Nothing real is contacted: no configuration, no network, no credentials needed.`
 		RunE: func(c *cobra.Command, _ []string) error {
 			if o.users < 8 {
 				return usagef("--users %d is too few for the scenario; use 8 or more", o.users)
+			}
+			if o.duration < time.Second {
+				return usagef("--duration %s is too short; the demo runs one pass a second: use 1s or more, e.g. 15s", o.duration)
 			}
 			if o.starface != 9 && o.starface != 10 {
 				return usagef("--starface %d is not simulated; use 9 (classic login) or 10 (OAuth sign-in)", o.starface)
@@ -84,34 +91,64 @@ type demoPerson struct {
 	sfID                               int
 }
 
+// demoWorld is the made-up company on its simulated services, with a configuration for them.
+type demoWorld struct {
+	gs     *graphtest.Server
+	ss     *starfacetest.Server
+	oh     *onehubtest.Server // STARFACE 10's OneHub; nil for 9
+	people []demoPerson
+	dir    string // the configuration, its secrets and the state directory
+	cfg    *mapping.Config
+}
+
+func newDemoWorld(o demoOptions) (*demoWorld, error) {
+	w := &demoWorld{gs: graphtest.NewServer(), ss: starfacetest.NewServer()}
+	w.people = demoCompany(w.gs, w.ss, o.users)
+	demoStarfaceVersion(w.ss, o.starface)
+	if o.starface == 10 {
+		// STARFACE 10's OneHub beside it, on the same people: calls show in Teams.
+		w.oh = onehubtest.NewServer(w.ss, onehubtest.Options{CheckToken: demoTokenCheck(w.ss)})
+	}
+	var err error
+	if w.dir, err = os.MkdirTemp("", "teamsface-demo-"); err != nil {
+		w.close()
+		return nil, err
+	}
+	if w.cfg, err = demoConfig(w.dir, w.gs.URL, w.ss.URL, true, w.oh); err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *demoWorld) close() {
+	if w.oh != nil {
+		w.oh.Close()
+	}
+	w.gs.Close()
+	w.ss.Close()
+	if w.dir != "" {
+		os.RemoveAll(w.dir)
+	}
+}
+
 func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
+	w, err := newDemoWorld(o)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	return playDemo(ctx, stop, g, o, w)
+}
+
+// playDemo runs sync watch against the world, one pass a simulated second, with a scenario step
+// after each pass, then prints the summary.
+func playDemo(ctx, stop context.Context, g *globals, o demoOptions, w *demoWorld) error {
 	errw := g.deps.Stderr
 	fmt.Fprintln(errw, "SIMULATION: Microsoft Teams/Entra and STARFACE are both simulated inside this process.")
 	fmt.Fprintln(errw, demoStarfaceBanner(o.starface))
 	fmt.Fprintln(errw, "Nothing real is contacted; names, addresses and calls are made up.")
-
-	gs := graphtest.NewServer()
-	defer gs.Close()
-	ss := starfacetest.NewServer()
-	defer ss.Close()
-	people := demoCompany(gs, ss, o.users)
-	demoStarfaceVersion(ss, o.starface)
-
-	dir, err := os.MkdirTemp("", "teamsface-demo-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	var oh *onehubtest.Server
-	if o.starface == 10 {
-		// STARFACE 10's OneHub beside it, on the same people: calls show in Teams.
-		oh = onehubtest.NewServer(ss, onehubtest.Options{CheckToken: demoTokenCheck(ss)})
-		defer oh.Close()
-	}
-	cfg, err := demoConfig(dir, gs.URL, ss.URL, true, oh)
-	if err != nil {
-		return err
-	}
+	gs, ss, oh, people, dir, cfg := w.gs, w.ss, w.oh, w.people, w.dir, w.cfg
 
 	// One simulated clock for teamsface and both services, one second a pass, so the scenario
 	// plays the same however fast the passes come.
@@ -135,9 +172,9 @@ func runDemo(ctx, stop context.Context, g *globals, o demoOptions) error {
 	maxPasses := max(1, int(o.duration/time.Second))
 	total := pass.Summary{}
 	passes := 0
-	err = runSyncWatch(ctx, end, r, syncOptions{interval: time.Second}, func(rep *pass.Report, err error) {
+	err := runSyncWatch(ctx, end, r, syncOptions{interval: time.Second}, func(rep *pass.Report, err error) {
 		passes++
-		if rep != nil {
+		if rep != nil && err == nil {
 			total.Add(rep.Summary)
 		}
 		if passes == 1 && rep != nil {
@@ -365,34 +402,84 @@ func describeMatch(w io.Writer, ms []mapping.Match) {
 	}
 }
 
+// demoSummary is the demo's last line with -o json. Type tells it from the pass lines before
+// it, which have no type.
+type demoSummary struct {
+	Type      string `json:"type"`
+	Simulated bool   `json:"simulated"`
+	Passes    int    `json:"passes"`
+	// InScope and Matched are the last pass's; Totals add up every pass.
+	InScope int        `json:"in_scope"`
+	Matched int        `json:"matched"`
+	Totals  demoTotals `json:"totals"`
+
+	GraphRequests           int    `json:"graph_requests"`
+	PresenceRequests        int    `json:"presence_requests"`
+	PresenceRequestsPerPass int    `json:"presence_requests_per_pass"`
+	TokenRequests           int    `json:"token_requests"`
+	StarfaceRequests        int    `json:"starface_requests"`
+	StarfacePhoneWrites     int    `json:"starface_phone_writes"`
+	StarfaceVersion         int    `json:"starface_version"`
+	StarfaceSignIn          string `json:"starface_sign_in"`
+	StarfaceSignIns         int    `json:"starface_sign_ins"`
+	StarfaceRefreshes       int    `json:"starface_refreshes"`
+}
+
+// demoTotals are the passes' counts added up: only what adds up (a pass's in_scope does not).
+type demoTotals struct {
+	PresenceRead    int `json:"presence_read"`
+	SwitchedOn      int `json:"dnd_on"`
+	Released        int `json:"released"`
+	Unchanged       int `json:"unchanged"`
+	Kept            int `json:"kept"`
+	Failed          int `json:"failed"`
+	SessionsSet     int `json:"sessions_set"`
+	SessionsCleared int `json:"sessions_cleared"`
+	PhoneReads      int `json:"phone_reads"`
+	StatesRead      int `json:"onehub_states,omitempty"`
+}
+
+func demoTotalsOf(s pass.Summary) demoTotals {
+	return demoTotals{PresenceRead: s.PresenceRead, SwitchedOn: s.SwitchedOn, Released: s.Released,
+		Unchanged: s.Unchanged, Kept: s.Kept, Failed: s.Failed, SessionsSet: s.SessionsSet,
+		SessionsCleared: s.SessionsCleared, PhoneReads: s.PhoneReads, StatesRead: s.StatesRead}
+}
+
+// presenceBatch is how many users one getPresencesByUserId request may name.
+const presenceBatch = 650
+
 func printDemoSummary(r *run, t pass.Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server, version int) error {
-	graphReqs := gs.CountRequests("", "/v1.0/")
-	presenceReqs := gs.CountRequests("POST", "/v1.0/communications/getPresencesByUserId")
-	tokenReqs := gs.CountRequests("POST", "/"+demoTenant+"/oauth2/v2.0/token")
-	phonePuts := ss.CountRequests("PUT", "/rest/users/")
-	sfReqs := ss.CountRequests("", "/rest/")
-	sfSignIns := ss.Logins() // classic logins and password grants
-	sfRefreshes := ss.CountGrants("refresh_token")
-	method := ""
+	s := demoSummary{Type: "summary", Simulated: true, Passes: passes, InScope: t.InScope, Matched: t.Matched,
+		Totals:                  demoTotalsOf(t),
+		GraphRequests:           gs.CountRequests("", "/v1.0/"),
+		PresenceRequests:        gs.CountRequests("POST", "/v1.0/communications/getPresencesByUserId"),
+		PresenceRequestsPerPass: (t.Matched + presenceBatch - 1) / presenceBatch,
+		TokenRequests:           gs.CountRequests("POST", "/"+demoTenant+"/oauth2/v2.0/token"),
+		StarfaceRequests:        ss.CountRequests("", "/rest/"),
+		StarfacePhoneWrites:     ss.CountRequests("PUT", "/rest/users/"),
+		StarfaceVersion:         version,
+		StarfaceSignIns:         ss.Logins(), // classic logins and password grants
+		StarfaceRefreshes:       ss.CountGrants("refresh_token"),
+	}
 	if r.sf != nil {
-		method = r.sf.Method()
+		s.StarfaceSignIn = r.sf.Method()
 	}
 	if r.g.output == "json" {
-		return printJSON(r.g.deps.Stdout, map[string]any{
-			"simulated": true, "passes": passes, "totals": t,
-			"graph_requests": graphReqs, "presence_requests": presenceReqs, "token_requests": tokenReqs,
-			"starface_requests": sfReqs, "starface_phone_writes": phonePuts,
-			"starface_version": version, "starface_sign_in": method,
-			"starface_sign_ins": sfSignIns, "starface_refreshes": sfRefreshes,
-		})
+		// One line, like the pass lines before it.
+		return json.NewEncoder(r.g.deps.Stdout).Encode(s)
 	}
 	out := r.g.deps.Stdout
-	fmt.Fprintf(out, "\nDemo over (simulated services): %d passes, %d STARFACE users in scope, %d matched.\n", passes, t.InScope, t.Matched)
-	fmt.Fprintf(out, "DND switched on %d times, released %d times; %d Teams sessions set/refreshed, %d cleared; %d failures.\n",
-		t.SwitchedOn, t.Released, t.SessionsSet, t.SessionsCleared, t.Failed)
-	fmt.Fprintf(out, "Requests: Graph %d (presence %d, one per pass), Entra tokens %d; STARFACE %d (%d phone-config writes).\n",
-		graphReqs, presenceReqs, tokenReqs, sfReqs, phonePuts)
-	fmt.Fprintf(out, "STARFACE %d sign-in: %s, %d sign-in(s), %d token refresh(es).\n", version, method, sfSignIns, sfRefreshes)
+	tot := s.Totals
+	fmt.Fprintf(out, "\nDemo over (simulated services): %s, %d STARFACE users in scope, %d matched.\n",
+		plural(passes, "pass", "passes"), s.InScope, s.Matched)
+	fmt.Fprintf(out, "DND switched on %s, released %s; %s set or refreshed, %d cleared; %s.\n",
+		plural(tot.SwitchedOn, "time", "times"), plural(tot.Released, "time", "times"),
+		plural(tot.SessionsSet, "Teams session", "Teams sessions"), tot.SessionsCleared, plural(tot.Failed, "failure", "failures"))
+	fmt.Fprintf(out, "Requests: Graph %d (presence %d: %d per pass, %d users a request at most), Entra tokens %d; STARFACE %d (%s).\n",
+		s.GraphRequests, s.PresenceRequests, s.PresenceRequestsPerPass, presenceBatch, s.TokenRequests,
+		s.StarfaceRequests, plural(s.StarfacePhoneWrites, "phone-config write", "phone-config writes"))
+	fmt.Fprintf(out, "STARFACE %d sign-in: %s, %s, %s.\n", version, s.StarfaceSignIn,
+		plural(s.StarfaceSignIns, "sign-in", "sign-ins"), plural(s.StarfaceRefreshes, "token refresh", "token refreshes"))
 	fmt.Fprintln(out, "Next: copy mapping.example.yaml, fill in your tenant and PBX, and run `teamsface login --check`.")
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"strings"
 	"testing"
 	"time"
@@ -25,13 +24,7 @@ func TestDemoRunsTheScenarioAgainstSimulatedServices(t *testing.T) {
 	if !strings.Contains(errb.String(), "SIMULATION") {
 		t.Error("the demo does not say that both services are simulated")
 	}
-	var sum struct {
-		Simulated        bool         `json:"simulated"`
-		Passes           int          `json:"passes"`
-		Totals           pass.Summary `json:"totals"`
-		PresenceRequests int          `json:"presence_requests"`
-		TokenRequests    int          `json:"token_requests"`
-	}
+	var sum demoSummary
 	// sync watch prints one JSON line per pass; the demo's summary comes last.
 	dec := json.NewDecoder(&out)
 	var err error
@@ -47,7 +40,7 @@ func TestDemoRunsTheScenarioAgainstSimulatedServices(t *testing.T) {
 	tot := sum.Totals
 	// Alice's call and Bob's meeting switch DND on and both are released; Dave's hand-set DND
 	// gets a Teams session and it is cleared again; Erin, Frank and Grace never take part.
-	if tot.Matched != 9 || tot.SwitchedOn < 2 || tot.Released < 2 || tot.SessionsSet < 1 || tot.SessionsCleared < 1 || tot.Failed != 0 {
+	if sum.Matched != 9 || tot.SwitchedOn < 2 || tot.Released < 2 || tot.SessionsSet < 1 || tot.SessionsCleared < 1 || tot.Failed != 0 {
 		t.Errorf("totals = %+v", tot)
 	}
 	for _, want := range []string{"0007 Frank Adler: ambiguous", "0006 Erin Adler: unmatched", "0001 PBX Admin: excluded"} {

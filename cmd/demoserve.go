@@ -47,7 +47,7 @@ func runDemoServe(stop context.Context, g *globals, o demoOptions) error {
 	if err := os.WriteFile(cfg, []byte(pinned), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.deps.Stderr, "SIMULATION: simulated Microsoft Teams/Entra at %s and STARFACE at %s with %d users, until stopped.\n", gs.URL, ss.URL, o.users+1)
+	fmt.Fprintf(g.deps.Stderr, "SIMULATION: simulated Microsoft Teams/Entra at %s and STARFACE at %s with %s, until stopped.\n", gs.URL, ss.URL, plural(o.users+1, "user", "users"))
 	fmt.Fprintln(g.deps.Stderr, demoStarfaceBanner(o.starface))
 	fmt.Fprintf(g.deps.Stderr, "In another shell:\n  export SSL_CERT_FILE=%s\n  teamsface -c %s --state-dir %s sync once\n",
 		ca, cfg, filepath.Join(o.serve, "state"))

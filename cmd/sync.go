@@ -480,7 +480,7 @@ func (r *run) printPass(w io.Writer, rep *pass.Report, dryRun bool) error {
 	fmt.Fprintf(r.g.deps.Stderr, "%s%d in scope, %d matched, %d presence read, %d DND on, %d released, %d unchanged, %d kept, %d failed",
 		verb, s.InScope, s.Matched, s.PresenceRead, s.SwitchedOn, s.Released, s.Unchanged, s.Kept, s.Failed)
 	if r.cfg.StarfaceToTeams.Enabled || s.SessionsSet+s.SessionsCleared > 0 {
-		fmt.Fprintf(r.g.deps.Stderr, ", %d Teams sessions set, %d cleared", s.SessionsSet, s.SessionsCleared)
+		fmt.Fprintf(r.g.deps.Stderr, ", %s set, %d cleared", plural(s.SessionsSet, "Teams session", "Teams sessions"), s.SessionsCleared)
 	}
 	fmt.Fprintln(r.g.deps.Stderr)
 	if len(rep.Changes) == 0 {

@@ -262,5 +262,5 @@ func (s *Source) signal() {
 func (s *Source) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return fmt.Sprintf("OneHub (%d users followed, streaming %v)", len(s.watched), s.streaming)
+	return fmt.Sprintf("OneHub (%s followed, streaming %v)", pass.Users(len(s.watched)), s.streaming)
 }

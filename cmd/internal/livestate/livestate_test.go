@@ -2,6 +2,7 @@ package livestate
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -165,4 +166,18 @@ func sortedIDs(users []pass.PhoneUser) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// String is for logs: "1 user followed", not "1 users".
+func TestStringSaysHowManyUsersAreFollowed(t *testing.T) {
+	for n, want := range map[int]string{0: "OneHub (0 users followed, streaming false)",
+		1: "OneHub (1 user followed, streaming false)", 2: "OneHub (2 users followed, streaming false)"} {
+		s := &Source{}
+		for i := range n {
+			s.watched = append(s.watched, fmt.Sprint("onehub-", i))
+		}
+		if got := s.String(); got != want {
+			t.Errorf("%d users: %q, want %q", n, got, want)
+		}
+	}
 }
