@@ -61,6 +61,7 @@ type Plan struct {
 	Throttled *graph.ThrottledError
 
 	matchFresh bool // the match was made now, not taken from the cache
+	freshState bool // nothing was remembered: the first pass with this state directory
 }
 
 // ReadLoad is the STARFACE → Teams direction's phone-config reads (DESIGN.md "STARFACE → Teams").
@@ -155,7 +156,7 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 			return throttled(now, err)
 		}
 	}
-	p := &Plan{Time: now, Matches: mc.matches, matchFresh: mc.fresh, Held: mc.held}
+	p := &Plan{Time: now, Matches: mc.matches, matchFresh: mc.fresh, Held: mc.held, freshState: st.Len() == 0}
 	p.addUsers(st, o.Only)
 	if err := p.readPresences(ctx, env); err != nil {
 		return throttled(now, err)
