@@ -82,8 +82,10 @@ func runPresenceGet(ctx context.Context, r *run, args []string) error {
 	for _, p := range problems {
 		fmt.Fprintln(r.g.deps.Stderr, "teamsface:", p)
 	}
-	if err := r.presenceOf(ctx, env, st, matches, picked); err != nil {
-		return err
+	if len(picked) > 0 || len(problems) == 0 {
+		if err := r.presenceOf(ctx, env, st, matches, picked); err != nil {
+			return err
+		}
 	}
 	if len(problems) > 0 {
 		// The users found are listed all the same; the exit code still says some were not.

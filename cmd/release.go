@@ -31,7 +31,7 @@ configuration) the installation uses. Exit 0 when everything was released (the s
 empty), 3 when some users failed: they stay remembered, run it again. --dry-run shows what it
 would do and changes nothing.`,
 		Example: `  teamsface release --dry-run
-  sudo -u teamsface teamsface release --config /etc/teamsface/mapping.yaml --state-dir /var/lib/teamsface`,
+  teamsface release --config /etc/teamsface/mapping.yaml --state-dir /var/lib/teamsface`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			r, err := g.newRun("")
