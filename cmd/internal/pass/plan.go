@@ -79,7 +79,7 @@ func (r ReadLoad) PollWins() bool { return r.Least > r.Budget }
 // would change and why.
 type UserPlan struct {
 	Login string
-	Match mapping.Match
+	Match *mapping.Match
 	// Leaving users are no longer matched: an owned DND is released, a session cleared, and
 	// they are forgotten.
 	Leaving bool
@@ -198,9 +198,9 @@ func view(st *state.State, login string) *state.User {
 // addUsers lists the matched users (restricted to only, if given) and, for a whole pass, the
 // remembered users who are no longer matched.
 func (p *Plan) addUsers(st *state.State, only []string) {
-	inMatch := make(map[string]bool, len(p.Matches))
 	plans := make([]UserPlan, 0, len(p.Matches))
-	for _, m := range p.Matches {
+	for i := range p.Matches {
+		m := &p.Matches[i]
 		if m.Status != mapping.StatusExcluded {
 			p.Summary.InScope++
 		}
@@ -208,7 +208,6 @@ func (p *Plan) addUsers(st *state.State, only []string) {
 			continue
 		}
 		p.Summary.Matched++
-		inMatch[m.Login] = true
 		if only != nil && !slices.Contains(only, m.Login) {
 			continue
 		}
@@ -226,18 +225,32 @@ func (p *Plan) addUsers(st *state.State, only []string) {
 		p.Users[i] = &plans[i]
 	}
 	slices.SortFunc(p.Users, func(a, b *UserPlan) int { return strings.Compare(a.Login, b.Login) })
-	if only != nil || st.Len() == len(inMatch) {
+	if only != nil {
 		return
 	}
+	remembered := 0
+	for _, up := range p.Users {
+		if st.User(up.Login) != nil {
+			remembered++
+		}
+	}
+	if remembered == st.Len() {
+		return // everyone remembered is still matched
+	}
+	// Both lists are sorted by login: those remembered and not matched are leaving.
+	matched, i := p.Users, 0
 	for _, login := range st.Logins() {
-		if inMatch[login] {
+		for i < len(matched) && matched[i].Login < login {
+			i++
+		}
+		if i < len(matched) && matched[i].Login == login {
 			continue
 		}
-		m := mapping.Match{Login: login, StarfaceID: st.User(login).StarfaceID()}
+		m := &mapping.Match{Login: login, StarfaceID: st.User(login).StarfaceID()}
 		if c := st.Match(); c != nil {
 			// The match of the users' last pass names them in the report.
-			if i := slices.IndexFunc(c.Entries, func(e state.MatchEntry) bool { return e.Login == login }); i >= 0 {
-				m.UPN, m.EntraID = c.Entries[i].UPN, c.Entries[i].EntraID
+			if j := slices.IndexFunc(c.Entries, func(e state.MatchEntry) bool { return e.Login == login }); j >= 0 {
+				m.UPN, m.EntraID = c.Entries[j].UPN, c.Entries[j].EntraID
 			}
 		}
 		p.Users = append(p.Users, &UserPlan{Login: login, Leaving: true, Match: m, u: st.User(login),

@@ -18,7 +18,7 @@ func PlanRelease(ctx context.Context, env Env, st *state.State) *Plan {
 	p := &Plan{Time: now}
 	for _, login := range st.Logins() {
 		u := st.User(login)
-		m := mapping.Match{Login: login, StarfaceID: u.StarfaceID()}
+		m := &mapping.Match{Login: login, StarfaceID: u.StarfaceID()}
 		if s, ok := u.Session(); ok {
 			m.EntraID = s.EntraID
 		}
