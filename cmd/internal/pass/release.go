@@ -26,10 +26,13 @@ func PlanRelease(ctx context.Context, env Env, st *state.State) *Plan {
 		p.Users = append(p.Users, &UserPlan{Login: login, Leaving: true, Match: m, u: u,
 			Decision: mapping.Decision{DND: mapping.DNDOff, Reason: "teamsface release"}})
 	}
+	rd := p.startReads(ctx, env)
 	for _, up := range p.Users {
-		up.readNeeded = needsWrite(up, up.u)
+		if needsWrite(up, up.u) {
+			rd.read(up)
+		}
 	}
-	p.readPhones(ctx, env)
+	rd.wait()
 	for _, up := range p.Users {
 		if up.Err == nil {
 			p.planDND(up, up.u)
