@@ -117,6 +117,13 @@ func benchmarkPass(b *testing.B, n, churnPct int, latency time.Duration) {
 	b.ReportMetric(float64(written)/float64(b.N), "state-B-written/pass")
 	b.ReportMetric(float64(syncs)/float64(b.N), "fsyncs/pass")
 	b.ReportMetric(float64(fi.Size())/float64(n), "state-B/user")
+	b.ReportMetric(float64(h.ss.MaxInFlight()), "starface-max-in-flight")
+	if latency > 0 {
+		// The least a pass can take: its STARFACE round trips at starface.concurrency in flight.
+		floor := time.Duration((2*changing+3)/4) * latency
+		b.ReportMetric(float64(floor.Milliseconds()), "floor-ms")
+		b.ReportMetric(100*(float64(b.Elapsed())/float64(b.N)/float64(floor)-1), "%-over-floor")
+	}
 }
 
 // BenchmarkMirrorReads is one steady pass of the STARFACE → Teams direction at 10,000 users

@@ -141,7 +141,7 @@ func TestOneHubRefusedSubscriptionFallsBackToREST(t *testing.T) {
 	_, errs := h.mustRun(ExitOK, "sync", "once")
 	lines := 0
 	for _, l := range strings.Split(errs, "\n") {
-		if strings.Contains(l, "OneHub") {
+		if strings.Contains(l, "STARFACE OneHub") {
 			lines++
 		}
 	}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -77,10 +78,24 @@ func runPresenceGet(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	picked, err := pickUsers(matches, args)
-	if err != nil {
-		return err
+	picked, problems := pickUsers(matches, args)
+	for _, p := range problems {
+		fmt.Fprintln(r.g.deps.Stderr, "teamsface:", p)
 	}
+	if len(picked) > 0 || len(problems) == 0 {
+		if err := r.presenceOf(ctx, env, st, matches, picked); err != nil {
+			return err
+		}
+	}
+	if len(problems) > 0 {
+		// The users found are listed all the same; the exit code still says some were not.
+		return usagef("%s not found among the matched users (see teamsface users match)", plural(len(problems), "user", "users"))
+	}
+	return nil
+}
+
+// presenceOf prints the plan of the picked users.
+func (r *run) presenceOf(ctx context.Context, env pass.Env, st *state.State, matches []mapping.Match, picked []mapping.Match) error {
 	if len(picked) == 0 {
 		return r.printPresence(nil)
 	}
@@ -177,6 +192,10 @@ func presenceRowOf(up *pass.UserPlan) presenceRow {
 		row.Reason = "DND was switched off at the phone; nothing to release"
 	default:
 		row.NextAction = "none"
+		if row.DND != nil && *row.DND && !up.Owned {
+			// Why a DND that is on stays on whatever Teams shows (rule 4).
+			row.Reason += "; DND on, not switched on here (by hand, or by a teamsface with another state directory): left alone"
+		}
 	}
 	switch up.Session {
 	case pass.SessionSet, pass.SessionRefresh:
@@ -195,10 +214,10 @@ func joinAction(a, b string) string {
 }
 
 // pickUsers resolves USER arguments against the match: login, e-mail, UPN or Entra object id.
-// No arguments means every matched user.
-func pickUsers(matches []mapping.Match, args []string) ([]mapping.Match, error) {
+// No arguments means every matched user. Arguments that name nobody matched are returned as
+// problems, one line each, so that the others can still be shown.
+func pickUsers(matches []mapping.Match, args []string) (out []mapping.Match, problems []string) {
 	if len(args) == 0 {
-		var out []mapping.Match
 		for _, m := range matches {
 			if m.Status == mapping.StatusMatched {
 				out = append(out, m)
@@ -206,7 +225,6 @@ func pickUsers(matches []mapping.Match, args []string) ([]mapping.Match, error) 
 		}
 		return out, nil
 	}
-	var out []mapping.Match
 	for _, a := range args {
 		key := strings.ToLower(strings.TrimSpace(a))
 		var found *mapping.Match
@@ -218,11 +236,12 @@ func pickUsers(matches []mapping.Match, args []string) ([]mapping.Match, error) 
 		}
 		switch {
 		case found == nil:
-			return nil, usagef("user %q: no STARFACE user in scope with that login, e-mail, UPN or Entra id (see teamsface users match)", a)
+			problems = append(problems, fmt.Sprintf("user %q: no STARFACE user in scope with that login, e-mail, UPN or Entra id", a))
 		case found.Status != mapping.StatusMatched:
-			return nil, usagef("user %q (STARFACE %s) is %s: %s", a, found.Login, found.Status, dash(found.Reason))
+			problems = append(problems, fmt.Sprintf("user %q (STARFACE %s) is %s: %s", a, found.Login, found.Status, dash(found.Reason)))
+		default:
+			out = append(out, *found)
 		}
-		out = append(out, *found)
 	}
-	return out, nil
+	return out, problems
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -309,6 +311,23 @@ func (r *run) noteReadLoad(rep *pass.Report) {
 		pass.Users(l.Users), poll, float64(l.Users)/poll.Seconds(), r.cfg.StarfaceToTeams.ReadRate, float64(l.Users)/poll.Seconds()))
 }
 
+// noteOnAtStart says once, on the first pass with an empty state directory, that the DNDs it
+// finds on count as set by hand: a DND another teamsface (another state directory) switched on
+// would otherwise stay on for ever without anyone noticing.
+func (r *run) noteOnAtStart(rep *pass.Report) {
+	if len(rep.OnAtStart) == 0 {
+		return
+	}
+	shown := rep.OnAtStart
+	if len(shown) > 10 {
+		shown = append(slices.Clone(shown[:10]), "…")
+	}
+	r.log.Warn(fmt.Sprintf("the state directory %s held nothing yet, and %s already had DND on (%s): teamsface counts them as set "+
+		"by hand and never switches them off. If an earlier teamsface switched them on with another state directory, "+
+		"run `teamsface release` with that one, or switch them off at the phones", r.stateDir,
+		plural(len(rep.OnAtStart), "matched user", "matched users"), strings.Join(shown, ", ")))
+}
+
 // noteOneHub logs once when OneHub fails and the passes read over REST instead, and once when
 // it is back.
 func (r *run) noteOneHub(rep *pass.Report) {
@@ -417,6 +436,7 @@ func (r *run) passAndSave(ctx context.Context, env pass.Env, store *state.Store,
 	if passErr == nil {
 		r.noteReadLoad(rep)
 		r.noteOneHub(rep)
+		r.noteOnAtStart(rep)
 		r.rememberGraphNotBefore(st)
 	}
 	if passErr == nil {

@@ -41,8 +41,11 @@ type PresenceResult struct {
 	Missing   []string            // ids asked for but absent from the answers
 }
 
-// maxPresenceIDs is getPresencesByUserId's documented limit per request.
-const maxPresenceIDs = 650
+// MaxPresenceIDs is getPresencesByUserId's documented limit per request: GetPresences sends
+// one request per MaxPresenceIDs ids.
+const MaxPresenceIDs = 650
+
+const maxPresenceIDs = MaxPresenceIDs
 
 // GetPresences reads the presence of many users by object id, in ceil(n/650) requests with at
 // most Options.Concurrency in flight. Duplicate and empty ids are dropped first; zero ids make

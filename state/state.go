@@ -90,7 +90,7 @@ func (st *State) Len() int { return len(st.users) }
 // Match returns the cached user match, or nil.
 func (st *State) Match() *MatchCache { return st.match }
 
-// SetMatch caches a user match; it is saved to its own file.
+// SetMatch caches a user match; it is saved to its own file. nil forgets it.
 func (st *State) SetMatch(c *MatchCache) {
 	st.match = c
 	st.matchDirty = true

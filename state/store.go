@@ -214,6 +214,13 @@ func (s *Store) Save(st *State, open ...Intent) error {
 	if s.lock == nil {
 		return errClosed
 	}
+	if st.matchDirty && st.match == nil {
+		// The match was forgotten (teamsface release).
+		if err := os.Remove(s.path(matchName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("state: forget the match: %w", err)
+		}
+		st.matchDirty = false
+	}
 	if st.matchDirty && st.match != nil {
 		data, err := json.Marshal(wireMatch{Version: Version, MatchCache: st.match})
 		if err != nil {

@@ -33,6 +33,13 @@ func (p *Plan) Execute(ctx context.Context, env Env, st *state.State) (*Report, 
 	x := &executor{env: env, st: st, p: p, now: p.Time, outs: make([]outcome, len(p.Users))}
 	rep := &Report{Summary: p.Summary, Matches: p.Matches, Changes: []Change{}, Held: p.Held, Reads: p.Reads,
 		Throttled: p.Throttled, PhonesFailed: p.PhonesFailed}
+	if p.freshState {
+		for _, up := range p.Users {
+			if dnd, known := up.dnd(); known && dnd && !up.Leaving {
+				rep.OnAtStart = append(rep.OnAtStart, up.Login)
+			}
+		}
+	}
 	if p.Throttled != nil {
 		rep.ThrottledUntil = p.Throttled.Until
 		return rep, nil

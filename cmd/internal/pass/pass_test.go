@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/state"
 )
 
@@ -222,5 +223,29 @@ func TestChangesSortStably(t *testing.T) {
 		if cs[i].Login != cs[i+2].Login || !reflect.DeepEqual(got, []string{"settled", "release", "set-presence"}) {
 			t.Fatalf("changes of %s in order %v", cs[i].Login, got)
 		}
+	}
+}
+
+// A user who leaves the match in the same pass as another joins it is released in that pass
+// (the counts of remembered and matched users being equal proves nothing).
+func TestLeavingUserWhileAnotherJoins(t *testing.T) {
+	f := newFakes(2)
+	env, _ := testEnv(t, f, "")
+	st := state.New()
+	f.setPresence("e-2", "Busy", "InACall")
+	run(t, env, st)
+	if !f.dnd(2) {
+		t.Fatal("setup: DND not switched on")
+	}
+	f.people[0] = starface.User{ID: 4, Login: "0004", Email: "u4@contoso.example"}
+	f.entra = append(f.entra, graph.User{ID: "e-4", Mail: "u4@contoso.example", UserPrincipalName: "u4@contoso.example", AccountEnabled: true})
+	f.presence["e-4"] = graph.Presence{ID: "e-4", Availability: "Available", Activity: "Available"}
+	f.phones[4] = starface.PhoneConfig{}
+	rep, err := Run(context.Background(), env, st, Options{RefreshUsers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.dnd(2) || !slices.Contains(actions(rep), "0002 release") {
+		t.Errorf("0002 left the match but was not released in that pass: %v", actions(rep))
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/teamsface/teamsface/cmd/internal/progress"
 	"github.com/teamsface/teamsface/graph"
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/starface"
@@ -61,6 +62,7 @@ type Plan struct {
 	Throttled *graph.ThrottledError
 
 	matchFresh bool // the match was made now, not taken from the cache
+	freshState bool // nothing was remembered: the first pass with this state directory
 }
 
 // ReadLoad is the STARFACE → Teams direction's phone-config reads (DESIGN.md "STARFACE → Teams").
@@ -78,7 +80,7 @@ func (r ReadLoad) PollWins() bool { return r.Least > r.Budget }
 // would change and why.
 type UserPlan struct {
 	Login string
-	Match mapping.Match
+	Match *mapping.Match
 	// Leaving users are no longer matched: an owned DND is released, a session cleared, and
 	// they are forgotten.
 	Leaving bool
@@ -113,6 +115,7 @@ type UserPlan struct {
 	UserPreferred bool
 
 	readNeeded bool        // the phone config is read this pass
+	readErr    error       // the phone-config read failed (written by the read, see reader)
 	u          *state.User // what is remembered of the user (a fresh one for a new user), read only
 }
 
@@ -155,18 +158,26 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 			return throttled(now, err)
 		}
 	}
-	p := &Plan{Time: now, Matches: mc.matches, matchFresh: mc.fresh, Held: mc.held}
+	p := &Plan{Time: now, Matches: mc.matches, matchFresh: mc.fresh, Held: mc.held, freshState: st.Len() == 0}
 	p.addUsers(st, o.Only)
-	if err := p.readPresences(ctx, env); err != nil {
-		return throttled(now, err)
-	}
-	for _, up := range p.matched() {
+	// STARFACE reads start as soon as they are known to be needed, while Graph is still
+	// answering: those that do not depend on Teams presence at once, the others as each
+	// presence request answers. A pass with writes is bound by the STARFACE round trips, and
+	// the presence requests hide behind them.
+	rd := p.startReads(ctx, env)
+	p.markEarlyReads(ctx, env, st, o, now, rd)
+	err := p.readPresences(ctx, env, func(up *UserPlan) {
 		if up.Err == nil {
 			p.decide(env, up, up.u, now)
 		}
+		if up.Err == nil && !up.readNeeded && needsWrite(up, up.u) {
+			rd.read(up)
+		}
+	})
+	rd.wait()
+	if err != nil {
+		return throttled(now, err)
 	}
-	p.markReads(ctx, env, st, o, now)
-	p.readPhones(ctx, env)
 	for _, up := range p.Users {
 		if up.Err == nil {
 			p.planDND(up, up.u)
@@ -197,9 +208,9 @@ func view(st *state.State, login string) *state.User {
 // addUsers lists the matched users (restricted to only, if given) and, for a whole pass, the
 // remembered users who are no longer matched.
 func (p *Plan) addUsers(st *state.State, only []string) {
-	inMatch := make(map[string]bool, len(p.Matches))
 	plans := make([]UserPlan, 0, len(p.Matches))
-	for _, m := range p.Matches {
+	for i := range p.Matches {
+		m := &p.Matches[i]
 		if m.Status != mapping.StatusExcluded {
 			p.Summary.InScope++
 		}
@@ -207,7 +218,6 @@ func (p *Plan) addUsers(st *state.State, only []string) {
 			continue
 		}
 		p.Summary.Matched++
-		inMatch[m.Login] = true
 		if only != nil && !slices.Contains(only, m.Login) {
 			continue
 		}
@@ -225,18 +235,32 @@ func (p *Plan) addUsers(st *state.State, only []string) {
 		p.Users[i] = &plans[i]
 	}
 	slices.SortFunc(p.Users, func(a, b *UserPlan) int { return strings.Compare(a.Login, b.Login) })
-	if only != nil || st.Len() == len(inMatch) {
+	if only != nil {
 		return
 	}
+	remembered := 0
+	for _, up := range p.Users {
+		if st.User(up.Login) != nil {
+			remembered++
+		}
+	}
+	if remembered == st.Len() {
+		return // everyone remembered is still matched
+	}
+	// Both lists are sorted by login: those remembered and not matched are leaving.
+	matched, i := p.Users, 0
 	for _, login := range st.Logins() {
-		if inMatch[login] {
+		for i < len(matched) && matched[i].Login < login {
+			i++
+		}
+		if i < len(matched) && matched[i].Login == login {
 			continue
 		}
-		m := mapping.Match{Login: login, StarfaceID: st.User(login).StarfaceID()}
+		m := &mapping.Match{Login: login, StarfaceID: st.User(login).StarfaceID()}
 		if c := st.Match(); c != nil {
 			// The match of the users' last pass names them in the report.
-			if i := slices.IndexFunc(c.Entries, func(e state.MatchEntry) bool { return e.Login == login }); i >= 0 {
-				m.UPN, m.EntraID = c.Entries[i].UPN, c.Entries[i].EntraID
+			if j := slices.IndexFunc(c.Entries, func(e state.MatchEntry) bool { return e.Login == login }); j >= 0 {
+				m.UPN, m.EntraID = c.Entries[j].UPN, c.Entries[j].EntraID
 			}
 		}
 		p.Users = append(p.Users, &UserPlan{Login: login, Leaving: true, Match: m, u: st.User(login),
@@ -253,23 +277,74 @@ func (p *Plan) matched() []*UserPlan {
 	return p.Users[:i]
 }
 
-// readPresences asks Graph for every matched user's presence in ceil(N/650) requests.
-func (p *Plan) readPresences(ctx context.Context, env Env) error {
+// readPresences asks Graph for every matched user's presence in ceil(N/650) requests,
+// microsoft.concurrency at a time, and hands each user to got as their request answers (in
+// this goroutine). A request that fails after its retries fails only its own users, who keep
+// what they have (rule 2) and are read again next pass (rule 7); the pass fails as a whole when
+// no request answered, or on a 401/403, or when Graph asked to wait (Retry-After).
+func (p *Plan) readPresences(ctx context.Context, env Env, got func(*UserPlan)) error {
 	users := p.matched()
-	ids := make([]string, len(users))
-	for i, up := range users {
-		ids[i] = up.Match.EntraID
+	type answer struct {
+		users []*UserPlan
+		res   graph.PresenceResult
+		err   error
 	}
+	var chunks [][]*UserPlan
+	for i := 0; i < len(users); i += graph.MaxPresenceIDs {
+		chunks = append(chunks, users[i:min(i+graph.MaxPresenceIDs, len(users))])
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	answers := make(chan answer)
+	go func() {
+		var g errgroup.Group
+		g.SetLimit(concurrencyOf(env.Config.Microsoft.Concurrency))
+		for _, c := range chunks {
+			g.Go(func() error {
+				ids := make([]string, len(c))
+				for i, up := range c {
+					ids[i] = up.Match.EntraID
+				}
+				res, err := env.Graph.GetPresences(ctx, ids)
+				answers <- answer{c, res, err}
+				return nil
+			})
+		}
+		_ = g.Wait()
+		close(answers)
+	}()
 	task := env.Progress.Start("reading Teams presence")
-	res, err := env.Graph.GetPresences(graph.WithProgress(ctx, task.Update), ids)
-	task.Done()
-	if err != nil && (graph.IsAuth(err) || len(res.Presences)+len(res.Missing) == 0) {
-		return fmt.Errorf("read Teams presence: %w", err)
+	defer task.Done()
+	var first error
+	answered, done := 0, 0
+	for a := range answers {
+		done++
+		task.Update(done, len(chunks))
+		if a.err != nil && first == nil {
+			first = a.err
+		}
+		var te *graph.ThrottledError
+		if a.err != nil && (graph.IsAuth(a.err) || errors.As(a.err, &te)) {
+			cancel() // the whole pass ends: the other requests need not be made
+			continue
+		}
+		if a.err == nil {
+			answered++
+		}
+		p.takePresences(a.users, a.res, a.err, got)
 	}
-	missing := make(map[string]bool, len(res.Missing))
-	for _, id := range res.Missing {
-		missing[id] = true
+	var te *graph.ThrottledError
+	switch {
+	case first != nil && (graph.IsAuth(first) || errors.As(first, &te)):
+		return fmt.Errorf("read Teams presence: %w", first)
+	case first != nil && answered == 0:
+		return fmt.Errorf("read Teams presence: %w", first)
 	}
+	return nil
+}
+
+// takePresences records one presence request's answer for its users.
+func (p *Plan) takePresences(users []*UserPlan, res graph.PresenceResult, err error, got func(*UserPlan)) {
 	for _, up := range users {
 		pr, ok := res.Presences[up.Match.EntraID]
 		switch {
@@ -277,14 +352,12 @@ func (p *Plan) readPresences(ctx context.Context, env Env) error {
 			up.Presence = pr
 			up.PresenceKnown = pr.Availability != "" && pr.Availability != mapping.PresenceUnknown
 			p.Summary.PresenceRead++
-		case err != nil && !missing[up.Match.EntraID]:
-			// Some requests answered: their users go on; the others keep what they have
-			// (rule 2) and count as failed, to be read again next pass (rule 7).
+		case err != nil:
 			up.Decision = mapping.Decision{DND: mapping.DNDKeep, Reason: "presence not read"}
 			up.Err = userError("read Teams presence of", up.Login, err)
 		}
+		got(up)
 	}
-	return nil
 }
 
 // decide applies the mapping (rules 2–6).
@@ -325,23 +398,25 @@ func needsWrite(up *UserPlan, u *state.User) bool {
 	return false
 }
 
-// markReads picks the users whose phone config this pass reads: those a write needs, those
-// with a live Teams session (so that a DND switched off clears it on the next pass), the
-// STARFACE → Teams direction's share of the others, or everyone with ReadAll.
-func (p *Plan) markReads(ctx context.Context, env Env, st *state.State, o PlanOptions, now time.Time) {
+// markEarlyReads starts the phone-config reads that do not wait for Teams presence: those
+// with a live Teams session (so that a DND switched off clears it on the next pass), the users
+// leaving the match with a DND to release, the STARFACE → Teams direction's share of the
+// others, or everyone with ReadAll. With OneHub, everyone's DND and calls come in one read and
+// this direction reads nobody over REST.
+func (p *Plan) markEarlyReads(ctx context.Context, env Env, st *state.State, o PlanOptions, now time.Time, rd *reader) {
 	s2t := env.Config.StarfaceToTeams
-	// OneHub reads everyone's DND and calls at once; then no user is read for this direction
-	// over REST (a write still reads the phone config it changes).
 	bulk := (s2t.Enabled || o.ReadAll) && env.Phones != nil && p.readStates(ctx, env, st)
 	for _, up := range p.Users {
-		if up.Err != nil {
-			continue
-		}
 		_, live := up.u.LiveSession()
-		up.readNeeded = o.ReadAll || needsWrite(up, up.u) || (live && !up.Leaving && up.State == nil)
+		up.readNeeded = o.ReadAll || (live && !up.Leaving && up.State == nil) || (up.Leaving && needsWrite(up, up.u))
 	}
 	if s2t.Enabled && !o.ReadAll && !bulk {
 		p.scheduleReads(env, o.Elapsed, now)
+	}
+	for _, up := range p.Users {
+		if up.readNeeded {
+			rd.start(up)
+		}
 	}
 }
 
@@ -390,37 +465,67 @@ func readShare(n int, interval, poll time.Duration) int {
 	return int(math.Ceil(float64(n) * float64(interval) / float64(poll)))
 }
 
-// readPhones reads the phone configs this pass needs, starface.concurrency at a time.
-func (p *Plan) readPhones(ctx context.Context, env Env) {
-	var todo []*UserPlan
-	for _, up := range p.Users {
-		if up.readNeeded {
-			todo = append(todo, up)
-		}
-	}
-	if len(todo) == 0 {
-		return
-	}
-	task := env.Progress.Start("reading STARFACE phone settings")
-	defer task.Done()
-	var done, reads atomic.Int64
-	var g errgroup.Group
-	g.SetLimit(concurrencyOf(env.Config.Starface.Concurrency))
-	for _, up := range todo {
-		g.Go(func() error {
-			pc, err := readPhone(ctx, env.Starface, up.Match.StarfaceID)
-			task.Update(int(done.Add(1)), len(todo))
-			if err != nil {
-				up.Err = userError("read phone config of", up.Login, err)
-				return nil
+// reader reads phone configs, starface.concurrency at a time, as they are asked for. Asking
+// never blocks, so that the planning goroutine goes on taking Graph's answers while STARFACE
+// reads are queued.
+type reader struct {
+	ctx   context.Context
+	env   Env
+	p     *Plan
+	queue chan *UserPlan
+	g     errgroup.Group
+	task  *progress.Task
+	done  atomic.Int64
+	reads atomic.Int64
+}
+
+func (p *Plan) startReads(ctx context.Context, env Env) *reader {
+	rd := &reader{ctx: ctx, env: env, p: p, queue: make(chan *UserPlan, len(p.Users)),
+		task: env.Progress.Start("reading STARFACE phone settings")}
+	for range concurrencyOf(env.Config.Starface.Concurrency) {
+		rd.g.Go(func() error {
+			for up := range rd.queue {
+				rd.readOne(up)
 			}
-			reads.Add(1)
-			up.Phone = &pc
 			return nil
 		})
 	}
-	_ = g.Wait()
-	p.Summary.PhoneReads += int(reads.Load())
+	return rd
+}
+
+// read marks up as read this pass and queues the read.
+func (rd *reader) read(up *UserPlan) {
+	up.readNeeded = true
+	rd.start(up)
+}
+
+// start queues up's read; each user is queued at most once.
+func (rd *reader) start(up *UserPlan) { rd.queue <- up }
+
+// readOne reads up's phone config. The result goes to up.Phone or up.readErr, which only this
+// read writes: the planning goroutine looks at them after wait.
+func (rd *reader) readOne(up *UserPlan) {
+	pc, err := readPhone(rd.ctx, rd.env.Starface, up.Match.StarfaceID)
+	rd.task.Update(int(rd.done.Add(1)), 0)
+	if err != nil {
+		up.readErr = userError("read phone config of", up.Login, err)
+		return
+	}
+	rd.reads.Add(1)
+	up.Phone = &pc
+}
+
+// wait waits for every read and settles each user's result.
+func (rd *reader) wait() {
+	close(rd.queue)
+	_ = rd.g.Wait()
+	rd.task.Done()
+	rd.p.Summary.PhoneReads += int(rd.reads.Load())
+	for _, up := range rd.p.Users {
+		if up.readErr != nil && up.Err == nil {
+			up.Err = up.readErr
+		}
+	}
 }
 
 func readPhone(ctx context.Context, sf Starface, id int) (starface.PhoneConfig, error) {

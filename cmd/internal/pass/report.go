@@ -78,6 +78,9 @@ type Report struct {
 	Held *DropError `json:"-"`
 	// Reads is how the STARFACE → Teams direction spread its phone-config reads.
 	Reads ReadLoad `json:"-"`
+	// OnAtStart are users found with DND on by a pass that started from an empty state: they
+	// count as set by hand, so teamsface never switches them off.
+	OnAtStart []string `json:"-"`
 	// PhonesFailed: OneHub could not be read; the pass fell back to per-user REST reads.
 	PhonesFailed error `json:"-"`
 	// Throttled: Graph asked to wait until ThrottledUntil; everyone was kept (exit 3).
