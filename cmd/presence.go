@@ -70,6 +70,7 @@ func runPresenceGet(ctx context.Context, r *run, args []string) error {
 		return err
 	}
 	defer r.close()
+	r.graphNotBefore(st) // no request while an earlier run's Retry-After lasts (rule 5)
 	env := r.passEnv(gc, sf, syncOptions{})
 	if err := r.withOneHub(ctx, &env, sf); err != nil {
 		return err
@@ -108,6 +109,9 @@ func (r *run) presenceOf(ctx context.Context, env pass.Env, st *state.State, mat
 	p, err := pass.PlanPass(ctx, env, st, pass.PlanOptions{Matches: matches, Only: only, ReadAll: true})
 	if err != nil {
 		return err
+	}
+	if p.Throttled != nil {
+		return &partialError{throttledMessage(p.Throttled, r.g.deps.Now())}
 	}
 	byLogin := make(map[string]*pass.UserPlan, len(p.Users))
 	for _, up := range p.Users {

@@ -55,6 +55,9 @@ func runRelease(ctx context.Context, r *run, o releaseOptions) error {
 	}
 	env := r.passEnv(gc, sf, syncOptions{})
 	ctx, cancel := context.WithTimeout(ctx, defaultPassTimeout)
+	if st, _, err := state.ReadOnly(r.stateDir); err == nil {
+		r.graphNotBefore(st) // no Graph request while an earlier run's Retry-After lasts (rule 5)
+	}
 	defer cancel()
 	if o.dryRun {
 		st, _, err := state.ReadOnly(r.stateDir)

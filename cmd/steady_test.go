@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/teamsface/teamsface/graph/graphtest"
+	"github.com/teamsface/teamsface/starface/starfacetest"
 	"github.com/teamsface/teamsface/state"
 )
 
@@ -193,7 +194,7 @@ func TestDropGuard(t *testing.T) {
 	h.mustRun(ExitOK, "sync", "once")
 	// Accepted once: applied, the twelve released.
 	h.advance(10 * time.Second)
-	out, _ = h.mustRun(ExitOK, "sync", "once", "--refresh-users", "--accept-drop", "-o", "json")
+	out, _ = h.mustRun(ExitOK, "sync", "once", "--accept-drop", "-o", "json")
 	if rep := decodePass(t, out); rep.Summary.Matched != 26 || rep.Summary.Released != 12 {
 		t.Errorf("accepted drop: summary %+v, want 26 matched and 12 released", rep.Summary)
 	}
@@ -244,5 +245,86 @@ func TestRetryAfterAcrossRuns(t *testing.T) {
 				t.Errorf("after the window: %d presence requests, DND %v; want reading to resume", n, h.dnd(0))
 			}
 		})
+	}
+}
+
+// presence get honours Graph's Retry-After as the passes do: throttled, it says until when (exit
+// 3) instead of failing; inside a window an earlier run was given, it asks Graph nothing.
+func TestPresenceGetHonoursRetryAfter(t *testing.T) {
+	h := newHarness(t, 2, "")
+	h.mustRun(ExitOK, "sync", "once")
+	const presence = "/v1.0/communications/getPresencesByUserId"
+	h.gs.AddFault(graphtest.Fault{Method: "POST", Path: presence, Status: 429, RetryAfter: "30", Times: 1})
+	_, errs := h.mustRun(ExitPartial, "presence", "get")
+	if !strings.Contains(errs, "Graph asked to wait until") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+	// A sync run remembers it; presence get inside the window sends Graph nothing.
+	h.gs.AddFault(graphtest.Fault{Method: "POST", Path: presence, Status: 429, RetryAfter: "60", Times: 1})
+	h.advance(time.Second)
+	h.mustRun(ExitPartial, "sync", "once")
+	h.resetLogs()
+	h.advance(10 * time.Second)
+	h.mustRun(ExitPartial, "presence", "get")
+	if n := len(h.gs.Requests()); n != 0 {
+		t.Errorf("presence get sent Graph %d requests inside the Retry-After window", n)
+	}
+}
+
+// Without a cached match (match.json lost or unreadable) the users remembered stand for the
+// old match: a bad directory answer still cannot release and forget everyone.
+func TestDropGuardWithoutACachedMatch(t *testing.T) {
+	h := newHarness(t, 20, "")
+	for i := 0; i < 20; i++ {
+		h.setPresence(i, "Busy", "InACall")
+	}
+	h.mustRun(ExitOK, "sync", "once")
+	if err := os.Remove(filepath.Join(h.stateDir, "match.json")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		h.unmatch(i) // Entra answers with nobody matching (an emptied group, say)
+	}
+	h.resetLogs()
+	h.advance(10 * time.Second)
+	_, errs := h.mustRun(ExitFailure, "sync", "once")
+	if !strings.Contains(errs, "would drop 20 of 20 users") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+	if n := h.phoneRequests("PUT"); n != 0 {
+		t.Errorf("%d DNDs released on a bad directory answer", n)
+	}
+	if st, _, _ := state.ReadOnly(h.stateDir); st.Len() != 20 {
+		t.Errorf("%d users remembered, want 20", st.Len())
+	}
+}
+
+// A user who fails pass after pass is counted, but does not rewrite the state every pass: only
+// the start and the end of the failures are saved (with the time they started).
+func TestPersistentFailureWritesOnlyWhenItStartsAndEnds(t *testing.T) {
+	h := newHarness(t, 3, "")
+	h.mustRun(ExitOK, "sync", "once")
+	h.setPresence(0, "Busy", "InACall")
+	h.ss.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/users/2/phoneconfig", Status: 404})
+	h.advance(10 * time.Second)
+	h.mustRun(ExitPartial, "sync", "once") // the failures start: saved
+	before := h.stateFiles()
+	for pass := 0; pass < 3; pass++ {
+		h.advance(10 * time.Second)
+		h.mustRun(ExitPartial, "sync", "once")
+	}
+	if got := changedFiles(before, h.stateFiles()); len(got) != 0 {
+		t.Errorf("passes that only failed again wrote %v", got)
+	}
+	st, _, _ := state.ReadOnly(h.stateDir)
+	if u := st.User("0002"); u.FailingSince().IsZero() || u.LastError() == "" {
+		t.Errorf("the failures' start is not saved: %+v", u)
+	}
+	h.ss.ClearFaults()
+	h.advance(10 * time.Second)
+	h.mustRun(ExitOK, "sync", "once")
+	st, _, _ = state.ReadOnly(h.stateDir)
+	if u := st.User("0002"); u.Failures() != 0 || !u.FailingSince().IsZero() || !h.dnd(0) {
+		t.Errorf("after the failures ended: %+v, DND %v", u, h.dnd(0))
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/state"
 )
@@ -256,16 +257,21 @@ func (r *run) graphNotBefore(st *state.State) {
 	}
 }
 
-// rememberGraphNotBefore keeps, across runs, a Retry-After this run did not wait out.
-func (r *run) rememberGraphNotBefore(st *state.State) {
+// rememberGraphNotBefore keeps, across runs, a Retry-After this run did not wait out; it
+// reports whether that changed the state.
+func (r *run) rememberGraphNotBefore(st *state.State) bool {
 	if r.gc == nil {
-		return
+		return false
 	}
 	nb := r.gc.NotBefore()
 	if !nb.After(r.g.deps.Now()) {
 		nb = time.Time{}
 	}
+	if nb.Equal(st.GraphNotBefore()) {
+		return false
+	}
 	st.SetGraphNotBefore(nb)
+	return true
 }
 
 // dryRun is `sync once --dry-run`: the same pass, with the writes withheld (pass.DryRun) and a
@@ -404,7 +410,7 @@ func oneHubUsers(st *state.State) []pass.PhoneUser {
 	}
 	var out []pass.PhoneUser
 	for _, e := range c.Entries {
-		if e.Status == "matched" && e.OneHubID != "" {
+		if e.Status == string(mapping.StatusMatched) && e.OneHubID != "" {
 			out = append(out, pass.PhoneUser{StarfaceID: e.StarfaceID, OneHubID: e.OneHubID})
 		}
 	}
@@ -443,6 +449,13 @@ func (r *run) passAndSave(ctx context.Context, env pass.Env, store *state.Store,
 		if err := store.Save(st, rep.Leftover...); err != nil {
 			// Not saved is failed, for the metrics too.
 			rep, passErr = nil, err
+		}
+	} else if r.rememberGraphNotBefore(st) {
+		// A pass that failed for another reason while Graph asked to wait (say STARFACE's user
+		// list failed while Entra's was throttled) still keeps that time for the runs after it
+		// (rule 5). What the pass settled of the journal stays open in it and is settled again.
+		if err := store.Save(st, pending...); err != nil {
+			r.log.Error("cannot keep Graph's Retry-After", "error", err)
 		}
 	}
 	return rep, passErr, r.exportPass(rep, passErr, start, before, o.metricsFile)

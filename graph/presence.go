@@ -45,8 +45,6 @@ type PresenceResult struct {
 // one request per MaxPresenceIDs ids.
 const MaxPresenceIDs = 650
 
-const maxPresenceIDs = MaxPresenceIDs
-
 // GetPresences reads the presence of many users by object id, in ceil(n/650) requests with at
 // most Options.Concurrency in flight. Duplicate and empty ids are dropped first; zero ids make
 // no request.
@@ -72,8 +70,8 @@ func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult
 		err   error
 	}
 	var chunks []*chunk
-	for i := 0; i < len(ids); i += maxPresenceIDs {
-		chunks = append(chunks, &chunk{first: i, ids: ids[i:min(i+maxPresenceIDs, len(ids))]})
+	for i := 0; i < len(ids); i += MaxPresenceIDs {
+		chunks = append(chunks, &chunk{first: i, ids: ids[i:min(i+MaxPresenceIDs, len(ids))]})
 	}
 
 	// Only a refusal is returned to the group, so only a refusal (or the end of ctx) cancels

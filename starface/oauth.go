@@ -92,7 +92,7 @@ func (c *Client) discover(ctx context.Context) (discovery, error) {
 	}
 	d, err := decodeDiscovery(body)
 	if err != nil {
-		return discovery{}, fmt.Errorf("%w: %v", errNoRealm, err)
+		return discovery{}, fmt.Errorf("%w: %w", errNoRealm, err)
 	}
 	// The password goes to the token endpoint: never over plain http when the PBX is reached
 	// over https.

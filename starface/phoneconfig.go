@@ -53,7 +53,7 @@ func (p *PhoneConfig) UnmarshalJSON(b []byte) error {
 			continue
 		}
 		if err := json.Unmarshal(v, ptrs[i]); err != nil {
-			return fmt.Errorf("phone config field %s: %v", k, err)
+			return fmt.Errorf("phone config field %s: %w", k, err)
 		}
 	}
 	if len(m) > 0 {

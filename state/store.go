@@ -65,6 +65,9 @@ type Store struct {
 	lock *os.File // nil once closed
 	// journalled: the journal holds intents, so the next Save must settle it.
 	journalled bool
+	// journal is the journal's content as last read or written: an intent that stays open pass
+	// after pass (its phone cannot be read) does not rewrite the journal every pass.
+	journal []byte
 	// written counts the bytes written to the directory, and syncs the fsyncs, for benchmarks
 	// and metrics.
 	written, syncs int64
@@ -251,7 +254,7 @@ func (s *Store) Save(st *State, open ...Intent) error {
 		if err := clearJournal(s.path(journalName)); err != nil {
 			return fmt.Errorf("state: settle journal: %w", err)
 		}
-		s.journalled = false
+		s.journalled, s.journal = false, nil
 		s.syncs++
 		return nil
 	}
@@ -261,10 +264,14 @@ func (s *Store) Save(st *State, open ...Intent) error {
 	if err != nil {
 		return err
 	}
-	if err := s.write(journalName, data); err != nil {
-		return fmt.Errorf("state: keep open intents: %w", err)
+	if s.journalled && bytes.Equal(data, s.journal) {
+		return nil
 	}
-	s.journalled = true
+	// s.write's error names the file; it says "state: " already.
+	if err := s.write(journalName, data); err != nil {
+		return err
+	}
+	s.journalled, s.journal = true, data
 	return nil
 }
 
@@ -331,6 +338,7 @@ func (s *Store) RecordIntents(in []Intent) error {
 	if err := appendJournal(s.dir, data); err != nil {
 		return fmt.Errorf("state: record intents: %w", err)
 	}
+	s.journal = nil // appended to: not what was read or written as a whole any more
 	s.written += int64(len(data))
 	s.syncs++
 	return nil
@@ -401,7 +409,16 @@ func (s *Store) Pending() ([]Intent, error) {
 	if s.lock == nil {
 		return nil, errClosed
 	}
-	return readJournal(s.path(journalName))
+	data, err := os.ReadFile(s.path(journalName))
+	if errors.Is(err, fs.ErrNotExist) {
+		s.journal = nil
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: read journal: %w", err)
+	}
+	s.journal = data
+	return parseJournal(s.path(journalName), data)
 }
 
 // Reset removes state.json and the journal (--reset-state). Cached tokens

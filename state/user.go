@@ -22,8 +22,9 @@ type User struct {
 
 	session *Session
 
-	failures  int // consecutive failed passes
-	lastError string
+	failures     int       // consecutive failed passes
+	lastError    string    // why the last of them failed
+	failingSince time.Time // when the first of them ran
 }
 
 // Session is a STARFACE → Teams presence session teamsface set for a user,
@@ -67,13 +68,15 @@ type persisted struct {
 	owned, replaced bool
 	session         Session
 	hasSession      bool
-	failures        int
-	lastError       string
+	// Whether the user is failing, and since when; the count and the error text (which may
+	// hold a request id that changes every time) are saved with other changes only.
+	failing      bool
+	failingSince time.Time
 }
 
 func (u *User) persisted() persisted {
 	p := persisted{starfaceID: u.starfaceID, applied: u.applied, written: -1, owned: u.owned,
-		replaced: u.replaced, failures: u.failures, lastError: u.lastError}
+		replaced: u.replaced, failing: u.failures > 0, failingSince: u.failingSince}
 	if u.written != nil {
 		p.written = 0
 		if *u.written {
@@ -123,8 +126,14 @@ func (u *User) LiveSession() (Session, bool) {
 	return s, ok && s.Live()
 }
 
-// Failures is the number of consecutive passes in which this user failed.
+// Failures is the number of consecutive passes in which this user failed. A pass that only
+// counts one more failure writes nothing (a user who fails every 10 s must not rewrite the state
+// every 10 s): the count and LastError are saved when the failures start or end, or with any
+// other change; FailingSince says when they started.
 func (u *User) Failures() int { return u.failures }
+
+// FailingSince is when the first of the consecutive failed passes ran; zero when none failed.
+func (u *User) FailingSince() time.Time { return u.failingSince }
 
 // LastError is the error of the last failed pass, "" after a good one.
 func (u *User) LastError() string { return u.lastError }
@@ -185,16 +194,17 @@ func (u *User) SessionSet(entraID, availability, activity string, expires time.T
 	})
 }
 
-// SessionMayHaveLanded records a setPresence that failed without an answer:
-// it may have landed all the same, so its pair is guarded as if the session
-// had just been cleared (rule 6). A live session stays as it is: a failed
-// refresh leaves it live.
-func (u *User) SessionMayHaveLanded(entraID, availability, activity string, now, expires time.Time) {
+// SessionMayHaveLanded records a setPresence that failed: without an answer it may have landed
+// all the same. It is kept as a live session that is due now, on entraID, so that the next pass
+// refreshes it while it is wanted and clears it once it is not; its pair stays guarded as
+// teamsface's own meanwhile (rule 6). A live session on the same Entra user stays as it is,
+// already due or not: a failed refresh leaves the session it refreshed.
+func (u *User) SessionMayHaveLanded(entraID, availability, activity string, now time.Time) {
 	if s, ok := u.LiveSession(); ok && s.EntraID == entraID {
 		return
 	}
 	u.change(func() {
-		u.session = &Session{EntraID: entraID, Availability: availability, Activity: activity, Expires: expires, ClearedAt: now}
+		u.session = &Session{EntraID: entraID, Availability: availability, Activity: activity, Expires: now}
 	})
 }
 
@@ -232,9 +242,12 @@ func (u *User) Echo(availability, activity string, now time.Time, guard time.Dur
 	return ok && s.Guards(availability, activity, now, guard)
 }
 
-// PassFailed counts a pass in which this user failed; err says why.
-func (u *User) PassFailed(err error) {
+// PassFailed counts a pass, run at now, in which this user failed; err says why.
+func (u *User) PassFailed(err error, now time.Time) {
 	u.change(func() {
+		if u.failures == 0 {
+			u.failingSince = now
+		}
 		u.failures++
 		u.lastError = err.Error()
 	})
@@ -242,10 +255,10 @@ func (u *User) PassFailed(err error) {
 
 // PassSucceeded ends a run of failed passes.
 func (u *User) PassSucceeded() {
-	if u.failures == 0 && u.lastError == "" {
+	if u.failures == 0 && u.lastError == "" && u.failingSince.IsZero() {
 		return
 	}
-	u.change(func() { u.failures, u.lastError = 0, "" })
+	u.change(func() { u.failures, u.lastError, u.failingSince = 0, "", time.Time{} })
 }
 
 // Forgettable reports whether nothing about the user needs remembering once

@@ -103,11 +103,11 @@ func TestSessionTransitions(t *testing.T) {
 			&Session{EntraID: "e-3", Availability: "DoNotDisturb", Activity: "Presenting", Expires: t0.Add(15 * time.Minute), ClearedAt: t1}},
 		{"clearing a cleared one keeps its first clearing", withSession(true), func(u *User) { u.SessionCleared(t1) },
 			&Session{EntraID: "e-3", Availability: "DoNotDisturb", Activity: "Presenting", Expires: t0.Add(15 * time.Minute), ClearedAt: t0.Add(time.Minute)}},
-		{"a failed set may have landed: guarded as cleared", &User{},
-			func(u *User) { u.SessionMayHaveLanded("e-3", "DoNotDisturb", "Presenting", t1, exp) },
-			&Session{EntraID: "e-3", Availability: "DoNotDisturb", Activity: "Presenting", Expires: exp, ClearedAt: t1}},
+		{"a failed set may have landed: live, due now", &User{},
+			func(u *User) { u.SessionMayHaveLanded("e-3", "DoNotDisturb", "Presenting", t1) },
+			&Session{EntraID: "e-3", Availability: "DoNotDisturb", Activity: "Presenting", Expires: t1}},
 		{"a failed refresh leaves the live session live", withSession(false),
-			func(u *User) { u.SessionMayHaveLanded("e-3", "DoNotDisturb", "Presenting", t1, exp) },
+			func(u *User) { u.SessionMayHaveLanded("e-3", "DoNotDisturb", "Presenting", t1) },
 			&Session{EntraID: "e-3", Availability: "DoNotDisturb", Activity: "Presenting", Expires: t0.Add(15 * time.Minute)}},
 		{"forget", withSession(false), func(u *User) { u.ForgetSession() }, nil},
 		{"prune within the guard keeps it", withSession(true), func(u *User) { u.PruneSession(t0.Add(5*time.Minute), 10*time.Minute) },
@@ -163,7 +163,7 @@ func TestFailuresCountConsecutivePasses(t *testing.T) {
 	}
 	for i, s := range steps {
 		if s.failed != nil {
-			u.PassFailed(s.failed)
+			u.PassFailed(s.failed, t0)
 		} else {
 			u.PassSucceeded()
 		}
@@ -208,7 +208,12 @@ func TestTransitionsMarkTheStateDirty(t *testing.T) {
 		{"decision off", func(u *User) { u.DecisionApplied(false) }, true},
 		{"same identity", func(u *User) { u.Identify(3) }, false},
 		{"good pass, no failures", func(u *User) { u.PassSucceeded() }, false},
-		{"failed pass", func(u *User) { u.PassFailed(errors.New("x")) }, true},
+		{"failed pass", func(u *User) { u.PassFailed(errors.New("x"), t1) }, true},
+		{"failed again: counted, not saved for that alone", func(u *User) {
+			u.PassFailed(errors.New("x"), t1)
+			u.st.dirty = false
+			u.PassFailed(errors.New("y, request-id 1234"), t1.Add(10*time.Second))
+		}, false},
 		{"session set", func(u *User) { u.SessionSet("e-3", "DoNotDisturb", "Presenting", t1) }, true},
 		{"no session to clear", func(u *User) { u.SessionCleared(t1) }, false},
 		{"prune nothing", func(u *User) { u.PruneSession(t1, time.Minute) }, false},

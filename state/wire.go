@@ -26,7 +26,9 @@ type wireUser struct {
 	Replaced   bool         `json:"replaced,omitempty"`
 	Session    *wireSession `json:"session,omitempty"`
 	Failures   int          `json:"failures,omitempty"`
-	LastError  string       `json:"last_error,omitempty"`
+	// FailingSince is when the failures started; the count is saved only with other changes.
+	FailingSince time.Time `json:"failing_since,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
 }
 
 type wireSession struct {
@@ -47,7 +49,7 @@ func toWire(st *State) *wireState {
 	w := &wireState{Version: Version, Users: make(map[string]*wireUser, len(st.users)), GraphNotBefore: st.graphNotBefore}
 	for login, u := range st.users {
 		wu := &wireUser{StarfaceID: u.starfaceID, Applied: u.applied, Written: u.written, Owned: u.owned,
-			Replaced: u.replaced, Failures: u.failures, LastError: u.lastError}
+			Replaced: u.replaced, Failures: u.failures, LastError: u.lastError, FailingSince: u.failingSince}
 		if s := u.session; s != nil {
 			wu.Session = &wireSession{EntraID: s.EntraID, Availability: s.Availability, Activity: s.Activity,
 				Expires: s.Expires, ClearedAt: s.ClearedAt}
@@ -64,7 +66,7 @@ func fromWire(w *wireState) *State {
 			continue
 		}
 		u := &User{st: st, starfaceID: wu.StarfaceID, applied: wu.Applied, written: wu.Written, owned: wu.Owned,
-			replaced: wu.Replaced, failures: wu.Failures, lastError: wu.LastError}
+			replaced: wu.Replaced, failures: wu.Failures, lastError: wu.LastError, failingSince: wu.FailingSince}
 		if s := wu.Session; s != nil {
 			u.session = &Session{EntraID: s.EntraID, Availability: s.Availability, Activity: s.Activity,
 				Expires: s.Expires, ClearedAt: s.ClearedAt}

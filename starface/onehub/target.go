@@ -26,7 +26,7 @@ func DefaultTarget(pbxURL string) (string, error) {
 func TargetFromURL(raw string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return "", fmt.Errorf("starface onehub: invalid url %q: %v", raw, err)
+		return "", fmt.Errorf("starface onehub: invalid url %q: %w", raw, err)
 	}
 	if u.Scheme != "https" && u.Scheme != "grpcs" {
 		return "", fmt.Errorf("starface onehub: invalid url %q: scheme must be https or grpcs (OneHub needs TLS)", raw)

@@ -44,19 +44,24 @@ func (p *Plan) Execute(ctx context.Context, env Env, st *state.State) (*Report, 
 		rep.ThrottledUntil = p.Throttled.Until
 		return rep, nil
 	}
-	if p.matchFresh || p.Held != nil {
-		// A held match keeps the old entries, cached anew so that the refresh is tried again
-		// after users.refresh rather than on every pass.
+	switch {
+	case p.matchFresh:
 		st.SetMatch(matchesToCache(p.Matches, p.Time, matchKey(env.Config)))
+	case p.Held != nil && st.Match() != nil:
+		// A held match keeps the old entries (OneHub ids included), timed anew so that the
+		// refresh is tried again after users.refresh rather than on every pass.
+		c := *st.Match()
+		c.Time = p.Time
+		st.SetMatch(&c)
 	}
 	if p.matchFresh || p.lookedUp {
 		cacheOneHubIDs(st, p.oneHubIDs)
 	}
 	x.observe()
-	x.clearOldSessions(ctx, rep)
 	if err := x.recordIntents(); err != nil {
 		return nil, err
 	}
+	x.clearOldSessions(ctx, rep)
 	x.writePhones(ctx, rep)
 	x.applyHeld()
 	x.syncSessions(ctx, rep)
@@ -72,9 +77,13 @@ type executor struct {
 	outs []outcome
 }
 
-// each runs fn for the users whose index pick selects, limit at a time. A user whose turn comes
-// after the pass's context ended fails with the context's error instead of starting a request.
-func (x *executor) each(ctx context.Context, limit int, pick func(*UserPlan, *outcome) bool, fn func(*UserPlan, *outcome) error) {
+// each runs fn for the users pick selects (and that have not failed), limit at a time, and
+// reports which it ran. fn makes the service call and notes its change in o; the state is not
+// touched from these goroutines: the caller applies the transitions after each returns. A user
+// whose turn comes after the pass's context ended fails with the context's error instead of
+// starting a request.
+func (x *executor) each(ctx context.Context, limit int, pick func(*UserPlan, *outcome) bool, fn func(*UserPlan, *outcome) error) (ran []bool) {
+	ran = make([]bool, len(x.p.Users))
 	var g errgroup.Group
 	g.SetLimit(concurrencyOf(limit))
 	for i, up := range x.p.Users {
@@ -82,6 +91,7 @@ func (x *executor) each(ctx context.Context, limit int, pick func(*UserPlan, *ou
 		if o.failed() || !pick(up, o) {
 			continue
 		}
+		ran[i] = true
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
 				o.err = err
@@ -95,6 +105,7 @@ func (x *executor) each(ctx context.Context, limit int, pick func(*UserPlan, *ou
 		})
 	}
 	_ = g.Wait()
+	return ran
 }
 
 // observe binds each user to this pass's match and records the DND read, which drops the
@@ -105,8 +116,10 @@ func (x *executor) observe() {
 		if !up.Leaving {
 			u.Identify(up.Match.StarfaceID)
 		}
-		if dnd, known := up.dnd(); known {
-			u.PhoneRead(dnd)
+		if up.Phone != nil {
+			// Only a phone config read here decides ownership: OneHub's view may lag behind
+			// teamsface's own write (markEarlyReads reads those users over REST).
+			u.PhoneRead(up.Phone.DoNotDisturb)
 		}
 		if up.Err != nil {
 			x.outs[i].err = up.Err
@@ -119,21 +132,22 @@ func (x *executor) observe() {
 // fails stays recorded with its Entra user, so the next pass tries again.
 func (x *executor) clearOldSessions(ctx context.Context, rep *Report) {
 	sessionID := x.env.Config.Microsoft.ClientID
-	x.each(ctx, sessionConcurrency, func(up *UserPlan, _ *outcome) bool { return up.OldSession != nil }, func(up *UserPlan, o *outcome) error {
-		u := x.st.User(up.Login)
-		if !up.OldSession.Live() {
-			u.ForgetSession()
+	ran := x.each(ctx, sessionConcurrency, func(up *UserPlan, _ *outcome) bool { return up.OldSession != nil && up.OldSession.Live() },
+		func(up *UserPlan, o *outcome) error {
+			if err := x.env.Graph.ClearPresence(ctx, up.OldSession.EntraID, sessionID); err != nil {
+				return userError("clear the Teams presence session of", up.Login, err)
+			}
+			o.changes = append(o.changes, x.change(up, ActionClearPresence, "the login now matches another Entra user"))
 			return nil
-		}
-		if err := x.env.Graph.ClearPresence(ctx, up.OldSession.EntraID, sessionID); err != nil {
-			return userError("clear the Teams presence session of", up.Login, err)
-		}
-		u.ForgetSession()
-		o.changes = append(o.changes, x.change(up, ActionClearPresence, "the login now matches another Entra user"))
-		return nil
-	})
+		})
 	for i, up := range x.p.Users {
-		if up.OldSession != nil && up.OldSession.Live() && !x.outs[i].failed() {
+		if up.OldSession == nil || x.outs[i].failed() {
+			continue
+		}
+		// Cleared, or no longer live: on an Entra user this login no longer matches, nothing
+		// is left to guard.
+		x.st.User(up.Login).ForgetSession()
+		if ran[i] {
 			rep.Summary.SessionsCleared++
 		}
 	}
@@ -237,39 +251,45 @@ func (x *executor) applyHeld() {
 func (x *executor) syncSessions(ctx context.Context, rep *Report) {
 	s2t := x.env.Config.StarfaceToTeams
 	sessionID := x.env.Config.Microsoft.ClientID
-	x.each(ctx, sessionConcurrency, func(up *UserPlan, _ *outcome) bool { return up.Session != SessionNothing }, func(up *UserPlan, o *outcome) error {
-		u := x.st.User(up.Login)
-		if up.Session == SessionClear {
-			if err := x.env.Graph.ClearPresence(ctx, up.LiveSession.EntraID, sessionID); err != nil {
-				return userError("clear the Teams presence session of", up.Login, err)
+	ran := x.each(ctx, sessionConcurrency, func(up *UserPlan, _ *outcome) bool { return up.Session != SessionNothing },
+		func(up *UserPlan, o *outcome) error {
+			if up.Session == SessionClear {
+				if err := x.env.Graph.ClearPresence(ctx, up.LiveSession.EntraID, sessionID); err != nil {
+					return userError("clear the Teams presence session of", up.Login, err)
+				}
+				o.changes = append(o.changes, x.change(up, ActionClearPresence, up.SessionReason))
+				return nil
 			}
-			if up.Leaving {
-				u.ForgetSession()
-			} else {
-				u.SessionCleared(x.now)
+			err := x.env.Graph.SetPresence(ctx, up.Match.EntraID, graph.SessionPresence{SessionID: sessionID,
+				Availability: up.SessionPair.Availability, Activity: up.SessionPair.Activity, Expiration: s2t.Expiration})
+			if err != nil {
+				return userError("set the Teams presence session of", up.Login, err)
 			}
-			o.changes = append(o.changes, x.change(up, ActionClearPresence, up.SessionReason))
+			o.changes = append(o.changes, x.change(up, ActionSetPresence, up.SessionReason))
 			return nil
-		}
-		entra, pair := up.Match.EntraID, up.SessionPair
-		err := x.env.Graph.SetPresence(ctx, entra, graph.SessionPresence{SessionID: sessionID,
-			Availability: pair.Availability, Activity: pair.Activity, Expiration: s2t.Expiration})
-		if err != nil {
-			// The call may have landed all the same: guard its pair (rule 6).
-			u.SessionMayHaveLanded(entra, pair.Availability, pair.Activity, x.now, x.now.Add(s2t.Expiration))
-			return userError("set the Teams presence session of", up.Login, err)
-		}
-		u.SessionSet(entra, pair.Availability, pair.Activity, x.now.Add(s2t.Expiration))
-		o.changes = append(o.changes, x.change(up, ActionSetPresence, up.SessionReason))
-		return nil
-	})
+		})
 	for i, up := range x.p.Users {
-		if up.Session == SessionNothing || x.outs[i].failed() {
+		if !ran[i] {
 			continue
 		}
-		if up.Session == SessionClear {
+		u, failed := x.st.User(up.Login), x.outs[i].failed()
+		pair, expires := up.SessionPair, x.now.Add(s2t.Expiration)
+		switch {
+		case up.Session == SessionClear && failed:
+			// Still live as far as anyone knows: cleared again next pass.
+		case up.Session == SessionClear && up.Leaving:
+			u.ForgetSession()
 			rep.Summary.SessionsCleared++
-		} else {
+		case up.Session == SessionClear:
+			u.SessionCleared(x.now)
+			rep.Summary.SessionsCleared++
+		case failed:
+			// The call may have landed all the same (no answer is not "no"): it is kept as a
+			// live session due now, so that the next pass refreshes it while the DND is on and
+			// clears it once it is off, and its pair is guarded meanwhile (rule 6).
+			u.SessionMayHaveLanded(up.Match.EntraID, pair.Availability, pair.Activity, x.now)
+		default:
+			u.SessionSet(up.Match.EntraID, pair.Availability, pair.Activity, expires)
 			rep.Summary.SessionsSet++
 		}
 	}
@@ -292,7 +312,7 @@ func (x *executor) finish(rep *Report) {
 			}
 		}
 		if o.failed() {
-			u.PassFailed(o.err)
+			u.PassFailed(o.err, x.now)
 			rep.Summary.Failed++
 			x.env.Log.Error("user failed", "login", up.Login, "upn", up.Match.UPN, "error", o.err)
 		} else {

@@ -98,14 +98,30 @@ type matchChoice struct {
 func currentMatch(ctx context.Context, env Env, st *state.State, o PlanOptions, now time.Time) (matchChoice, error) {
 	key := matchKey(env.Config)
 	c := st.Match()
-	if c != nil && !o.RefreshUsers && c.Key == key && now.Sub(c.Time) < env.Config.Users.Refresh {
+	// --accept-drop refreshes too: it is the answer to a held refresh, and means "now".
+	if c != nil && !o.RefreshUsers && !o.AcceptDrop && c.Key == key && now.Sub(c.Time) < env.Config.Users.Refresh {
 		return matchChoice{matches: matchesFromCache(c)}, nil
 	}
 	ms, err := MatchUsers(ctx, env.Config, env.Graph, env.Starface, env.Progress)
 	if err != nil {
 		return matchChoice{}, err
 	}
-	if c != nil && !o.AcceptDrop {
+	if o.AcceptDrop {
+		return matchChoice{matches: ms, fresh: true}, nil
+	}
+	if c == nil && st.Len() > 0 {
+		// No cached match (lost, or unreadable): the users remembered stand for it, so that a
+		// bad directory answer cannot release them all either. Held, there is no old match to
+		// work with: the pass does nothing until the match is accepted.
+		old := make([]mapping.Match, 0, st.Len())
+		for _, login := range st.Logins() {
+			old = append(old, mapping.Match{Login: login, Status: mapping.StatusMatched})
+		}
+		if held := dropGuard(env.Config, old, ms); held != nil {
+			return matchChoice{held: held}, nil
+		}
+	}
+	if c != nil {
 		if held := dropGuard(env.Config, matchesFromCache(c), ms); held != nil {
 			return matchChoice{matches: matchesFromCache(c), held: held}, nil
 		}
@@ -178,11 +194,6 @@ func matchKey(cfg *mapping.Config) string {
 		cfg.Microsoft.Group, cfg.Microsoft.Tenant, cfg.Starface.Group, cfg.Starface.URL})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
-}
-
-// MatchCache makes the cache entry of a match made now with cfg.
-func MatchCache(cfg *mapping.Config, ms []mapping.Match, now time.Time) *state.MatchCache {
-	return matchesToCache(ms, now, matchKey(cfg))
 }
 
 // matchesToCache keeps what a pass needs of a match; names, addresses and reasons are for

@@ -249,3 +249,56 @@ func TestLeavingUserWhileAnotherJoins(t *testing.T) {
 		t.Errorf("0002 left the match but was not released in that pass: %v", actions(rep))
 	}
 }
+
+// A setPresence whose answer is lost may have landed: the next pass clears it once the DND is
+// off (and refreshes it while the DND stays on), so it never lingers in Teams unguarded.
+func TestLandedSetWithLostAnswerIsClearedOnceTheDNDIsOff(t *testing.T) {
+	f := newFakes(1)
+	env, now := testEnv(t, f, "starface_to_teams:\n  enabled: true\n")
+	st := state.New()
+	f.setDND(2, true)
+	f.fail["set e-2"] = errors.New("context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
+	f.sessions["e-2"] = graph.SessionPresence{Availability: "DoNotDisturb", Activity: "Presenting"} // it landed
+	run(t, env, st)
+	f.setDND(2, false)
+	*now = now.Add(10 * time.Second)
+	rep := run(t, env, st)
+	if f.count("clear e-2") != 1 || !slices.Contains(actions(rep), "0002 clear-presence") {
+		t.Fatalf("the session that may have landed was not cleared: %v", f.calls)
+	}
+	if _, ok := f.sessions["e-2"]; ok {
+		t.Error("the session is still up in Teams")
+	}
+}
+
+// The same while the DND stays on: the next pass sets the session again (a refresh).
+func TestLandedSetWithLostAnswerIsRefreshedWhileTheDNDIsOn(t *testing.T) {
+	f := newFakes(1)
+	env, now := testEnv(t, f, "starface_to_teams:\n  enabled: true\n")
+	st := state.New()
+	f.setDND(2, true)
+	f.fail["set e-2"] = errors.New("timeout")
+	run(t, env, st)
+	*now = now.Add(10 * time.Second)
+	run(t, env, st)
+	if f.count("set e-2") != 2 {
+		t.Fatalf("set calls: %v; want a second set", f.calls)
+	}
+	if s, ok := st.User("0002").LiveSession(); !ok || !s.Expires.After(*now) {
+		t.Errorf("session after the refresh: %+v", s)
+	}
+}
+
+// Many sessions set in one pass: the state's transitions are applied outside the goroutines
+// that make the calls (run with -race).
+func TestManySessionsInOnePass(t *testing.T) {
+	f := newFakes(12)
+	env, _ := testEnv(t, f, "starface_to_teams:\n  enabled: true\n")
+	for i := 2; i < 14; i++ {
+		f.setDND(i, true)
+	}
+	rep := run(t, env, state.New())
+	if rep.Summary.SessionsSet != 12 {
+		t.Errorf("sessions set: %d, want 12", rep.Summary.SessionsSet)
+	}
+}

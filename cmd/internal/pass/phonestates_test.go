@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/teamsface/teamsface/state"
 )
@@ -17,6 +18,7 @@ type fakeOneHub struct {
 	f      *fakes
 	mu     sync.Mutex
 	onCall map[int]bool
+	stale  map[int]bool // DND OneHub reports regardless of the phone (lagging behind a write)
 	fail   error
 	calls  int
 	looked []int
@@ -35,7 +37,11 @@ func (o *fakeOneHub) PhoneStates(_ context.Context, users []PhoneUser) (map[int]
 			looked[u.StarfaceID] = fmt.Sprintf("oh-%d", u.StarfaceID)
 			o.looked = append(o.looked, u.StarfaceID)
 		}
-		states[u.StarfaceID] = PhoneState{DND: o.f.dnd(u.StarfaceID), OnCall: o.onCall[u.StarfaceID]}
+		dnd := o.f.dnd(u.StarfaceID)
+		if v, ok := o.stale[u.StarfaceID]; ok {
+			dnd = v
+		}
+		states[u.StarfaceID] = PhoneState{DND: dnd, OnCall: o.onCall[u.StarfaceID]}
 	}
 	return states, looked, nil
 }
@@ -106,5 +112,58 @@ func TestOneHubFailureFallsBackToREST(t *testing.T) {
 	}
 	if f.count("get 2") != 1 || f.count("set e-2") != 1 {
 		t.Errorf("fallback: %v; want a REST read and the session", f.calls)
+	}
+}
+
+// OneHub's view may lag behind teamsface's own write: an owned DND it shows off is read over
+// REST before ownership is dropped, so the DND is still released when the call ends.
+func TestLaggingOneHubDoesNotDropOwnership(t *testing.T) {
+	f := newFakes(1)
+	env, _ := testEnv(t, f, onCallYAML)
+	oh := &fakeOneHub{f: f, onCall: map[int]bool{}, stale: map[int]bool{}}
+	env.Phones = oh
+	st := state.New()
+	f.setPresence("e-2", "Busy", "InACall")
+	run(t, env, st)
+	if !f.dnd(2) || !st.User("0002").Owned() {
+		t.Fatal("setup: DND not switched on and owned")
+	}
+	oh.stale[2] = false // OneHub has not seen the write yet
+	run(t, env, st)
+	if !st.User("0002").Owned() {
+		t.Fatal("OneHub's lagging view dropped the ownership")
+	}
+	delete(oh.stale, 2)
+	f.setPresence("e-2", "Available", "Available")
+	run(t, env, st)
+	if f.dnd(2) {
+		t.Error("the owned DND was not released when the call ended")
+	}
+}
+
+// A refreshed match held back by the drop guard keeps the OneHub ids cached with the old one.
+func TestHeldMatchKeepsOneHubIDs(t *testing.T) {
+	f := newFakes(10)
+	env, now := testEnv(t, f, onCallYAML)
+	oh := &fakeOneHub{f: f, onCall: map[int]bool{}}
+	env.Phones = oh
+	st := state.New()
+	run(t, env, st)
+	for i := range f.entra {
+		f.entra[i].Mail, f.entra[i].UserPrincipalName = "gone"+f.entra[i].ID, "gone"+f.entra[i].ID
+	}
+	*now = now.Add(time.Hour)
+	rep := run(t, env, st)
+	if rep.Held == nil {
+		t.Fatal("the drop was not held")
+	}
+	ids := 0
+	for _, e := range st.Match().Entries {
+		if e.OneHubID != "" {
+			ids++
+		}
+	}
+	if ids != 10 {
+		t.Errorf("%d OneHub ids kept with the held match, want 10", ids)
 	}
 }

@@ -158,6 +158,9 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 			return throttled(now, err)
 		}
 	}
+	if mc.held != nil && mc.matches == nil {
+		return &Plan{Time: now, Held: mc.held}, nil // no old match to keep everyone with
+	}
 	p := &Plan{Time: now, Matches: mc.matches, matchFresh: mc.fresh, Held: mc.held, freshState: st.Len() == 0}
 	p.addUsers(st, o.Only)
 	// STARFACE reads start as soon as they are known to be needed, while Graph is still
@@ -408,7 +411,10 @@ func (p *Plan) markEarlyReads(ctx context.Context, env Env, st *state.State, o P
 	bulk := (s2t.Enabled || o.ReadAll) && env.Phones != nil && p.readStates(ctx, env, st)
 	for _, up := range p.Users {
 		_, live := up.u.LiveSession()
-		up.readNeeded = o.ReadAll || (live && !up.Leaving && up.State == nil) || (up.Leaving && needsWrite(up, up.u))
+		// An owned DND OneHub shows off: read over REST before ownership is dropped (rule 4),
+		// since OneHub's view may not have caught up with teamsface's own write.
+		ownedOff := up.State != nil && !up.State.DND && up.u.Owned()
+		up.readNeeded = o.ReadAll || (live && !up.Leaving && up.State == nil) || (up.Leaving && needsWrite(up, up.u)) || ownedOff
 	}
 	if s2t.Enabled && !o.ReadAll && !bulk {
 		p.scheduleReads(env, o.Elapsed, now)
@@ -537,12 +543,11 @@ func readPhone(ctx context.Context, sf Starface, id int) (starface.PhoneConfig, 
 
 // planDND turns a decision and the DND just read into a write, or into no write at all.
 func (p *Plan) planDND(up *UserPlan, u *state.User) {
-	dnd, known := up.dnd()
-	up.Owned = u.Owned() && (!known || dnd)
+	up.Owned = u.Owned() && (up.Phone == nil || up.Phone.DoNotDisturb)
 	if up.Phone == nil || !needsWrite(up, u) {
 		return
 	}
-	dnd = up.Phone.DoNotDisturb
+	dnd := up.Phone.DoNotDisturb
 	switch {
 	case up.Leaving && !dnd:
 		// Switched off by hand after teamsface switched it on: nothing to release.
@@ -603,6 +608,11 @@ func planSession(cfg *mapping.Config, up *UserPlan, u *state.User, now time.Time
 	}
 	want := pair != (mapping.Pair{})
 	s := up.LiveSession
+	if !want && s != nil && up.State == nil && cfg.Starface.OneHub && s.Availability == s2t.OnCall.Availability && s.Activity == s2t.OnCall.Activity {
+		// OneHub is down and REST cannot see calls: an on_call session stays until OneHub
+		// says the call ended (or it runs out), rather than flapping off and on.
+		return
+	}
 	switch {
 	case want && s == nil:
 		up.Session, up.SessionReason = SessionSet, why+": show "+pair.String()+" in Teams"
