@@ -20,6 +20,7 @@ import (
 // A mistyped or missing subcommand must fail (exit 2) with a suggestion: a cron line with a typo
 // that prints help and exits 0 silently does nothing for ever.
 func TestMistypedOrMissingSubcommandExits2(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want []string // all on stderr
@@ -59,6 +60,7 @@ func TestMistypedOrMissingSubcommandExits2(t *testing.T) {
 // The help of a group is still there when asked for, on stdout with exit 0, and does not claim
 // the group runs by itself.
 func TestGroupHelpWhenAsked(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"sync", "--help"}, {"help", "sync"}, {"help", "completion"}} {
 		code, out, errs := runCLI(t, nil, args...)
 		if code != ExitOK || !strings.Contains(out, "Available Commands:") {
@@ -82,6 +84,7 @@ func TestGroupHelpWhenAsked(t *testing.T) {
 }
 
 func TestEditDistance(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		a, b string
 		want int
@@ -98,6 +101,7 @@ func TestEditDistance(t *testing.T) {
 // mapping check -o json on an invalid file printed nothing on stdout: a CI job reading the JSON
 // got no document at all.
 func TestMappingCheckJSONInvalidFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	base := "microsoft:\n  tenant: contoso.example\n  client_id: 11111111-2222-3333-4444-555555555555\nstarface:\n  url: https://pbx.example.com\n  login: \"0001\"\n"
 	twoBad := filepath.Join(dir, "bad.yaml")
@@ -171,6 +175,7 @@ func TestMappingCheckJSONWithoutAnyConfigFile(t *testing.T) {
 
 // A bad value from the environment was reported as if it had been given as the flag.
 func TestBadEnvironmentValueNamesTheVariable(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ env, value, flag string }{
 		{"TEAMSFACE_LOG_LEVEL", "bogus", "--log-level"},
 		{"TEAMSFACE_LOG_FORMAT", "xml", "--log-format"},
@@ -189,6 +194,7 @@ func TestBadEnvironmentValueNamesTheVariable(t *testing.T) {
 
 // pflag leaves out a zero default; --lock-timeout's matters (a second run exits 5 at once).
 func TestLockTimeoutDefaultShownInHelp(t *testing.T) {
+	t.Parallel()
 	code, out, _ := runCLI(t, nil, "sync", "once", "--help")
 	line := ""
 	for _, l := range strings.Split(out, "\n") {
@@ -203,6 +209,7 @@ func TestLockTimeoutDefaultShownInHelp(t *testing.T) {
 
 // "strconv.ParseInt: parsing "abc": invalid syntax" is Go, not an answer for a user.
 func TestBadFlagValueSaysWhatIsValid(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		env  map[string]string
 		args []string
@@ -224,6 +231,7 @@ func TestBadFlagValueSaysWhatIsValid(t *testing.T) {
 
 // "1 users": counts in messages agree with their noun.
 func TestMessagesSayOneUserNotOneUsers(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	// Graph has one user; STARFACE has the admin and that user, and one the mail does not match.
 	h.ss.AddUser(starfacetest.User{ID: 50, Login: "0050", Password: "x", FirstName: "No", FamilyName: "Match", Email: "nobody@contoso.example"})
@@ -259,6 +267,7 @@ func TestMessagesSayOneUserNotOneUsers(t *testing.T) {
 }
 
 func TestPlural(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		n    int
 		want string
@@ -280,6 +289,7 @@ func blockTokenCache(t *testing.T, h *harness) {
 
 // login said "the token is cached" when saving it had failed.
 func TestLoginSaysWhenTheTokenCouldNotBeCached(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	blockTokenCache(t, h)
 	code, _, errs := h.run("login")
@@ -305,6 +315,7 @@ func TestDeviceLoginSaysWhenTheSignInCouldNotBeSaved(t *testing.T) {
 
 // version called the commit time "built".
 func TestVersionSaysCommitTime(t *testing.T) {
+	t.Parallel()
 	saved := [3]string{version, commit, commitTime}
 	t.Cleanup(func() { version, commit, commitTime = saved[0], saved[1], saved[2] })
 	version, commit, commitTime = "0.1.0", "0123abc", "2026-11-22T10:00:00Z"
@@ -330,6 +341,7 @@ func TestVersionSaysCommitTime(t *testing.T) {
 // --state-dir naming a file was found only after signing in (exit 1); it is a usage error, found
 // before any request.
 func TestStateDirThatIsAFileExits2BeforeAnyRequest(t *testing.T) {
+	t.Parallel()
 	for _, sub := range []string{"", "state"} {
 		for _, args := range [][]string{{"login"}, {"login", "--check"}, {"users", "match"}, {"presence", "get"}, {"sync", "once"}, {"sync", "once", "--dry-run"}, {"logout"}} {
 			h := newHarness(t, 1, "")
@@ -348,6 +360,7 @@ func TestStateDirThatIsAFileExits2BeforeAnyRequest(t *testing.T) {
 
 // The release's manual pages come from the command tree: one per command and help topic.
 func TestManPages(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	code, _, errs := runCLI(t, map[string]string{"SOURCE_DATE_EPOCH": "1764000000"}, "man", "--dir", dir)
 	if code != ExitOK {
@@ -382,6 +395,7 @@ func TestManPages(t *testing.T) {
 // asks: like SIGTERM, the pass in flight is finished and saved, then Run returns 0. Sent before
 // Run starts, exactly one pass runs.
 func TestWatchStopsOnASignalAfterThePassInFlight(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.setPresence(0, "Busy", "InACall")
 	// syncBuffers: the signal's message and sync watch's log lines are written concurrently.
@@ -418,6 +432,7 @@ func TestWatchStopsOnASignalAfterThePassInFlight(t *testing.T) {
 }
 
 func TestServiceIsWindowsOnlyElsewhere(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("the service commands run on Windows")
 	}
@@ -461,6 +476,7 @@ func TestServiceWatchArgs(t *testing.T) {
 }
 
 func TestEventLogLines(t *testing.T) {
+	t.Parallel()
 	var got []string
 	w := &lineWriter{emit: func(l string) { got = append(got, l) }}
 	fmt.Fprint(w, "time=x level=WARN msg=\"slow\"\nteamsface: starface: 500\r\n")
@@ -484,6 +500,7 @@ func TestEventLogLines(t *testing.T) {
 
 // "looked up 1 OneHub ids": login --check's OneHub row counts in the right number too.
 func TestLoginCheckOneHubSaysOneID(t *testing.T) {
+	t.Parallel()
 	h, _ := newHarnessOneHub(t, 0) // only the PBX admin, one id to look up
 	out, _ := h.mustRun(ExitOK, "login", "--check", "-o", "json")
 	rows := checks(t, out)

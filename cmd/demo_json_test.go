@@ -29,6 +29,7 @@ func demoGlobals(out, errb *bytes.Buffer, output string) *globals {
 // does, then one summary object marked "type":"summary". Its totals are what the simulated
 // services saw, request by request.
 func TestDemoJSONIsJSONLinesWithTrueTotals(t *testing.T) {
+	t.Parallel()
 	for _, version := range []int{9, 10} {
 		t.Run(fmt.Sprintf("STARFACE %d", version), func(t *testing.T) {
 			var out, errb bytes.Buffer
@@ -153,11 +154,12 @@ func checkDemoTotals(t *testing.T, s demoSummary, w *demoWorld) {
 // Above 650 matched users a pass asks Graph for presence in ceil(N/650) requests, and the demo
 // says so instead of "one per pass".
 func TestDemoSaysHowManyPresenceRequestsAPassTakes(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
-		t.Skip("2,000 simulated users")
+		t.Skip("1,304 simulated users")
 	}
 	var out, errb bytes.Buffer
-	o := demoOptions{users: 2000, duration: 2 * time.Second, seed: 1, starface: 9}
+	o := demoOptions{users: 1304, duration: 2 * time.Second, seed: 1, starface: 9}
 	w, err := newDemoWorld(o)
 	if err != nil {
 		t.Fatal(err)
@@ -167,10 +169,10 @@ func TestDemoSaysHowManyPresenceRequestsAPassTakes(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, errb.String())
 	}
 	n := w.gs.CountRequests("POST", "/v1.0/communications/getPresencesByUserId")
-	if n != 2*4 {
-		t.Fatalf("%d presence requests in 2 passes of 1,997 matched users, want 8", n)
+	if n != 2*3 {
+		t.Fatalf("%d presence requests in 2 passes of 1,301 matched users, want 6", n)
 	}
-	if want := "presence 8: 4 per pass, 650 users a request at most"; !strings.Contains(out.String(), want) {
+	if want := "presence 6: 3 per pass, 650 users a request at most"; !strings.Contains(out.String(), want) {
 		t.Errorf("the summary does not say %q:\n%s", want, out.String())
 	}
 	if strings.Contains(out.String(), "one per pass") {
@@ -180,6 +182,7 @@ func TestDemoSaysHowManyPresenceRequestsAPassTakes(t *testing.T) {
 
 // --duration must leave room for one pass a second.
 func TestDemoRefusesADurationWithoutAPass(t *testing.T) {
+	t.Parallel()
 	for _, d := range []string{"0s", "-5s", "500ms"} {
 		code, out, errs := runCLI(t, nil, "demo", "--duration", d)
 		if code != ExitUsage || out != "" || !strings.Contains(errs, "--duration "+d+" is too short; the demo runs one pass a second: use 1s or more, e.g. 15s") {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestDemoRunsTheScenarioAgainstSimulatedServices(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	g := &globals{deps: Deps{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now},
 		output: "json", logLevel: "warn", logFormat: "text"}

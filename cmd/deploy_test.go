@@ -64,6 +64,7 @@ func jsonArgs(s string) ([]string, error) {
 // the final stage has no shell to need, runs as a non-root user, keeps the state on the volume,
 // and runs a command line teamsface accepts.
 func TestDockerfile(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +147,7 @@ func TestDockerfile(t *testing.T) {
 }
 
 func TestParseDockerfile(t *testing.T) {
+	t.Parallel()
 	got := parseDockerfile("# c\nFROM a AS b\n\nRUN x \\\n  && y\nCMD [\"z\"]\n")
 	want := []dockerInstruction{{"FROM", "a AS b", 2}, {"RUN", "x && y", 4}, {"CMD", `["z"]`, 6}}
 	if !slices.Equal(got, want) {
@@ -260,6 +262,7 @@ func readManifest(t *testing.T) map[string]k8sObject {
 // with a read-only root file system. There is no cluster here; every reference inside the file is
 // checked instead, and the ConfigMap's mapping.yaml is loaded like teamsface would.
 func TestKubernetesManifest(t *testing.T) {
+	t.Parallel()
 	objs := readManifest(t)
 	for _, k := range []string{"ConfigMap", "Secret", "PersistentVolumeClaim", "Deployment", "Service"} {
 		if _, ok := objs[k]; !ok {

@@ -24,6 +24,7 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdo
 }
 
 func TestHelpConfigListsEveryKey(t *testing.T) {
+	t.Parallel()
 	code, out, errs := runCLI(t, nil, "help", "config")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -68,6 +69,7 @@ func TestHelpConfigListsEveryKey(t *testing.T) {
 }
 
 func TestHelpExitCodes(t *testing.T) {
+	t.Parallel()
 	code, out, _ := runCLI(t, nil, "help", "exit-codes")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
@@ -101,6 +103,7 @@ func commandPaths(root *cobra.Command) [][]string {
 }
 
 func TestEveryCommandHelpTeaches(t *testing.T) {
+	t.Parallel()
 	root := newRootCmd(&globals{})
 	paths := commandPaths(root)
 	if len(paths) < 10 {
@@ -150,6 +153,7 @@ func TestEveryCommandHelpTeaches(t *testing.T) {
 }
 
 func TestEnvironmentAndFlags(t *testing.T) {
+	t.Parallel()
 	code, _, errs := runCLI(t, map[string]string{"TEAMSFACE_LOG_LEVEL": "bogus"}, "version")
 	if code != ExitUsage || !strings.Contains(errs, "bogus") {
 		t.Errorf("TEAMSFACE_LOG_LEVEL=bogus: exit %d, stderr %q; want %d naming the value", code, errs, ExitUsage)

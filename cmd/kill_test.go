@@ -28,6 +28,7 @@ func (h *harness) process(args ...string) *exec.Cmd {
 // A run killed while its setPresence is in flight leaves a Teams session the state never
 // recorded; the session intent it wrote first lets the next run clear it once the DND is off.
 func TestKilledDuringSetPresenceIsClearedByTheNextRun(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.gs.SetClock(time.Now)
 	h.ss.SetClock(time.Now)

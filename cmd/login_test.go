@@ -42,6 +42,7 @@ func wantCheck(t *testing.T, rows map[string]checkRow, key, status string) {
 }
 
 func TestLoginCheckAllPermissionsOK(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		opts    cfgOpts
@@ -116,6 +117,7 @@ func TestLoginCheckAllPermissionsOK(t *testing.T) {
 }
 
 func TestLoginCheckTable(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	out, _ := h.mustRun(ExitOK, "login", "--check")
 	for _, want := range []string{"SERVICE", "CHECK", "STATUS", "permission Presence.Read.All", "permission User.Read.All", "write phone configs"} {
@@ -131,6 +133,7 @@ func TestLoginCheckTable(t *testing.T) {
 }
 
 func TestLoginCheckMissingPermissionExits4(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.gs.RegisterApp(graphtest.App{Tenant: testTenant, ClientID: testClientID, ClientSecret: testSecret,
 		Roles: []string{"User.Read.All"}})
@@ -156,6 +159,7 @@ func TestLoginCheckMissingPermissionExits4(t *testing.T) {
 }
 
 func TestLoginCheckUnknownStarfaceGroupListsGroups(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.ss.AddGroup(10, "Sales", 2)
 	h.ss.AddGroup(11, "Support", 3)
@@ -174,6 +178,7 @@ func TestLoginCheckUnknownStarfaceGroupListsGroups(t *testing.T) {
 }
 
 func TestLoginCheckNonAdminStarfaceLoginExits4(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	// The configured STARFACE login loses its administrator right.
 	h.ss.AddUser(starfacetest.User{ID: 1, Login: "0001", Password: testPassword, FirstName: "PBX", FamilyName: "Admin", Admin: false})
@@ -198,6 +203,7 @@ func TestLoginCheckNonAdminStarfaceLoginExits4(t *testing.T) {
 }
 
 func TestLoginClientSecretCachesToken(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	_, errs := h.mustRun(ExitOK, "login")
 	if !strings.Contains(errs, "Credentials work") {
@@ -226,6 +232,7 @@ func TestLoginClientSecretCachesToken(t *testing.T) {
 }
 
 func TestLoginWrongSecretExits4WithoutTheSecret(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	const wrong = "wrong-secret-value-123"
 	h.writeFile("client-secret", wrong)
@@ -246,6 +253,7 @@ func TestLoginWrongSecretExits4WithoutTheSecret(t *testing.T) {
 }
 
 func TestLogoutRemovesTokensAndEndsStarfaceSession(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	h.mustRun(ExitOK, "login", "--check")
 	for _, f := range []string{"token-graph.json", "token-starface.json"} {
@@ -328,6 +336,7 @@ func deviceLogin(t *testing.T, h *harness, decide func(string) error) (code int,
 }
 
 func TestLoginDeviceCode(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.gs.RegisterApp(deviceApp())
 	h.configure(cfgOpts{auth: "device-code"})
@@ -385,6 +394,7 @@ func TestLoginDeviceCode(t *testing.T) {
 }
 
 func TestLoginDeviceCodeDeclinedExits4(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	h.gs.RegisterApp(deviceApp())
 	h.configure(cfgOpts{auth: "device-code"})
@@ -403,6 +413,7 @@ func TestLoginDeviceCodeDeclinedExits4(t *testing.T) {
 }
 
 func TestDeviceCodeWithoutLoginExits4(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	h.gs.RegisterApp(deviceApp())
 	h.configure(cfgOpts{auth: "device-code"})
@@ -418,6 +429,7 @@ func TestDeviceCodeWithoutLoginExits4(t *testing.T) {
 }
 
 func TestBadConfigurationExitCodes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		opts  cfgOpts

@@ -9,6 +9,7 @@ import (
 )
 
 func TestMappingCheck(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -54,6 +55,7 @@ func TestMappingCheck(t *testing.T) {
 }
 
 func TestMappingCheckJSON(t *testing.T) {
+	t.Parallel()
 	code, out, _ := runCLI(t, nil, "mapping", "check", "-o", "json", "../mapping.example.yaml")
 	if code != ExitOK {
 		t.Fatalf("exit %d", code)

@@ -52,6 +52,7 @@ func newHarnessOneHub(t testing.TB, n int) (*harness, *onehubtest.Server) {
 // With OneHub on, a sync once pass for 1,000 users reads every DND and call state in at most 3
 // gRPC requests (2 once the ids are cached with the match) and reads no phone config.
 func TestOneHubReadsEveryoneInThreeRequests(t *testing.T) {
+	t.Parallel()
 	h, oh := newHarnessOneHub(t, 1000)
 	h.ss.SetDND(h.people[10].sfID, true)
 	h.mustRun(ExitOK, "sync", "once")
@@ -84,6 +85,7 @@ func TestOneHubReadsEveryoneInThreeRequests(t *testing.T) {
 // A STARFACE call shows in Teams as the on_call pair and is cleared when it ends, without any
 // STARFACE DND write (teamsface's own Busy/InACall is never an input, rule 6).
 func TestOneHubCallShowsInTeams(t *testing.T) {
+	t.Parallel()
 	h, _ := newHarnessOneHub(t, 3)
 	h.mustRun(ExitOK, "sync", "once")
 	h.ss.OnCall(h.people[1].sfID, true)
@@ -112,6 +114,7 @@ func TestOneHubCallShowsInTeams(t *testing.T) {
 
 // An access token OneHub refuses is renewed once (one refresh grant) and the call repeated.
 func TestOneHubExpiredTokenIsRefreshedOnce(t *testing.T) {
+	t.Parallel()
 	h, oh := newHarnessOneHub(t, 3)
 	h.mustRun(ExitOK, "sync", "once")
 	h.ss.ExpireTokens() // the realm forgets the access token; the refresh token stays good
@@ -135,6 +138,7 @@ func TestOneHubExpiredTokenIsRefreshedOnce(t *testing.T) {
 
 // A subscription OneHub refuses falls back to REST reads for the pass, with one log line.
 func TestOneHubRefusedSubscriptionFallsBackToREST(t *testing.T) {
+	t.Parallel()
 	h, oh := newHarnessOneHub(t, 3)
 	oh.AllowSubscriptionsOnly(h.people[0].sfID)
 	h.ss.SetDND(h.people[2].sfID, true)
@@ -156,6 +160,7 @@ func TestOneHubRefusedSubscriptionFallsBackToREST(t *testing.T) {
 // In sync watch the event stream stays open: a STARFACE call reaches Teams at once, not at the
 // next pass. The delay is measured and reported, not asserted as a timing.
 func TestOneHubWatchShowsACallAtOnce(t *testing.T) {
+	t.Parallel()
 	h, oh := newHarnessOneHub(t, 3)
 	var out, errb syncBuffer
 	deps := h.deps(nil, nil)
@@ -201,6 +206,7 @@ func TestOneHubWatchShowsACallAtOnce(t *testing.T) {
 // may be subscribed to (where not, teamsface reads over REST, so that is a failed row but not a
 // failed check).
 func TestOneHubLoginCheck(t *testing.T) {
+	t.Parallel()
 	h, oh := newHarnessOneHub(t, 2)
 	out, _ := h.mustRun(ExitOK, "login", "--check")
 	for _, want := range []string{"onehub     reachable, token accepted", "onehub     subscribe to another user", "read 0002's DND and call state"} {

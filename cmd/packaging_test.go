@@ -67,6 +67,7 @@ func checkXML(text string) error {
 }
 
 func TestCheckXML(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		doc string
 		ok  bool
@@ -87,6 +88,7 @@ func TestCheckXML(t *testing.T) {
 
 // Every ```xml block of the README is copied into a file by someone: each must be well-formed.
 func TestReadmeXMLBlocksAreWellFormed(t *testing.T) {
+	t.Parallel()
 	n := 0
 	for _, f := range fences(readme(t)) {
 		if f.lang != "xml" {
@@ -112,6 +114,7 @@ var wellKnownDirs = map[string]bool{
 // install into a system directory must come after the command that creates it (the quick start's
 // "cp ... /etc/teamsface/" failed on a fresh machine).
 func TestReadmeCopiesIntoDirectoriesThatExist(t *testing.T) {
+	t.Parallel()
 	made := map[string]bool{}
 	copies := 0
 	for _, f := range fences(readme(t)) {
@@ -202,6 +205,7 @@ func packagedUnits(t *testing.T) map[string]string {
 // The README shows the unit files the packages install; an admin copying from either gets the
 // same bytes.
 func TestReadmeUnitsAreThePackagedFiles(t *testing.T) {
+	t.Parallel()
 	files := packagedUnits(t)
 	shown := readmeUnits(t)
 	for name, text := range files {
@@ -221,6 +225,7 @@ func TestReadmeUnitsAreThePackagedFiles(t *testing.T) {
 }
 
 func TestPackagedUnits(t *testing.T) {
+	t.Parallel()
 	files := packagedUnits(t)
 	for name, text := range files {
 		if !strings.HasPrefix(text, "# "+name+"\n") {
@@ -350,6 +355,7 @@ func packageDirs(t *testing.T) map[string]bool {
 // TestGoreleaserConfig checks what the release promises; .ci/run's `goreleaser check` and snapshot
 // build check that goreleaser accepts it.
 func TestGoreleaserConfig(t *testing.T) {
+	t.Parallel()
 	c := readGoreleaser(t)
 	if c.Version != 2 {
 		t.Errorf("version: %d, want 2 (goreleaser v2 schema)", c.Version)
@@ -527,6 +533,7 @@ func (r scriptRun) logged(prefix string) int {
 // The package's removal gives every phone back before teamsface goes: `teamsface release` for the
 // main configuration and each instance, as the teamsface user, with the env file's secrets.
 func TestPreremoveReleases(t *testing.T) {
+	t.Parallel()
 	configs := func(root string) {
 		for _, f := range []string{"etc/teamsface/mapping.yaml", "etc/teamsface/pbx1/mapping.yaml"} {
 			p := filepath.Join(root, f)
@@ -575,6 +582,7 @@ func TestPreremoveReleases(t *testing.T) {
 }
 
 func TestPreinstallCreatesTheUserOnce(t *testing.T) {
+	t.Parallel()
 	r := runScript(t, "preinstall", nil, []string{"GETENT_EXIT=2"}, "install")
 	if r.code != 0 || r.logged("groupadd --system teamsface") < 0 || r.logged("useradd --system --gid teamsface --home-dir /var/lib/teamsface --no-create-home") < 0 {
 		t.Errorf("preinstall on a new system: exit %d, log %q", r.code, r.log)
@@ -592,6 +600,7 @@ func TestPreinstallCreatesTheUserOnce(t *testing.T) {
 }
 
 func TestPostinstallAndPostremove(t *testing.T) {
+	t.Parallel()
 	r := runScript(t, "postinstall", nil, nil, "configure")
 	for _, want := range []string{"chown root:teamsface /etc/teamsface", "chmod 0750 /etc/teamsface",
 		"chown teamsface:teamsface /var/lib/teamsface", "chmod 0700 /var/lib/teamsface", "systemctl daemon-reload"} {
@@ -635,6 +644,7 @@ var stateDirRE = regexp.MustCompile(`^(/var/lib/teamsface(/[a-z0-9-]+)?|C:\\Prog
 var statefulCommands = map[string]bool{"login": true, "logout": true, "users": true, "presence": true, "sync": true, "release": true, "service": true}
 
 func TestReadmeCommandsUseTheDocumentedStateDirectory(t *testing.T) {
+	t.Parallel()
 	checked := 0
 	plistArgs := regexp.MustCompile(`(?s)<key>ProgramArguments</key>\s*<array>(.*?)</array>`)
 	plistString := regexp.MustCompile(`<string>([^<]*)</string>`)

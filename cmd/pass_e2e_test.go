@@ -19,6 +19,7 @@ import (
 // When a login's match moves to another Entra user, the session set on the old one is cleared
 // there; a clear that fails is tried again by the next pass instead of being forgotten.
 func TestSessionOfAMovedMatchIsClearedOnTheOldEntraUser(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, mirrorYAML)
 	h.ss.SetDND(h.people[0].sfID, true) // by hand
 	h.passes(6, 10*time.Second)
@@ -53,6 +54,7 @@ func TestSessionOfAMovedMatchIsClearedOnTheOldEntraUser(t *testing.T) {
 
 // Failures counts consecutive failed passes: one failed read no longer leaves it set for ever.
 func TestFailuresEndWithTheFirstGoodPass(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.setPresence(0, "Busy", "InACall")
 	h.ss.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/users/2/phoneconfig", Status: 404, Times: 1})
@@ -77,6 +79,7 @@ func TestFailuresEndWithTheFirstGoodPass(t *testing.T) {
 // A user with several changes in one pass has them listed in the order they happened, in every
 // run: here an earlier run's write settled, then released, for 30 users at once.
 func TestChangesOfOneUserKeepTheirOrder(t *testing.T) {
+	t.Parallel()
 	for round := 0; round < 3; round++ {
 		h := newHarness(t, 30, "")
 		h.mustRun(ExitOK, "sync", "once")
@@ -113,10 +116,11 @@ func TestChangesOfOneUserKeepTheirOrder(t *testing.T) {
 // The first SIGINT/SIGTERM lets the pass in flight finish and save its state, then sync watch
 // ends with 0; no new pass starts.
 func TestFirstSignalFinishesThePassInFlight(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.setPresence(0, "Busy", "InACall")
 	presence := "/v1.0/communications/getPresencesByUserId"
-	h.gs.AddFault(graphtest.Fault{Path: presence, Delay: 300 * time.Millisecond, Times: 1})
+	h.gs.AddFault(graphtest.Fault{Path: presence, Delay: 100 * time.Millisecond, Times: 1})
 	sigs := make(chan os.Signal, 2)
 	var out, errb syncBuffer
 	deps := h.deps(nil, nil)
@@ -146,6 +150,7 @@ func TestFirstSignalFinishesThePassInFlight(t *testing.T) {
 
 // A second signal ends the process at once, even while the pass sits in Graph's retry wait.
 func TestSecondSignalStopsAtOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	presence := "/v1.0/communications/getPresencesByUserId"
 	h.gs.AddFault(graphtest.Fault{Path: presence, Status: 503, RetryAfter: "8"})

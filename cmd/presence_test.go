@@ -34,6 +34,7 @@ func presenceByLogin(rows []presenceRow) map[string]presenceRow {
 }
 
 func TestPresenceGetEveryMatchedUser(t *testing.T) {
+	t.Parallel()
 	h := presenceHarness(t)
 	h.setPresence(0, "Busy", "InACall")
 	h.setPresence(1, "Available", "Available")
@@ -89,6 +90,7 @@ func TestPresenceGetEveryMatchedUser(t *testing.T) {
 }
 
 func TestPresenceGetTable(t *testing.T) {
+	t.Parallel()
 	h := presenceHarness(t)
 	h.setPresence(0, "Busy", "InACall")
 	out, _ := h.mustRun(ExitOK, "presence", "get", "0002")
@@ -100,6 +102,7 @@ func TestPresenceGetTable(t *testing.T) {
 }
 
 func TestPresenceGetResolvesUserArguments(t *testing.T) {
+	t.Parallel()
 	h := presenceHarness(t)
 	tests := []struct {
 		name string
@@ -137,6 +140,7 @@ func TestPresenceGetResolvesUserArguments(t *testing.T) {
 // An unknown USER is named on stderr and makes the exit code 2, but the users that were found are
 // listed all the same (issue 14: it used to stop at the first unknown one).
 func TestPresenceGetUnknownUserExits2(t *testing.T) {
+	t.Parallel()
 	h := presenceHarness(t)
 	tests := []struct {
 		arg  string
@@ -163,6 +167,7 @@ func TestPresenceGetUnknownUserExits2(t *testing.T) {
 }
 
 func TestPresenceGetShowsOwnership(t *testing.T) {
+	t.Parallel()
 	h := presenceHarness(t)
 	h.setPresence(0, "Busy", "InACall")    // 0002: switched on by the sync
 	h.setPresence(1, "Available", "Away")  // 0003: DND pressed by hand while not in a call
@@ -214,6 +219,7 @@ func TestPresenceGetShowsOwnership(t *testing.T) {
 }
 
 func TestPresenceGetWithNobodyMatched(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 0, "")
 	out, _ := h.mustRun(ExitOK, "presence", "get", "-o", "json")
 	if rows := decodeJSON[[]presenceRow](t, out); len(rows) != 0 {

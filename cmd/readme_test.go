@@ -115,6 +115,7 @@ func (u unitFile) get(section, key string) (string, bool) {
 }
 
 func TestParseUnit(t *testing.T) {
+	t.Parallel()
 	u, err := parseUnit("# x.service\n[Service]\nExecStart=/bin/a \\\n  --b c\nEnvironment=A=1\n; c\n[Install]\nWantedBy=multi-user.target\n")
 	if err != nil {
 		t.Fatal(err)
@@ -158,6 +159,7 @@ var hardening = map[string]string{
 }
 
 func TestReadmeUnits(t *testing.T) {
+	t.Parallel()
 	units := readmeUnits(t)
 	type want struct{ section, key, value string } // value "*" means any non-empty value
 	checks := map[string][]want{
@@ -322,6 +324,7 @@ func readmeCommandLines(t *testing.T) [][]string {
 }
 
 func TestReadmeCommandLines(t *testing.T) {
+	t.Parallel()
 	lines := readmeCommandLines(t)
 	if len(lines) < 8 {
 		t.Fatalf("found only %d teamsface command lines in %q: %q", len(lines), runningSection, lines)
@@ -334,6 +337,7 @@ func TestReadmeCommandLines(t *testing.T) {
 }
 
 func TestCheckCommandLine(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		line string
 		ok   bool

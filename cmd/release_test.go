@@ -15,6 +15,7 @@ import (
 // and forgets them; a DND set by hand stays; a user whose release fails stays remembered and the
 // run exits 3, so that running it again finishes the job.
 func TestRelease(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 5, mirrorYAML)
 	h.setPresence(0, "Busy", "InACall")            // 0002: teamsface switches DND on
 	h.ss.SetDND(h.people[1].sfID, true)            // 0003: set by hand, shown in Teams

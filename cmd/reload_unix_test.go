@@ -22,6 +22,7 @@ const onlyOff = `teams_to_starface:
 // whose settings did not change kept; a bad one is logged with its errors and the running one
 // stays.
 func TestSighupReloadsTheConfiguration(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.setPresence(0, "Busy", "InACall")
 	d := startWatch(t, h, "sync", "watch", "--interval", "10s")
@@ -74,6 +75,7 @@ func TestSighupReloadsTheConfiguration(t *testing.T) {
 // A rotated secret is a reason to send SIGHUP: the client that reads it is rebuilt, the other
 // kept. A secret that can no longer be read keeps the running configuration.
 func TestSighupRebuildsOnlyTheClientsWhoseSettingsChanged(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	d := startWatch(t, h, "sync", "watch", "--interval", "10s")
 	d.nextWait()
@@ -105,6 +107,7 @@ func TestSighupRebuildsOnlyTheClientsWhoseSettingsChanged(t *testing.T) {
 // sync once does not listen for SIGHUP (its default action, ending the process, stays), and one
 // that reaches the handler anyway is no stop: the SIGTERM after it is.
 func TestSighupIsNoStop(t *testing.T) {
+	t.Parallel()
 	sigs := make(chan os.Signal)
 	var errb syncBuffer
 	g := &globals{deps: Deps{Stderr: &errb, Signals: sigs, Exit: func(code int) { t.Errorf("exit(%d)", code) }}}

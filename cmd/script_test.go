@@ -32,6 +32,7 @@ var updateScripts = flag.Bool("update-scripts", false, "rewrite the expected out
 // moves only when the script (or a wait inside teamsface) moves it, so output is the same on
 // every run. The commands the scripts can use besides testscript's own are in scriptCmds.
 func TestScript(t *testing.T) {
+	t.Parallel()
 	testscript.Run(t, testscript.Params{
 		Dir:                filepath.Join("..", "testdata", "script"),
 		Setup:              setupScript,

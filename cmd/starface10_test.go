@@ -87,6 +87,7 @@ func refreshTokensUsed(s *starfacetest.Server) []string {
 // newest (rotated) refresh token; a revoked session costs one fresh password grant and the run
 // still succeeds.
 func TestStarface10SyncOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness10(t, 2, sf10{realm: true, right: true, secret: true})
 	h.setPresence(0, "Busy", "InACall")
 	h.mustRun(ExitOK, "sync", "once")
@@ -152,6 +153,7 @@ func TestStarface10SyncOnce(t *testing.T) {
 
 // Trace output shows the sign-in and no token, password or secret.
 func TestStarface10TraceHasNoSecrets(t *testing.T) {
+	t.Parallel()
 	h := newHarness10(t, 1, sf10{realm: true, right: true, secret: true})
 	h.setPresence(0, "Busy", "InACall")
 	h.mustRun(ExitOK, "sync", "once")
@@ -183,6 +185,7 @@ func TestStarface10TraceHasNoSecrets(t *testing.T) {
 
 // A 9.x PBX (no realm): auto uses the classic login even with a client secret configured.
 func TestStarface9AutoUsesClassic(t *testing.T) {
+	t.Parallel()
 	h := newHarness10(t, 1, sf10{classic: true, secret: true})
 	h.setPresence(0, "Busy", "InACall")
 	h.mustRun(ExitOK, "sync", "once")
@@ -200,6 +203,7 @@ func TestStarface9AutoUsesClassic(t *testing.T) {
 
 // Refused or impossible sign-ins exit 4 and say what fixes them, without a secret.
 func TestStarface10SignInRefusedExits4(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		o    sf10
@@ -236,6 +240,7 @@ func TestStarface10SignInRefusedExits4(t *testing.T) {
 // login --check shows the method, the token's lifetime and the rights; logout forgets the
 // OAuth tokens.
 func TestStarface10LoginCheckAndLogout(t *testing.T) {
+	t.Parallel()
 	h := newHarness10(t, 1, sf10{realm: true, right: true, secret: true})
 	out, _ := h.mustRun(ExitOK, "login", "--check", "-o", "json")
 	rows := map[string]checkRow{}
@@ -266,6 +271,7 @@ func TestStarface10LoginCheckAndLogout(t *testing.T) {
 
 // The demo runs against a simulated STARFACE 10 and says so.
 func TestDemoAgainstStarface10(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	g := &globals{deps: Deps{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now},
 		output: "json", logLevel: "warn", logFormat: "text"}

@@ -53,6 +53,7 @@ func changedFiles(before, after map[string]string) []string {
 // changed between states that decide the same; a pass with one change rewrites state.json
 // once and leaves the match and the tokens alone.
 func TestSteadyPassWritesNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 40, "")
 	for i := 0; i < 10; i++ {
 		h.setPresence(i, "Busy", "InACall")
@@ -99,6 +100,7 @@ func TestSteadyPassWritesNothing(t *testing.T) {
 // A version-1 state.json from an earlier teamsface is upgraded by the first run: ownership
 // survives, the match moves to match.json.
 func TestUpgradeOfAVersion1StateFile(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	if err := os.MkdirAll(h.stateDir, 0o700); err != nil {
 		t.Fatal(err)
@@ -137,6 +139,7 @@ func TestUpgradeOfAVersion1StateFile(t *testing.T) {
 
 // A state.json from a newer teamsface is refused, not half-read.
 func TestNewerStateFileIsRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	os.MkdirAll(h.stateDir, 0o700)
 	os.WriteFile(filepath.Join(h.stateDir, "state.json"), []byte(`{"version":9,"users":{}}`), 0o600)
@@ -160,6 +163,7 @@ func (h *harness) unmatch(i int) {
 // that drops more than users.max_drop is held, the run exits 1 naming the count; a small drop
 // is applied; --accept-drop applies a large one once.
 func TestDropGuard(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 40, "")
 	for i := 0; i < 40; i++ {
 		h.setPresence(i, "Busy", "InACall")
@@ -204,6 +208,7 @@ func TestDropGuard(t *testing.T) {
 // within 10 s; a longer one ends the run at once with exit 3 saying until when, the runs before
 // that time send Graph nothing, and reading resumes after it.
 func TestRetryAfterAcrossRuns(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		retryAfter string
 		wait       time.Duration
@@ -251,6 +256,7 @@ func TestRetryAfterAcrossRuns(t *testing.T) {
 // presence get honours Graph's Retry-After as the passes do: throttled, it says until when (exit
 // 3) instead of failing; inside a window an earlier run was given, it asks Graph nothing.
 func TestPresenceGetHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.mustRun(ExitOK, "sync", "once")
 	const presence = "/v1.0/communications/getPresencesByUserId"
@@ -274,6 +280,7 @@ func TestPresenceGetHonoursRetryAfter(t *testing.T) {
 // Without a cached match (match.json lost or unreadable) the users remembered stand for the
 // old match: a bad directory answer still cannot release and forget everyone.
 func TestDropGuardWithoutACachedMatch(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 20, "")
 	for i := 0; i < 20; i++ {
 		h.setPresence(i, "Busy", "InACall")
@@ -302,6 +309,7 @@ func TestDropGuardWithoutACachedMatch(t *testing.T) {
 // A user who fails pass after pass is counted, but does not rewrite the state every pass: only
 // the start and the end of the failures are saved (with the time they started).
 func TestPersistentFailureWritesOnlyWhenItStartsAndEnds(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 3, "")
 	h.mustRun(ExitOK, "sync", "once")
 	h.setPresence(0, "Busy", "InACall")

@@ -29,6 +29,7 @@ func decodePass(t *testing.T, out string) pass.Report {
 }
 
 func TestSyncFirstPassSwitchesOnExactlyTheUsersInCalls(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 6, "")
 	h.setPresence(0, "Busy", "InACall")
 	h.setPresence(2, "Busy", "InAConferenceCall")
@@ -64,6 +65,7 @@ func TestSyncFirstPassSwitchesOnExactlyTheUsersInCalls(t *testing.T) {
 }
 
 func TestSyncSecondPassWithoutChangeMakesNoPhoneRequests(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 5, "")
 	h.setPresence(1, "Busy", "InACall")
 	h.mustRun(ExitOK, "sync", "once")
@@ -83,6 +85,7 @@ func TestSyncSecondPassWithoutChangeMakesNoPhoneRequests(t *testing.T) {
 }
 
 func TestSyncNeverClearsAHandSetDND(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 3, "")
 	h.ss.SetDND(h.people[0].sfID, true) // pressed by hand
 	h.setPresence(0, "Busy", "InACall")
@@ -107,6 +110,7 @@ func TestSyncNeverClearsAHandSetDND(t *testing.T) {
 }
 
 func TestSyncReleasesOwnedDNDWhenAvailable(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 3, "")
 	h.setPresence(0, "Busy", "InAMeeting")
 	h.mustRun(ExitOK, "sync", "once")
@@ -125,6 +129,7 @@ func TestSyncReleasesOwnedDNDWhenAvailable(t *testing.T) {
 }
 
 func TestSyncPresenceUnknownKeeps(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.setPresence(0, "Busy", "InACall")
 	h.mustRun(ExitOK, "sync", "once")
@@ -143,6 +148,7 @@ func TestSyncPresenceUnknownKeeps(t *testing.T) {
 }
 
 func TestSyncOneUsersFailureIsPartialAndRetried(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 4, "")
 	for i := 0; i < 3; i++ {
 		h.setPresence(i, "Busy", "InACall")
@@ -179,6 +185,7 @@ func TestSyncOneUsersFailureIsPartialAndRetried(t *testing.T) {
 }
 
 func TestSyncDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 3, "")
 	h.mustRun(ExitOK, "sync", "once")
 	before, err := os.ReadFile(filepath.Join(h.stateDir, "state.json"))
@@ -207,6 +214,7 @@ func TestSyncDryRunWritesNothing(t *testing.T) {
 }
 
 func TestSyncSettlesAWriteThatOutlivedItsRun(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.mustRun(ExitOK, "sync", "once")
 	// A run recorded its intent, wrote DND on, and was killed before saving.
@@ -238,6 +246,7 @@ func TestSyncSettlesAWriteThatOutlivedItsRun(t *testing.T) {
 }
 
 func TestSyncIntentThatDidNotLandIsDropped(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.mustRun(ExitOK, "sync", "once")
 	st, err := state.Open(h.stateDir, 0)
@@ -259,6 +268,7 @@ func TestSyncIntentThatDidNotLandIsDropped(t *testing.T) {
 }
 
 func TestSyncSecondConcurrentRunExits5(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	st, err := state.Open(h.stateDir, 0)
 	if err != nil {
@@ -272,6 +282,7 @@ func TestSyncSecondConcurrentRunExits5(t *testing.T) {
 }
 
 func TestSyncCorruptStateExits1AndResetStateRecovers(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	h.mustRun(ExitOK, "sync", "once")
 	if err := os.WriteFile(filepath.Join(h.stateDir, "state.json"), []byte("{not json"), 0o600); err != nil {
@@ -285,6 +296,7 @@ func TestSyncCorruptStateExits1AndResetStateRecovers(t *testing.T) {
 }
 
 func TestSyncWatchStopsCleanlyAndSavesState(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 3, "")
 	h.setPresence(0, "Busy", "InACall")
 	var out, errb bytes.Buffer
@@ -340,6 +352,7 @@ func TestSyncWatchStopsCleanlyAndSavesState(t *testing.T) {
 }
 
 func TestSyncWatchAuthFailureExits4(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	h.writeFile("client-secret", "wrong-secret")
 	_, errs := h.mustRun(ExitAuth, "sync", "watch", "--interval", "1s")
@@ -349,6 +362,7 @@ func TestSyncWatchAuthFailureExits4(t *testing.T) {
 }
 
 func TestSyncRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		args []string
@@ -371,6 +385,7 @@ func TestSyncRefusesBadInput(t *testing.T) {
 }
 
 func TestSyncMetricsFile(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 3, "")
 	h.setPresence(0, "Busy", "InACall")
 	metrics := filepath.Join(h.dir, "teamsface.prom")
@@ -395,6 +410,7 @@ func TestSyncMetricsFile(t *testing.T) {
 }
 
 func TestSyncTraceLogsExplainWithoutSecrets(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.setPresence(0, "Busy", "InACall")
 	_, errs := h.mustRun(ExitOK, "sync", "once", "--log-level", "trace")
@@ -455,6 +471,7 @@ func equalSets(a, b map[int]bool) bool {
 }
 
 func TestSyncReleasesOwnedDNDWhenUserLeavesTheMatch(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 3, "")
 	h.setPresence(0, "Busy", "InACall")
 	h.ss.SetDND(h.people[1].sfID, true) // by hand: not teamsface's to touch
@@ -482,6 +499,7 @@ func TestSyncReleasesOwnedDNDWhenUserLeavesTheMatch(t *testing.T) {
 }
 
 func TestSyncWatchBacksOffAfterAFailedPassAndRecovers(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 2, "")
 	h.setPresence(0, "Busy", "InACall")
 	h.gs.AddFault(graphtest.Fault{Path: "/v1.0/communications/getPresencesByUserId", Status: 500, Times: 3})
@@ -528,6 +546,7 @@ func TestSyncWatchBacksOffAfterAFailedPassAndRecovers(t *testing.T) {
 }
 
 func TestNextPauseHonoursRetryAfterAndCaps(t *testing.T) {
+	t.Parallel()
 	throttled := &graph.Error{Status: 429, RetryAfter: 90 * time.Second}
 	tests := []struct {
 		prev time.Duration
@@ -547,6 +566,7 @@ func TestNextPauseHonoursRetryAfterAndCaps(t *testing.T) {
 }
 
 func TestSyncPartialPresenceFailureKeepsTheRest(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 700, "")           // two presence requests
 	h.setPresence(0, "Busy", "InACall")   // in the first request
 	h.setPresence(690, "Busy", "InACall") // in the second

@@ -53,6 +53,7 @@ func rowsByLogin(rows []matchRow) map[string]matchRow {
 }
 
 func TestUsersMatchJSON(t *testing.T) {
+	t.Parallel()
 	h := companyHarness(t)
 	out, errs := h.mustRun(ExitOK, "users", "match", "-o", "json")
 
@@ -110,6 +111,7 @@ func TestUsersMatchJSON(t *testing.T) {
 }
 
 func TestUsersMatchTable(t *testing.T) {
+	t.Parallel()
 	h := companyHarness(t)
 	out, _ := h.mustRun(ExitOK, "users", "match")
 	for _, want := range []string{"LOGIN", "STATUS", "ENTRA UPN", "0003", "alias", "bob@contoso.example", "no e-mail on STARFACE"} {
@@ -120,6 +122,7 @@ func TestUsersMatchTable(t *testing.T) {
 }
 
 func TestUsersMatchUnmatchedAndFailOnUnmatched(t *testing.T) {
+	t.Parallel()
 	h := companyHarness(t)
 	out, errs := h.mustRun(ExitOK, "users", "match", "--unmatched", "-o", "json")
 	rows := rowsByLogin(decodeJSON[[]matchRow](t, out))
@@ -156,6 +159,7 @@ func TestUsersMatchUnmatchedAndFailOnUnmatched(t *testing.T) {
 }
 
 func TestUsersMatchStarfaceGroupRestrictsScope(t *testing.T) {
+	t.Parallel()
 	h := companyHarness(t)
 	h.ss.AddGroup(7, "Sales", 2, 6, 10)
 	h.configure(cfgOpts{exclude: []string{"0001", "0011"}, starface: "  group: Sales\n"})
@@ -179,6 +183,7 @@ func TestUsersMatchStarfaceGroupRestrictsScope(t *testing.T) {
 }
 
 func TestUsersMatchEntraGroupUsesTransitiveMembers(t *testing.T) {
+	t.Parallel()
 	h := companyHarness(t)
 	h.gs.RegisterApp(graphtest.App{Tenant: testTenant, ClientID: testClientID, ClientSecret: testSecret,
 		Roles: []string{"Presence.Read.All", "User.Read.All", "GroupMember.Read.All"}})
@@ -202,6 +207,7 @@ func TestUsersMatchEntraGroupUsesTransitiveMembers(t *testing.T) {
 }
 
 func TestUsersMatchThousandsOfUsers(t *testing.T) {
+	t.Parallel()
 	const n = 1200
 	h := newHarness(t, n, "")
 	out, errs := h.mustRun(ExitOK, "users", "match", "-o", "json", "--fail-on-unmatched")

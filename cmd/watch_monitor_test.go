@@ -139,6 +139,7 @@ func httpGet(t *testing.T, url string) (int, string) {
 // teamsface_build_info and the runtime's, and a /healthz that fails once the last successful
 // pass is older than 3 × interval + pass timeout, saying why.
 func TestWatchServesMetricsAndHealth(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 3, "")
 	h.setPresence(0, "Busy", "InACall")
 	file := filepath.Join(h.dir, "teamsface.prom")
@@ -239,6 +240,7 @@ func TestWatchServesMetricsAndHealth(t *testing.T) {
 // A listen address that is not one is a usage error; one that is taken ends sync watch before
 // it signs in anywhere.
 func TestWatchMetricsListenRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, 1, "")
 	if code, _, errs := h.run("sync", "watch", "--metrics-listen", "9464"); code != ExitUsage ||
 		!strings.Contains(errs, `--metrics-listen "9464" is not an address; use HOST:PORT or :PORT`) {
@@ -259,6 +261,7 @@ func TestWatchMetricsListenRefused(t *testing.T) {
 }
 
 func TestHealthCheck(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name        string
@@ -309,6 +312,7 @@ func (e errString) Error() string { return string(e) }
 // The start, users-in-scope and stop lines are there at the default level (warn), for the
 // journal; --log-level error and -q leave them out.
 func TestWatchStartAndStopLines(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want bool

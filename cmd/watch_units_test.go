@@ -8,6 +8,7 @@ import (
 // The units that run sync watch reload it with SIGHUP (systemctl reload), which re-reads the
 // configuration; the timer's oneshot has nothing to reload.
 func TestWatchUnitsReloadWithSighup(t *testing.T) {
+	t.Parallel()
 	for name, text := range packagedUnits(t) {
 		u, err := parseUnit(text)
 		if err != nil {

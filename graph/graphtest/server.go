@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/teamsface/teamsface/internal/testtls"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -90,7 +91,7 @@ func NewServer() *Server {
 	}
 	s.initGraph()
 	s.initEntra()
-	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	s.Server = testtls.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
 

@@ -19,6 +19,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/teamsface/teamsface/internal/testtls"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -126,7 +127,7 @@ func NewServer() *Server {
 		loginType: "Internal",
 	}
 	s.routes()
-	s.Server = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	s.Server = testtls.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
 
