@@ -15,13 +15,11 @@ import (
 
 const asOtherUserEnv = "TEAMSFACE_STATE_OPEN_AS_OTHER_USER"
 
-// TestHelperOpenAsOtherUser is not a test: TestRootOwnedLockGivesAHint runs the test binary
-// again as another user with asOtherUserEnv set, and this opens the state directory there.
-func TestHelperOpenAsOtherUser(t *testing.T) {
-	dir := os.Getenv(asOtherUserEnv)
-	if dir == "" {
-		t.Skip("helper process for TestRootOwnedLockGivesAHint")
-	}
+// helperOpenAsOtherUser runs in a child process of TestRootOwnedLockGivesAHint (this test
+// binary again, as another user, with asOtherUserEnv set): it opens the state directory.
+func init() { helpers[asOtherUserEnv] = helperOpenAsOtherUser }
+
+func helperOpenAsOtherUser(dir string) {
 	_, err := Open(dir, 0)
 	fmt.Println("error:", err)
 	os.Exit(0)
@@ -62,7 +60,7 @@ func TestRootOwnedLockGivesAHint(t *testing.T) {
 	exe := filepath.Join(base, "state.test")
 	copyFile(t, os.Args[0], exe)
 
-	cmd := exec.Command(exe, "-test.run=^TestHelperOpenAsOtherUser$", "-test.count=1")
+	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(), asOtherUserEnv+"="+dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	out, err := cmd.CombinedOutput()

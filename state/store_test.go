@@ -361,14 +361,12 @@ func TestLockFreedAfterClose(t *testing.T) {
 
 const holdEnv = "TEAMSFACE_STATE_TEST_HOLD"
 
-// TestHelperLockHolder is not a test: TestLockAcrossProcesses runs the test
-// binary again with holdEnv set, and this holds the lock in that child,
-// records an intent and waits to be killed.
-func TestHelperLockHolder(t *testing.T) {
-	dir := os.Getenv(holdEnv)
-	if dir == "" {
-		t.Skip("helper process for TestLockAcrossProcesses")
-	}
+// helperLockHolder runs in a child process of TestLockAcrossProcesses (this
+// test binary again, with holdEnv set): it holds the lock, records an intent
+// and waits to be killed.
+func init() { helpers[holdEnv] = helperLockHolder }
+
+func helperLockHolder(dir string) {
 	s, err := Open(dir, 0)
 	if err != nil {
 		fmt.Println("error:", err)
@@ -385,7 +383,7 @@ func TestHelperLockHolder(t *testing.T) {
 
 func TestLockAcrossProcesses(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperLockHolder$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), holdEnv+"="+dir)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
