@@ -27,11 +27,13 @@ func (e *FingerprintError) Error() string {
 
 // ParseFingerprint reads a SHA-256 fingerprint written as hex in either case, with or without
 // colons or spaces, and returns its 32 bytes.
-func ParseFingerprint(s string) ([]byte, error) {
+func ParseFingerprint(s string) ([]byte, error) { return parseFingerprint("starface", s) }
+
+func parseFingerprint(service, s string) ([]byte, error) {
 	clean := strings.NewReplacer(":", "", " ", "", "-", "").Replace(strings.TrimSpace(s))
 	b, err := hex.DecodeString(clean)
 	if err != nil || len(b) != sha256.Size {
-		return nil, fmt.Errorf("starface: invalid fingerprint %q: want the SHA-256 of the certificate as 64 hex digits", s)
+		return nil, fmt.Errorf("%s: invalid fingerprint %q: want the SHA-256 of the certificate as 64 hex digits", service, s)
 	}
 	return b, nil
 }
@@ -49,12 +51,19 @@ func FormatFingerprint(b []byte) string {
 	return sb.String()
 }
 
-// tlsConfig builds the TLS settings from the options and returns warnings for weak choices.
 func tlsConfig(o Options) (*tls.Config, []string, error) {
+	return TLSConfig("starface", o.CAFile, o.Fingerprint, o.InsecureSkipVerify)
+}
+
+// TLSConfig builds the settings for a TLS connection to the PBX, the same for each of its
+// interfaces (REST, OneHub): a pinned SHA-256 fingerprint of the leaf certificate alone decides;
+// else caFile replaces the system roots; insecure is the last resort. It returns warnings for
+// weak choices; service names the interface in errors and warnings.
+func TLSConfig(service, caFile, fingerprint string, insecure bool) (*tls.Config, []string, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	var warn []string
-	if o.Fingerprint != "" {
-		want, err := ParseFingerprint(o.Fingerprint)
+	if fingerprint != "" {
+		want, err := parseFingerprint(service, fingerprint)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -71,25 +80,25 @@ func tlsConfig(o Options) (*tls.Config, []string, error) {
 			}
 			return nil
 		}
-		if o.InsecureSkipVerify {
-			warn = append(warn, "starface: insecure_skip_verify is ignored because a fingerprint is pinned")
+		if insecure {
+			warn = append(warn, service+": insecure_skip_verify is ignored because a fingerprint is pinned")
 		}
 		return tc, warn, nil
 	}
-	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("starface: read ca file: %w", err)
+			return nil, nil, fmt.Errorf("%s: read ca file: %w", service, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(bytes.TrimSpace(pem)) {
-			return nil, nil, fmt.Errorf("starface: ca file %s holds no PEM certificate", o.CAFile)
+			return nil, nil, fmt.Errorf("%s: ca file %s holds no PEM certificate", service, caFile)
 		}
 		tc.RootCAs = pool
 	}
-	if o.InsecureSkipVerify {
+	if insecure {
 		tc.InsecureSkipVerify = true
-		warn = append(warn, "starface: insecure_skip_verify is on, the PBX certificate is not checked (set fingerprint or ca_file instead)")
+		warn = append(warn, service+": insecure_skip_verify is on, the PBX certificate is not checked (set fingerprint or ca_file instead)")
 	}
 	return tc, warn, nil
 }

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
+	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/starface/onehub/internal/pb/presencepb"
 	"github.com/teamsface/teamsface/starface/onehub/internal/pb/useridlookuppb"
 )
@@ -151,7 +152,7 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 	if tc == nil {
 		var err error
 		var warn []string
-		if tc, warn, err = tlsConfig(o); err != nil {
+		if tc, warn, err = starface.TLSConfig("starface onehub", o.CAFile, o.Fingerprint, o.InsecureSkipVerify); err != nil {
 			return nil, err
 		}
 		c.warnings = warn

@@ -8,6 +8,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/teamsface/teamsface/starface"
 )
 
 // Error is a failed OneHub call: the gRPC status the PBX (or the gRPC transport) answered, or a
@@ -59,16 +61,10 @@ func codeText(c codes.Code) string {
 	return sb.String()
 }
 
-// FingerprintError says that OneHub presented a certificate other than the pinned one. It comes
-// wrapped in an *Error (code Unavailable), which names the service.
-type FingerprintError struct {
-	Want string // the pinned fingerprint, canonical form (AB:CD:...)
-	Got  string // the fingerprint of the leaf certificate the server presented
-}
-
-func (e *FingerprintError) Error() string {
-	return "certificate fingerprint did not match: pinned " + e.Want + ", server presented " + e.Got
-}
+// FingerprintError says that OneHub presented a certificate other than the pinned one; trust is
+// decided as for the REST client (starface.TLSConfig). It comes wrapped in an *Error (code
+// Unavailable), which names the service.
+type FingerprintError = starface.FingerprintError
 
 // IsUnavailable reports whether OneHub could not be reached (network, TLS, PBX down).
 func IsUnavailable(err error) bool { return hasCode(err, codes.Unavailable) }
