@@ -208,6 +208,21 @@ func (u *User) SessionMayHaveLanded(entraID, availability, activity string, now 
 	})
 }
 
+// SessionMayHaveCleared records a clearPresence of the session on entraID whose answer never
+// came (a run killed while it was in flight): it may have landed or not. The session stays live
+// in the state but is due now, so that the next pass sets it again if it is still wanted and
+// clears it otherwise, rather than taking it as shown in Teams until it expires.
+func (u *User) SessionMayHaveCleared(entraID string, now time.Time) {
+	s, ok := u.LiveSession()
+	if !ok || s.EntraID != entraID || !s.Expires.After(now) {
+		return
+	}
+	u.change(func() {
+		s.Expires = now
+		u.session = &s
+	})
+}
+
 // SessionCleared records a clearPresence that landed (or found no session).
 // The session is kept, cleared, so its pair stays guarded for echo_guard.
 func (u *User) SessionCleared(now time.Time) {
