@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/graph/graphtest"
 	"github.com/teamsface/teamsface/starface/onehub/onehubtest"
 	"github.com/teamsface/teamsface/starface/starfacetest"
@@ -40,24 +41,21 @@ func benchmarkPass(b *testing.B, n, churnPct int, latency time.Duration) {
 	var out, errb bytes.Buffer
 	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
 		output: "table", logLevel: "error", logFormat: "text"}
-	r, err := g.newRun("")
+	f, err := g.factory("")
 	if err != nil {
 		b.Fatal(err)
 	}
-	gc, sf, err := r.clients()
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, st, err := r.openState(false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	o := syncOptions{interval: 10 * time.Second, passTimeout: time.Minute}
-	env := r.passEnv(gc, sf, o)
-	env.Journal = store
 	ctx := context.Background()
-	if _, err, _ := r.passAndSave(ctx, env, store, st, o); err != nil {
+	env, err := f.liveEnv(ctx, 10*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run, err := f.open(pass.OpenOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer run.Close()
+	if _, err := run.Pass(ctx, env, pass.Options{}); err != nil {
 		b.Fatal(err)
 	}
 	if latency > 0 {
@@ -84,14 +82,14 @@ func benchmarkPass(b *testing.B, n, churnPct int, latency time.Duration) {
 				h.setPresence(j, "Available", "Available")
 			}
 		}
-		w0, s0 := store.Written()
+		w0, s0 := run.Written()
 		b.StartTimer()
-		rep, err, _ := r.passAndSave(ctx, env, store, st, o)
+		rep, err := run.Pass(ctx, env, pass.Options{})
 		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)
 		}
-		w1, s1 := store.Written()
+		w1, s1 := run.Written()
 		written, syncs = written+w1-w0, syncs+s1-s0
 		graphReqs = h.gs.CountRequests("", "/v1.0/")
 		sfReqs = h.ss.CountRequests("", "/rest/")
@@ -146,27 +144,21 @@ func benchmarkMirror(b *testing.B, h *harness, oh *onehubtest.Server) {
 	var out, errb bytes.Buffer
 	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
 		output: "table", logLevel: "error", logFormat: "text"}
-	r, err := g.newRun("")
+	f, err := g.factory("")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer r.close()
-	o := syncOptions{interval: 10 * time.Second, passTimeout: 5 * time.Minute}
-	gc, sf, err := r.clients()
+	defer f.svc.close()
+	env, err := f.liveEnv(context.Background(), 10*time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
-	env := r.passEnv(gc, sf, o)
-	if err := r.withOneHub(context.Background(), &env, sf); err != nil {
-		b.Fatal(err)
-	}
-	store, st, err := r.openState(false)
+	run, err := f.open(pass.OpenOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer store.Close()
-	env.Journal = store
-	if _, err, _ := r.passAndSave(context.Background(), env, store, st, o); err != nil {
+	defer run.Close()
+	if _, err := run.Pass(context.Background(), env, pass.Options{}); err != nil {
 		b.Fatal(err)
 	}
 	var grpcReqs, restReads int
@@ -179,7 +171,7 @@ func benchmarkMirror(b *testing.B, h *harness, oh *onehubtest.Server) {
 		}
 		h.advance(10 * time.Second)
 		b.StartTimer()
-		rep, err, _ := r.passAndSave(context.Background(), env, store, st, o)
+		rep, err := run.Pass(context.Background(), env, pass.Options{})
 		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)
@@ -187,8 +179,8 @@ func benchmarkMirror(b *testing.B, h *harness, oh *onehubtest.Server) {
 		restReads = h.phoneRequests("GET")
 		if oh != nil {
 			grpcReqs = len(oh.Calls())
-			if rep.Summary.StatesRead != n || restReads != 0 {
-				b.Fatalf("OneHub pass: %d states, %d REST reads", rep.Summary.StatesRead, restReads)
+			if rep.Summary.OneHubStates != n || restReads != 0 {
+				b.Fatalf("OneHub pass: %d states, %d REST reads", rep.Summary.OneHubStates, restReads)
 			}
 		} else if restReads != n {
 			b.Fatalf("REST pass read %d phone configs, want %d", restReads, n)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -161,7 +162,8 @@ func playDemo(ctx, stop context.Context, g *globals, o demoOptions, w *demoWorld
 	if oh != nil {
 		dg.deps.OneHubTLS = oh.ClientTLSConfig()
 	}
-	r := &run{g: &dg, cfg: cfg, log: dg.logger(), stateDir: filepath.Join(dir, "state")}
+	f := &factory{g: &dg, dir: filepath.Join(dir, "state"), log: dg.logger()}
+	f.svc = &services{f: f, cfg: cfg}
 
 	sc := newScenario(gs, ss, people, o.seed)
 	sc.calls = oh != nil
@@ -172,7 +174,7 @@ func playDemo(ctx, stop context.Context, g *globals, o demoOptions, w *demoWorld
 	maxPasses := max(1, int(o.duration/time.Second))
 	total := pass.Summary{}
 	passes := 0
-	err := runSyncWatch(ctx, end, r, syncOptions{interval: time.Second}, func(rep *pass.Report, err error) {
+	err := runSyncWatch(ctx, end, f, syncOptions{interval: time.Second}, func(rep *pass.Report, err error) {
 		passes++
 		if rep != nil && err == nil {
 			total.Add(rep.Summary)
@@ -190,7 +192,7 @@ func playDemo(ctx, stop context.Context, g *globals, o demoOptions, w *demoWorld
 	if err != nil {
 		return err
 	}
-	return printDemoSummary(r, total, passes, gs, ss, o.starface)
+	return printDemoSummary(f, total, passes, gs, ss, o.starface)
 }
 
 // demoStarfaceVersion makes the simulated PBX a STARFACE 10 (OAuth realm, no classic login,
@@ -240,7 +242,7 @@ func demoCompany(gs *graphtest.Server, ss *starfacetest.Server, n int) []demoPer
 			first = fmt.Sprintf("%s%d", first, i/len(firsts))
 		}
 		p := demoPerson{login: fmt.Sprintf("%04d", i+2), first: first, last: last, sfID: i + 2,
-			email:   fmt.Sprintf("%s.%s@contoso.example", lower(first), lower(last)),
+			email:   fmt.Sprintf("%s.%s@contoso.example", strings.ToLower(first), strings.ToLower(last)),
 			entraID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+2)}
 		sfEmail := p.email
 		switch i {
@@ -256,16 +258,6 @@ func demoCompany(gs *graphtest.Server, ss *starfacetest.Server, n int) []demoPer
 		people = append(people, p)
 	}
 	return people
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 func demoConfig(dir, graphURL, starfaceURL string, mirror bool, oh *onehubtest.Server) (*mapping.Config, error) {
@@ -425,32 +417,20 @@ type demoSummary struct {
 	StarfaceRefreshes       int    `json:"starface_refreshes"`
 }
 
-// demoTotals are the passes' counts added up: only what adds up (a pass's in_scope does not).
+// demoTotals are the passes' counts added up: only what adds up. The scope counts of a pass do
+// not, so fields of the same JSON names at this level hide pass.Summary's, and stay empty.
 type demoTotals struct {
-	PresenceRead    int `json:"presence_read"`
-	SwitchedOn      int `json:"dnd_on"`
-	Released        int `json:"released"`
-	Unchanged       int `json:"unchanged"`
-	Kept            int `json:"kept"`
-	Failed          int `json:"failed"`
-	SessionsSet     int `json:"sessions_set"`
-	SessionsCleared int `json:"sessions_cleared"`
-	PhoneReads      int `json:"phone_reads"`
-	StatesRead      int `json:"onehub_states,omitempty"`
-}
-
-func demoTotalsOf(s pass.Summary) demoTotals {
-	return demoTotals{PresenceRead: s.PresenceRead, SwitchedOn: s.SwitchedOn, Released: s.Released,
-		Unchanged: s.Unchanged, Kept: s.Kept, Failed: s.Failed, SessionsSet: s.SessionsSet,
-		SessionsCleared: s.SessionsCleared, PhoneReads: s.PhoneReads, StatesRead: s.StatesRead}
+	pass.Summary
+	InScope *int `json:"in_scope,omitempty"`
+	Matched *int `json:"matched,omitempty"`
 }
 
 // presenceBatch is how many users one getPresencesByUserId request may name.
 const presenceBatch = 650
 
-func printDemoSummary(r *run, t pass.Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server, version int) error {
+func printDemoSummary(f *factory, t pass.Summary, passes int, gs *graphtest.Server, ss *starfacetest.Server, version int) error {
 	s := demoSummary{Type: "summary", Simulated: true, Passes: passes, InScope: t.InScope, Matched: t.Matched,
-		Totals:                  demoTotalsOf(t),
+		Totals:                  demoTotals{Summary: t},
 		GraphRequests:           gs.CountRequests("", "/v1.0/"),
 		PresenceRequests:        gs.CountRequests("POST", "/v1.0/communications/getPresencesByUserId"),
 		PresenceRequestsPerPass: (t.Matched + presenceBatch - 1) / presenceBatch,
@@ -461,14 +441,14 @@ func printDemoSummary(r *run, t pass.Summary, passes int, gs *graphtest.Server, 
 		StarfaceSignIns:         ss.Logins(), // classic logins and password grants
 		StarfaceRefreshes:       ss.CountGrants("refresh_token"),
 	}
-	if r.sf != nil {
-		s.StarfaceSignIn = r.sf.Method()
+	if f.svc.sf != nil {
+		s.StarfaceSignIn = f.svc.sf.Method()
 	}
-	if r.g.output == "json" {
+	if f.g.output == "json" {
 		// One line, like the pass lines before it.
-		return json.NewEncoder(r.g.deps.Stdout).Encode(s)
+		return json.NewEncoder(f.g.deps.Stdout).Encode(s)
 	}
-	out := r.g.deps.Stdout
+	out := f.g.deps.Stdout
 	tot := s.Totals
 	fmt.Fprintf(out, "\nDemo over (simulated services): %s, %d STARFACE users in scope, %d matched.\n",
 		plural(passes, "pass", "passes"), s.InScope, s.Matched)

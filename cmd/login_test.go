@@ -5,11 +5,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/teamsface/teamsface/graph/graphtest"
+	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/starface/starfacetest"
 )
 
@@ -102,12 +104,9 @@ func TestLoginCheckAllPermissionsOK(t *testing.T) {
 			if n := h.gs.CountRequests("POST", presencesByUser); n != 1 {
 				t.Errorf("getPresencesByUserId requests = %d, want 1", n)
 			}
-			// The write check put back exactly what it read.
-			for _, p := range h.people {
-				pc := h.ss.PhoneConfigOf(p.sfID)
-				if pc.DoNotDisturb || !pc.CallWaiting || pc.DisplayNumberID != 7 || pc.PrimaryPhoneID != 9 {
-					t.Errorf("login --check changed %s's phone config: %+v", p.login, pc)
-				}
+			// The check reads; it writes nothing.
+			if n := h.ss.CountRequests("PUT", "/rest/"); n != 0 {
+				t.Errorf("login --check sent %d PUT requests to STARFACE", n)
 			}
 			if strings.Contains(errs, testSecret) || strings.Contains(out, testSecret) {
 				t.Error("login --check printed the client secret")
@@ -177,27 +176,80 @@ func TestLoginCheckUnknownStarfaceGroupListsGroups(t *testing.T) {
 	}
 }
 
+// A login without the administrator right is found by reading its rights: exit 4 and the fix,
+// and not one write. --write-test proves it by trying, on another user's phone config.
 func TestLoginCheckNonAdminStarfaceLoginExits4(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, 2, "")
-	// The configured STARFACE login loses its administrator right.
-	h.ss.AddUser(starfacetest.User{ID: 1, Login: "0001", Password: testPassword, FirstName: "PBX", FamilyName: "Admin", Admin: false})
-	code, out, errs := h.run("login", "--check", "-o", "json")
-	if code != ExitAuth {
-		t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitAuth, out, errs)
+	for _, tc := range []struct {
+		args   []string
+		status string
+		puts   int
+	}{
+		{[]string{"login", "--check", "-o", "json"}, "missing", 0},
+		{[]string{"login", "--check", "--write-test", "-o", "json"}, "failed", 1},
+	} {
+		t.Run(strings.Join(tc.args[1:], " "), func(t *testing.T) {
+			h := newHarness(t, 2, "")
+			// The configured STARFACE login loses its administrator right.
+			h.ss.AddUser(starfacetest.User{ID: 1, Login: "0001", Password: testPassword, FirstName: "PBX", FamilyName: "Admin", Admin: false})
+			code, out, errs := h.run(tc.args...)
+			if code != ExitAuth {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitAuth, out, errs)
+			}
+			rows := checks(t, out)
+			wantCheck(t, rows, "starface/login and read users", "ok")
+			wantCheck(t, rows, "starface/write phone configs", tc.status)
+			if !strings.Contains(errs, "administrator") {
+				t.Errorf("stderr does not say an administrator login is needed:\n%s", errs)
+			}
+			if n := h.ss.CountRequests("PUT", "/rest/"); n != tc.puts {
+				t.Errorf("PUT requests = %d, want %d", n, tc.puts)
+			}
+			for _, r := range h.ss.Requests() {
+				if r.Method == "PUT" && r.Path == "/rest/users/1/phoneconfig" {
+					t.Error("the write check wrote the login's own phone config, which any user may do")
+				}
+			}
+		})
 	}
-	rows := checks(t, out)
-	wantCheck(t, rows, "starface/login and read users", "ok")
-	wantCheck(t, rows, "starface/write phone configs", "failed")
-	if !strings.Contains(errs, "administrator") {
-		t.Errorf("stderr does not say an administrator login is needed:\n%s", errs)
+}
+
+// --check changes nothing on either service; --write-test writes one other user's phone config
+// back as it read it and says whose.
+func TestLoginCheckWritesOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 3, "")
+	h.ss.SetDND(h.people[1].sfID, true)
+	before := map[int]starface.PhoneConfig{}
+	for _, p := range h.people {
+		before[p.sfID] = h.ss.PhoneConfigOf(p.sfID)
 	}
-	if n := h.ss.CountRequests("PUT", "/rest/users/"); n != 1 {
-		t.Errorf("PUT phoneconfig requests = %d, want 1", n)
-	}
+	out, _ := h.mustRun(ExitOK, "login", "--check", "-o", "json")
+	wantCheck(t, checks(t, out), "starface/write phone configs", "ok")
+	// Reads only: GETs, sign-ins, and the one presence read (a POST that changes nothing).
 	for _, r := range h.ss.Requests() {
-		if r.Method == "PUT" && r.Path == "/rest/users/1/phoneconfig" {
-			t.Error("the write check wrote the login's own phone config, which any user may do")
+		if r.Method != "GET" && r.Path != "/rest/login" {
+			t.Errorf("login --check sent STARFACE %s %s", r.Method, r.Path)
+		}
+	}
+	for _, r := range h.gs.Requests() {
+		if r.Method != "GET" && !strings.HasSuffix(r.Path, "/oauth2/v2.0/token") && r.Path != presencesByUser {
+			t.Errorf("login --check sent Graph %s %s", r.Method, r.Path)
+		}
+	}
+	h.resetLogs()
+	out, _ = h.mustRun(ExitOK, "login", "--check", "--write-test", "-o", "json")
+	rows := checks(t, out)
+	wantCheck(t, rows, "starface/write phone configs", "ok")
+	if d := rows["starface/write phone configs"].Detail; !strings.Contains(d, "0002") || !strings.Contains(d, "unchanged") {
+		t.Errorf("the write test does not say whose phone config it wrote: %q", d)
+	}
+	if n := h.ss.CountRequests("PUT", "/rest/users/2/phoneconfig"); n != 1 || h.ss.CountRequests("PUT", "/rest/") != 1 {
+		t.Errorf("the write test wrote %d times to 0002's phone config and %d times in all; want one", n, h.ss.CountRequests("PUT", "/rest/"))
+	}
+	for id, pc := range before {
+		if got := h.ss.PhoneConfigOf(id); !reflect.DeepEqual(got, pc) {
+			t.Errorf("user %d's phone config changed: %+v, was %+v", id, got, pc)
 		}
 	}
 }

@@ -27,21 +27,21 @@ type requestCounts struct {
 	onehubCalls, onehubEvents, onehubFallbacks int64
 }
 
-func (r *run) requestCounts() requestCounts {
+func (s *services) requestCounts() requestCounts {
 	var c requestCounts
-	if r.gc != nil {
-		s := r.gc.Stats()
-		c.graph, c.throttled = s.Requests, s.Throttled
+	if s.graph != nil {
+		st := s.graph.Stats()
+		c.graph, c.throttled = st.Requests, st.Throttled
 	}
-	if r.sf != nil {
-		c.starface = r.sf.Stats().Requests
+	if s.sf != nil {
+		c.starface = s.sf.Stats().Requests
 	}
-	if r.onehub != nil {
-		c.onehubCalls = r.onehub.Stats().Calls
+	if s.onehub != nil {
+		c.onehubCalls = s.onehub.Stats().Calls
 	}
-	if r.live != nil {
-		s := r.live.Stats()
-		c.onehubEvents, c.onehubFallbacks = s.Events, s.Fallbacks
+	if s.live != nil {
+		st := s.live.Stats()
+		c.onehubEvents, c.onehubFallbacks = st.Events, st.Fallbacks
 	}
 	return c
 }
@@ -59,6 +59,7 @@ func (c requestCounts) sub(before requestCounts) requestCounts {
 type metrics struct {
 	ok          bool
 	lastSuccess time.Time
+	lastFailure time.Time // zero: no pass of this run failed
 	duration    time.Duration
 	users       map[string]int // by match status
 	changes     map[string]int // by kind
@@ -67,34 +68,81 @@ type metrics struct {
 	onehub      bool // starface.onehub is on: its counts are exported too
 }
 
-// passMetrics describes one pass that started at start. lastSuccess is when the last pass that
-// finished started: this one, or for a failed one the one before.
-func (r *run) passMetrics(rep *pass.Report, lastSuccess, start time.Time, before requestCounts) metrics {
-	after := r.requestCounts()
-	r.counted = after
-	m := metrics{
+// monitor is what sync once and sync watch tell monitoring after each pass: its metrics go to
+// the exporter behind /metrics and, when there is one, to the metrics file.
+type monitor struct {
+	exp  *exporter
+	file string
+	now  func() time.Time
+	// lastSuccess is when the last pass that finished started; lastFailure when the last pass
+	// that failed as a whole started.
+	lastSuccess, lastFailure time.Time
+	// counted is what the clients had done when the last pass's metrics were taken, so that
+	// what happens between passes (OneHub's events) is counted with the next one.
+	counted requestCounts
+}
+
+func newMonitor(now func() time.Time, file string) *monitor {
+	return &monitor{exp: newExporter(), file: file, now: now}
+}
+
+// recount starts counting anew from what svc's clients have done: after a reload built new
+// clients, which count from zero.
+func (m *monitor) recount(svc *services) { m.counted = svc.requestCounts() }
+
+// record takes the metrics of a pass that started at start and wrote rep (nil when it failed
+// as a whole), and writes the metrics file; its error is a file that could not be written.
+func (m *monitor) record(svc *services, rep *pass.Report, passErr error, start time.Time) error {
+	switch {
+	case passErr == nil:
+		m.lastSuccess = start
+	case m.lastSuccess.IsZero() && m.file != "":
+		// The first pass of this run failed: the last success is what the file said before.
+		m.lastSuccess = previousSuccess(m.file)
+	}
+	if passErr != nil {
+		rep = nil // a pass that failed as a whole reports no counts
+		m.lastFailure = start
+	}
+	m.exp.pass.set(m.metricsOf(svc, rep, start))
+	if m.file == "" {
+		return nil
+	}
+	if err := m.exp.writeFile(m.file); err != nil {
+		return &metricsFileError{file: m.file, err: err}
+	}
+	return nil
+}
+
+// metricsOf describes one pass that started at start.
+func (m *monitor) metricsOf(svc *services, rep *pass.Report, start time.Time) metrics {
+	after := svc.requestCounts()
+	before := m.counted
+	m.counted = after
+	mt := metrics{
 		ok:          rep != nil,
-		lastSuccess: lastSuccess,
-		duration:    r.g.deps.Now().Sub(start),
+		lastSuccess: m.lastSuccess,
+		lastFailure: m.lastFailure,
+		duration:    m.now().Sub(start),
 		users:       map[string]int{},
 		changes:     map[string]int{},
 		requests:    after.sub(before),
-		onehub:      r.onehub != nil,
+		onehub:      svc.onehub != nil,
 	}
 	for _, s := range []mapping.Status{mapping.StatusMatched, mapping.StatusUnmatched, mapping.StatusAmbiguous, mapping.StatusDisabled, mapping.StatusExcluded} {
-		m.users[string(s)] = 0
+		mt.users[string(s)] = 0
 	}
 	if rep == nil {
-		return m
+		return mt
 	}
 	for _, x := range rep.Matches {
-		m.users[string(x.Status)]++
+		mt.users[string(x.Status)]++
 	}
 	s := rep.Summary
-	m.changes = map[string]int{"dnd_on": s.SwitchedOn, "released": s.Released, "unchanged": s.Unchanged,
+	mt.changes = map[string]int{"dnd_on": s.SwitchedOn, "released": s.Released, "unchanged": s.Unchanged,
 		"kept": s.Kept, "session_set": s.SessionsSet, "session_cleared": s.SessionsCleared}
-	m.failed = s.Failed
-	return m
+	mt.failed = s.Failed
+	return mt
 }
 
 // The metrics teamsface exports. Their names and help texts are what the README's Monitoring
@@ -102,6 +150,7 @@ func (r *run) passMetrics(rep *pass.Report, lastSuccess, start time.Time, before
 var (
 	descPassSuccess  = newDesc("teamsface_pass_success", "1 if the last pass finished, 0 if it failed as a whole.")
 	descLastSuccess  = newDesc("teamsface_last_success_timestamp_seconds", "Unix time of the last pass that finished.")
+	descLastFailure  = newDesc("teamsface_last_failure_timestamp_seconds", "Unix time of the last pass of this run that failed as a whole (0: none).")
 	descPassDuration = newDesc("teamsface_pass_duration_seconds", "Duration of the last pass.")
 	descUsers        = newDesc("teamsface_users", "STARFACE users by match status.", "status")
 	descChanges      = newDesc("teamsface_pass_changes", "What the last pass did, by kind.", "kind")
@@ -135,7 +184,7 @@ func (c *passCollector) set(m metrics) {
 }
 
 func (c *passCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPassSuccess, descLastSuccess, descPassDuration, descUsers, descChanges,
+	for _, d := range []*prometheus.Desc{descPassSuccess, descLastSuccess, descLastFailure, descPassDuration, descUsers, descChanges,
 		descFailed, descGraph, descThrottled, descStarface, descOneHubCalls, descOneHubEvents, descOneHubFalls, descBuildInfo} {
 		ch <- d
 	}
@@ -159,6 +208,11 @@ func (c *passCollector) Collect(ch chan<- prometheus.Metric) {
 		last = float64(m.lastSuccess.Unix())
 	}
 	gauge(descLastSuccess, last)
+	failure := 0.0
+	if !m.lastFailure.IsZero() {
+		failure = float64(m.lastFailure.Unix())
+	}
+	gauge(descLastFailure, failure)
 	gauge(descPassDuration, m.duration.Seconds())
 	for k, v := range m.users {
 		gauge(descUsers, float64(v), k)
@@ -267,12 +321,4 @@ func metricsCause(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// exporter is the run's metrics, made on first use.
-func (r *run) exporter() *exporter {
-	if r.exp == nil {
-		r.exp = newExporter()
-	}
-	return r.exp
 }

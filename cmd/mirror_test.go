@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/state"
 )
 
@@ -256,7 +256,7 @@ func TestMirrorHoldsInSyncWatch(t *testing.T) {
 		c <- h.clock()
 		return c
 	}
-	r, err := g.newRun("")
+	r, err := g.factory("")
 	if err != nil {
 		t.Fatal(err)
 	}

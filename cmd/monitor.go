@@ -33,7 +33,8 @@ type health struct {
 	// lastSuccess is when the last pass that finished started; waitUntil when Graph takes
 	// requests again after a Retry-After (zero: none).
 	lastSuccess, waitUntil time.Time
-	lastErr                string // why the last pass failed, "" when it did not
+	lastErr                string    // why the last pass failed, "" when it did not
+	lastErrAt              time.Time // when that pass started
 }
 
 // healthLimit is how old the last successful pass may be before /healthz fails.
@@ -52,11 +53,11 @@ func (h *health) succeeded(start, waitUntil time.Time) {
 	h.lastSuccess, h.waitUntil, h.lastErr = start, waitUntil, ""
 }
 
-// failed records a pass that failed as a whole.
-func (h *health) failed(err error) {
+// failed records a pass that failed as a whole, started at start.
+func (h *health) failed(err error, start time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.lastErr = shortReason(err.Error())
+	h.lastErr, h.lastErrAt = shortReason(err.Error()), start
 }
 
 // check says whether sync watch is healthy, and why in one line.
@@ -67,7 +68,7 @@ func (h *health) check() (ok bool, why string) {
 	ago := func(t time.Time) string { return now.Sub(t).Round(time.Second).String() + " ago" }
 	lastErr := ""
 	if h.lastErr != "" {
-		lastErr = "; last error: " + h.lastErr
+		lastErr = fmt.Sprintf("; the last pass failed (%s, %s): %s", h.lastErrAt.UTC().Format(time.RFC3339), ago(h.lastErrAt), h.lastErr)
 	}
 	switch {
 	case h.lastSuccess.IsZero() && now.Sub(h.started) <= h.limit:

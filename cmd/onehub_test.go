@@ -168,7 +168,7 @@ func TestOneHubWatchShowsACallAtOnce(t *testing.T) {
 	g := &globals{deps: deps, configFile: h.cfgPath, stateDir: h.stateDir, output: "table", logLevel: "warn", logFormat: "text"}
 	never := make(chan time.Time)
 	g.after = func(time.Duration) <-chan time.Time { return never } // only events start a pass
-	r, err := g.newRun("")
+	r, err := g.factory("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/mapping"
-	"github.com/teamsface/teamsface/state"
 )
 
 // presenceRow is one user in `presence get`; the JSON names are stable.
@@ -50,86 +48,58 @@ It reads but changes nothing.`,
   teamsface presence get 0003 alice@contoso.com
   teamsface presence get -o json 6f1c3e0a-1b2c-4d5e-8f90-123456789abc`,
 		RunE: func(c *cobra.Command, args []string) error {
-			r, err := g.newRun("")
+			f, err := g.factory("")
 			if err != nil {
 				return err
 			}
-			return runPresenceGet(c.Context(), r, args)
+			return runPresenceGet(c.Context(), f, args)
 		},
 	})
 	return c
 }
 
-func runPresenceGet(ctx context.Context, r *run, args []string) error {
-	gc, sf, err := r.clients()
+// runPresenceGet is `presence get`: a read-only run plans the next pass for the users asked
+// about, and their rows are printed.
+func runPresenceGet(ctx context.Context, f *factory, args []string) error {
+	env, err := f.liveEnv(ctx, 0)
 	if err != nil {
 		return err
 	}
-	st, _, err := state.ReadOnly(r.stateDir)
+	defer f.svc.close()
+	run, err := f.open(pass.OpenOptions{Mode: pass.ReadOnly})
 	if err != nil {
 		return err
 	}
-	defer r.close()
-	r.graphNotBefore(st) // no request while an earlier run's Retry-After lasts (rule 5)
-	env := r.passEnv(gc, sf, syncOptions{})
-	if err := r.withOneHub(ctx, &env, sf); err != nil {
-		return err
-	}
-	matches, err := pass.MatchUsers(ctx, r.cfg, gc, sf, env.Progress)
+	defer run.Close()
+	v, err := run.Presence(ctx, env, args)
 	if err != nil {
 		return err
 	}
-	picked, problems := pickUsers(matches, args)
-	for _, p := range problems {
-		fmt.Fprintln(r.g.deps.Stderr, "teamsface:", p)
+	for _, p := range v.Problems {
+		fmt.Fprintln(f.g.deps.Stderr, "teamsface:", p)
 	}
-	if len(picked) > 0 || len(problems) == 0 {
-		if err := r.presenceOf(ctx, env, st, matches, picked); err != nil {
+	if len(v.Users) > 0 || len(v.Problems) == 0 {
+		rows := make([]presenceRow, len(v.Users))
+		for i, up := range v.Users {
+			rows[i] = presenceRowOf(up)
+		}
+		if err := f.g.printPresence(rows, f.cfg().Starface.OneHub); err != nil {
 			return err
 		}
 	}
-	if len(problems) > 0 {
+	if len(v.Problems) > 0 {
 		// The users found are listed all the same; the exit code still says some were not.
-		return usagef("%s not found among the matched users (see teamsface users match)", plural(len(problems), "user", "users"))
+		return usagef("%s not found among the matched users (see teamsface users match)", plural(len(v.Problems), "user", "users"))
 	}
 	return nil
 }
 
-// presenceOf prints the plan of the picked users.
-func (r *run) presenceOf(ctx context.Context, env pass.Env, st *state.State, matches []mapping.Match, picked []mapping.Match) error {
-	if len(picked) == 0 {
-		return r.printPresence(nil)
-	}
-	// The pass's own plan, for these users and reading each one's phone config: what it shows
-	// is what the next pass would do.
-	only := make([]string, len(picked))
-	for i, m := range picked {
-		only[i] = m.Login
-	}
-	p, err := pass.PlanPass(ctx, env, st, pass.PlanOptions{Matches: matches, Only: only, ReadAll: true})
-	if err != nil {
-		return err
-	}
-	if p.Throttled != nil {
-		return &partialError{throttledMessage(p.Throttled, r.g.deps.Now())}
-	}
-	byLogin := make(map[string]*pass.UserPlan, len(p.Users))
-	for _, up := range p.Users {
-		byLogin[up.Login] = up
-	}
-	rows := make([]presenceRow, len(picked))
-	for i, m := range picked {
-		rows[i] = presenceRowOf(byLogin[m.Login])
-	}
-	return r.printPresence(rows)
-}
-
-func (r *run) printPresence(rows []presenceRow) error {
+func (g *globals) printPresence(rows []presenceRow, oneHub bool) error {
 	if rows == nil {
 		rows = []presenceRow{}
 	}
-	if r.g.output == "json" {
-		return printJSON(r.g.deps.Stdout, rows)
+	if g.output == "json" {
+		return printJSON(g.deps.Stdout, rows)
 	}
 	table := make([][]string, len(rows))
 	for i, x := range rows {
@@ -145,7 +115,7 @@ func (r *run) printPresence(rows []presenceRow) error {
 			session += " (hidden: the status the user picked in Teams wins)"
 		}
 		table[i] = []string{x.Login, x.UPN, dash(x.Availability), dash(x.Activity), onOff(x.DND), yesNo(x.DNDOwned), x.Decision, x.NextAction, reason, session}
-		if r.cfg.Starface.OneHub {
+		if oneHub {
 			call := "-"
 			if x.OnCall != nil {
 				call = yesNo(*x.OnCall)
@@ -154,10 +124,10 @@ func (r *run) printPresence(rows []presenceRow) error {
 		}
 	}
 	header := []string{"LOGIN", "UPN", "AVAILABILITY", "ACTIVITY", "DND", "OWNED", "DECISION", "NEXT", "REASON", "TEAMS SESSION"}
-	if r.cfg.Starface.OneHub {
+	if oneHub {
 		header = slices.Insert(header, 6, "CALL")
 	}
-	return printTable(r.g.deps.Stdout, header, table)
+	return printTable(g.deps.Stdout, header, table)
 }
 
 // presenceRowOf renders one user's plan.
@@ -177,21 +147,21 @@ func presenceRowOf(up *pass.UserPlan) presenceRow {
 	if up.Phone != nil {
 		row.DND = &up.Phone.DoNotDisturb
 	}
-	if up.State != nil {
-		row.OnCall = &up.State.OnCall
+	if up.OneHub != nil {
+		row.OnCall = &up.OneHub.OnCall
 	}
 	row.DNDOwned = up.Owned && row.DND != nil && *row.DND
 	switch up.DND {
-	case pass.DNDSwitchOn:
+	case mapping.DNDSwitchOn:
 		row.NextAction = "switch DND on"
-	case pass.DNDRelease:
+	case mapping.DNDRelease:
 		row.NextAction = "switch DND off (release)"
-	case pass.DNDAlreadyOn:
+	case mapping.DNDAlreadyOn:
 		row.NextAction = "none"
 		if !up.Owned {
 			row.Reason = "DND already on at the phone; not taking ownership"
 		}
-	case pass.DNDAlreadyOff:
+	case mapping.DNDAlreadyOff:
 		row.NextAction = "none"
 		row.Reason = "DND was switched off at the phone; nothing to release"
 	default:
@@ -202,9 +172,9 @@ func presenceRowOf(up *pass.UserPlan) presenceRow {
 		}
 	}
 	switch up.Session {
-	case pass.SessionSet, pass.SessionRefresh:
+	case mapping.SessionSet, mapping.SessionRefresh:
 		row.NextAction = joinAction(row.NextAction, "set Teams session")
-	case pass.SessionClear:
+	case mapping.SessionClear:
 		row.NextAction = joinAction(row.NextAction, "clear Teams session")
 	}
 	return row
@@ -215,37 +185,4 @@ func joinAction(a, b string) string {
 		return b
 	}
 	return a + ", " + b
-}
-
-// pickUsers resolves USER arguments against the match: login, e-mail, UPN or Entra object id.
-// No arguments means every matched user. Arguments that name nobody matched are returned as
-// problems, one line each, so that the others can still be shown.
-func pickUsers(matches []mapping.Match, args []string) (out []mapping.Match, problems []string) {
-	if len(args) == 0 {
-		for _, m := range matches {
-			if m.Status == mapping.StatusMatched {
-				out = append(out, m)
-			}
-		}
-		return out, nil
-	}
-	for _, a := range args {
-		key := strings.ToLower(strings.TrimSpace(a))
-		var found *mapping.Match
-		for i, m := range matches {
-			if m.Login == a || strings.EqualFold(m.Email, key) || strings.EqualFold(m.UPN, key) || strings.EqualFold(m.EntraID, key) {
-				found = &matches[i]
-				break
-			}
-		}
-		switch {
-		case found == nil:
-			problems = append(problems, fmt.Sprintf("user %q: no STARFACE user in scope with that login, e-mail, UPN or Entra id", a))
-		case found.Status != mapping.StatusMatched:
-			problems = append(problems, fmt.Sprintf("user %q (STARFACE %s) is %s: %s", a, found.Login, found.Status, dash(found.Reason)))
-		default:
-			out = append(out, *found)
-		}
-	}
-	return out, problems
 }

@@ -1,12 +1,12 @@
 package cmd
 
 import (
-	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/graph/graphtest"
 	"github.com/teamsface/teamsface/starface/starfacetest"
 )

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/teamsface/teamsface/cmd/internal/pass"
-	"github.com/teamsface/teamsface/state"
 )
 
 type releaseOptions struct {
@@ -34,74 +33,54 @@ would do and changes nothing.`,
   teamsface release --config /etc/teamsface/mapping.yaml --state-dir /var/lib/teamsface`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			r, err := g.newRun("")
+			f, err := g.factory("")
 			if err != nil {
 				return err
 			}
 			sd := g.watchSignals(c.Context())
 			defer sd.release()
-			return runRelease(sd.hard, r, *o)
+			return runRelease(sd.hard, f, *o)
 		},
 	}
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "show what would be released; change nothing")
 	return c
 }
 
-// runRelease is `teamsface release`.
-func runRelease(ctx context.Context, r *run, o releaseOptions) error {
-	gc, sf, err := r.clients()
+// runRelease is `teamsface release`: the runner releases what the state remembers; this prints
+// it. With --dry-run the run is read-only and withholds every write.
+func runRelease(ctx context.Context, f *factory, o releaseOptions) error {
+	env, err := f.env(0)
 	if err != nil {
 		return err
 	}
-	env := r.passEnv(gc, sf, syncOptions{})
-	ctx, cancel := context.WithTimeout(ctx, defaultPassTimeout)
-	if st, _, err := state.ReadOnly(r.stateDir); err == nil {
-		r.graphNotBefore(st) // no Graph request while an earlier run's Retry-After lasts (rule 5)
-	}
-	defer cancel()
+	defer f.svc.close()
+	mode := pass.Write
 	if o.dryRun {
-		st, _, err := state.ReadOnly(r.stateDir)
-		if err != nil {
-			return err
-		}
-		env, _ = pass.DryRun(env)
-		rep, err := pass.PlanRelease(ctx, env, st).Execute(ctx, env, st)
-		if err != nil {
-			return err
-		}
-		return r.printRelease(rep, st, true)
+		mode = pass.ReadOnly
 	}
-	store, st, err := r.openState(false)
+	run, err := f.open(pass.OpenOptions{Mode: mode})
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	env.Journal = store
-	pending, err := store.Pending()
+	defer run.Close()
+	ctx, cancel := context.WithTimeout(ctx, defaultPassTimeout)
+	defer cancel()
+	rep, err := run.Release(ctx, env)
 	if err != nil {
 		return err
 	}
-	settled, leftover := pass.Settle(ctx, env, st, pending)
-	rep, err := pass.PlanRelease(ctx, env, st).Execute(ctx, env, st)
-	if err != nil {
+	if err := f.g.printRelease(rep, o.dryRun); err != nil {
 		return err
 	}
-	rep.Changes = append(settled, rep.Changes...)
-	if pass.Released(st) {
-		st.SetMatch(nil) // forget the match with the users: a new installation matches anew
-	}
-	if err := store.Save(st, append(leftover, rep.Leftover...)...); err != nil {
-		return err
-	}
-	if err := r.printRelease(rep, st, false); err != nil {
-		return err
+	if o.dryRun {
+		return nil
 	}
 	return failedErr(rep)
 }
 
-func (r *run) printRelease(rep *pass.Report, st *state.State, dryRun bool) error {
-	if r.g.output == "json" {
-		return printJSON(r.g.deps.Stdout, rep)
+func (g *globals) printRelease(rep *pass.Report, dryRun bool) error {
+	if g.output == "json" {
+		return printJSON(g.deps.Stdout, rep)
 	}
 	s := rep.Summary
 	verb := "released"
@@ -109,13 +88,13 @@ func (r *run) printRelease(rep *pass.Report, st *state.State, dryRun bool) error
 		verb = "dry run, nothing changed: would release"
 	}
 	left := ""
-	if !dryRun && st.Len() > 0 {
-		left = fmt.Sprintf("; %s still remembered (run it again)", plural(st.Len(), "user", "users"))
+	if !dryRun && rep.Remembered > 0 {
+		left = fmt.Sprintf("; %s still remembered (run it again)", plural(rep.Remembered, "user", "users"))
 	}
-	fmt.Fprintf(r.g.deps.Stderr, "%s %s, cleared %s, %s failed%s\n", verb, plural(s.Released, "DND", "DNDs"),
+	fmt.Fprintf(g.deps.Stderr, "%s %s, cleared %s, %s failed%s\n", verb, plural(s.Released, "DND", "DNDs"),
 		plural(s.SessionsCleared, "Teams session", "Teams sessions"), plural(s.Failed, "user", "users"), left)
 	if len(rep.Changes) == 0 {
 		return nil
 	}
-	return printTable(r.g.deps.Stdout, []string{"LOGIN", "UPN", "AVAILABILITY", "ACTIVITY", "DND BEFORE", "ACTION", "REASON"}, changeRows(rep.Changes))
+	return printTable(g.deps.Stdout, []string{"LOGIN", "UPN", "AVAILABILITY", "ACTIVITY", "DND BEFORE", "ACTION", "REASON"}, changeRows(rep.Changes))
 }

@@ -22,49 +22,42 @@ import (
 // changed users section makes the next pass match users anew (the cached match names the
 // configuration it was made with).
 func (w *watch) reload(ctx context.Context) {
-	r := w.r
-	path := r.cfg.File
-	cfg, graphKey, starfaceKey, err := loadForReload(path, r.g.deps.Getenv)
+	f, running := w.f, w.f.svc
+	path := running.cfg.File
+	cfg, graphKey, starfaceKey, err := loadForReload(path, f.g.deps.Getenv)
 	if err != nil {
-		r.log.Error("configuration not reloaded; the running one stays", "file", path, "error", err)
+		f.log.Error("configuration not reloaded; the running one stays", "file", path, "error", err)
 		return
 	}
-	// Build what changed aside; switch over only once everything is built.
-	next := &run{g: r.g, cfg: cfg, log: r.log, stateDir: r.stateDir}
+	// Build what changed beside the running services; switch over only once everything is
+	// built, by swapping the one value.
+	next := &services{f: f, cfg: cfg}
 	newGraph, newStarface := graphKey != w.graphKey, starfaceKey != w.starfaceKey
-	if newGraph {
-		if _, err := next.graphClient(); err != nil {
-			r.log.Error("configuration not reloaded; the running one stays", "file", path, "error", err)
-			return
-		}
+	if !newGraph {
+		next.tokens, next.graph = running.tokens, running.graph
 	}
-	if newStarface {
-		sf, err := next.starfaceClient()
-		if err == nil {
-			_, err = next.oneHub(ctx, sf)
-		}
-		if err != nil {
+	if !newStarface {
+		next.sf, next.onehub, next.live = running.sf, running.onehub, running.live
+	}
+	f.svc = next
+	env, err := f.liveEnv(ctx, w.o.interval)
+	if err != nil {
+		f.svc = running
+		if newStarface {
 			next.close()
-			r.log.Error("configuration not reloaded; the running one stays", "file", path, "error", err)
-			return
 		}
-	}
-
-	r.cfg = cfg
-	r.readLoadNoted = false // poll and read_rate may have changed: say it again if it still applies
-	if newGraph {
-		r.gc, r.tokens = next.gc, next.tokens
-		w.graphKey = graphKey
+		f.log.Error("configuration not reloaded; the running one stays", "file", path, "error", err)
+		return
 	}
 	if newStarface {
-		r.close()
-		r.sf, r.onehub, r.live, r.oneHubDown = next.sf, next.onehub, next.live, false
-		w.starfaceKey = starfaceKey
+		running.close()
 	}
+	w.env = env
+	w.follow()
 	if newGraph || newStarface {
-		r.counted = r.requestCounts() // new clients count from zero
+		w.mon.recount(next) // new clients count from zero
 	}
-	w.setEnv()
+	w.graphKey, w.starfaceKey = graphKey, starfaceKey
 	w.scopeToSay = true
 	rebuilt := func(b bool) string {
 		if b {
@@ -72,24 +65,12 @@ func (w *watch) reload(ctx context.Context) {
 		}
 		return "kept"
 	}
-	log := r.log
+	log := f.log
 	if w.notice != nil {
 		log = w.notice
 	}
 	log.Info("configuration reloaded; it applies from the next pass", "file", path,
 		"graph_client", rebuilt(newGraph), "starface_client", rebuilt(newStarface))
-}
-
-// setEnv points the passes at the run's current configuration and clients.
-func (w *watch) setEnv() {
-	r := w.r
-	w.env = r.passEnv(r.gc, r.sf, w.o)
-	w.env.Journal = w.store
-	w.changed = nil
-	if r.live != nil {
-		w.env.Phones = r.live
-		w.changed = r.live.Changed()
-	}
 }
 
 // loadForReload loads the configuration file and the keys of the clients it makes.

@@ -17,18 +17,18 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-)
 
-// Env gives the process environment; tests replace it.
-type Env func(string) string
+	"github.com/teamsface/teamsface/graph"
+)
 
 // Deps are what the commands need from the outside world. Tests and `demo` fill them with
 // in-memory writers and clients that trust the test doubles.
 type Deps struct {
 	Stdout, Stderr io.Writer
 	Stdin          io.Reader
-	Getenv         Env
-	Now            func() time.Time
+	// Getenv gives the process environment; tests replace it.
+	Getenv func(string) string
+	Now    func() time.Time
 	// HTTPClient, when set, is used for both services instead of clients built from the config's
 	// TLS settings (the test doubles use self-signed certificates).
 	HTTPClient *http.Client
@@ -104,6 +104,12 @@ func Run(ctx context.Context, deps Deps, args []string) int {
 	// Cobra's own errors (unknown command or flag, wrong argument count) come before any RunE.
 	if !g.started {
 		err = &usageError{err}
+	}
+	var te *graph.ThrottledError
+	if errors.As(err, &te) && ExitCode(err) == ExitPartial && !errors.As(err, new(*partialError)) {
+		// A command that only reads met an earlier run's Retry-After (pass.Run.GraphAllowed):
+		// it says until when, once, as a pass does.
+		err = &partialError{waitMessage(te, deps.Now(), "nothing was asked of Graph, and no run calls Graph before then")}
 	}
 	var missing *missingCommandError
 	if errors.As(err, &missing) {

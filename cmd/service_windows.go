@@ -38,7 +38,7 @@ func connectServiceManager() (*mgr.Mgr, error) {
 
 func installService(g *globals, o serviceOptions, watchArgs []string) error {
 	// A configuration that does not load is refused now, not at the service's first start.
-	if _, err := g.newRun(""); err != nil {
+	if _, err := g.factory(""); err != nil {
 		return err
 	}
 	exe, err := os.Executable()

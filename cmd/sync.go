@@ -6,17 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/graph"
-	"github.com/teamsface/teamsface/mapping"
-	"github.com/teamsface/teamsface/starface"
-	"github.com/teamsface/teamsface/state"
 )
 
 // defaultPassTimeout bounds one pass. It is below systemd's TimeoutStopSec=2min in the units
@@ -92,13 +87,13 @@ second one ends teamsface at once (the next run settles what it left open).`,
 			if err := o.check(); err != nil {
 				return err
 			}
-			r, err := g.newRun("")
+			f, err := g.factory("")
 			if err != nil {
 				return err
 			}
 			sd := g.watchSignals(c.Context())
 			defer sd.release()
-			return runSyncOnce(sd.hard, r, *o)
+			return runSyncOnce(sd.hard, f, *o)
 		},
 	}
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan; write nothing to STARFACE, Teams or the state file")
@@ -115,7 +110,7 @@ func newSyncWatchCmd(g *globals) *cobra.Command {
 		Long: `Run a pass every --interval, keeping clients and tokens in memory, until SIGINT or SIGTERM:
 the pass in flight is finished (within --pass-timeout) and the state saved, then it exits 0; a
 second signal ends it at once. A failed pass is logged and retried after a growing pause (up to
-5 minutes, honouring Retry-After); an authentication failure ends it with exit 4, since only a
+a minute, honouring Retry-After); an authentication failure ends it with exit 4, since only a
 person can fix that.
 
 It logs a line when it starts (version, configuration, state directory, interval), one with the
@@ -140,14 +135,14 @@ at most that long ago), else 503; either with a one-line reason. A wait that Gra
 			if err := o.check(); err != nil {
 				return err
 			}
-			r, err := g.newRun("")
+			f, err := g.factory("")
 			if err != nil {
 				return err
 			}
 			sd := g.watchSignalsAndHangup(c.Context())
 			defer sd.release()
 			o.announce, o.reload = true, sd.reload
-			return runSyncWatch(sd.hard, sd.stop, r, *o, nil)
+			return runSyncWatch(sd.hard, sd.stop, f, *o, nil)
 		},
 	}
 	c.Flags().DurationVar(&o.interval, "interval", 10*time.Second, "time between the starts of two passes (1s or more)")
@@ -177,42 +172,57 @@ func (o syncOptions) check() error {
 	return nil
 }
 
-// runSyncOnce is `sync once`.
-func runSyncOnce(ctx context.Context, r *run, o syncOptions) error {
+// runSyncOnce is `sync once`: one pass by the runner's protocol, then its summary, its
+// metrics and its exit code. With --dry-run the run is read-only: the pass plans, withholds
+// every write and is printed as the plan.
+func runSyncOnce(ctx context.Context, f *factory, o syncOptions) error {
 	if o.passTimeout <= 0 {
 		o.passTimeout = defaultPassTimeout
 	}
-	gc, sf, err := r.clients()
+	env, err := f.liveEnv(ctx, o.interval)
 	if err != nil {
 		return err
 	}
-	defer r.close()
-	env := r.passEnv(gc, sf, o)
-	if err := r.withOneHub(ctx, &env, sf); err != nil {
-		return err
-	}
+	defer f.svc.close()
+	mode := pass.Write
 	if o.dryRun {
-		return r.dryRun(ctx, env, o)
+		mode = pass.ReadOnly
 	}
-	store, st, err := r.openState(o.resetState)
+	run, err := f.open(pass.OpenOptions{Mode: mode, Reset: o.resetState})
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	env.Journal = store
-	rep, passErr, metricsErr := r.passAndSave(ctx, env, store, st, o)
+	defer run.Close()
+	mon := newMonitor(f.g.deps.Now, o.metricsFile)
+	start := f.g.deps.Now()
+	passCtx, cancel := context.WithTimeout(ctx, o.passTimeout)
+	rep, passErr := run.Pass(passCtx, env, o.passOptions())
+	cancel()
+	if o.dryRun {
+		if passErr != nil {
+			return passErr
+		}
+		if err := f.g.printPass(rep, true, f.cfg().StarfaceToTeams.Enabled); err != nil {
+			return err
+		}
+		if rep.Held != nil || rep.Throttled != nil {
+			return reportErr(rep, f.g.deps.Now())
+		}
+		return nil
+	}
+	metricsErr := mon.record(f.svc, rep, passErr, start)
 	if passErr != nil {
 		if metricsErr != nil {
-			r.log.Error("cannot write the metrics file", "file", o.metricsFile, "error", metricsCause(metricsErr))
+			f.log.Error("cannot write the metrics file", "file", o.metricsFile, "error", metricsCause(metricsErr))
 		}
 		return passErr
 	}
 	if !o.quiet {
-		if err := r.printPass(r.g.deps.Stdout, rep, false); err != nil {
+		if err := f.g.printPass(rep, false, f.cfg().StarfaceToTeams.Enabled); err != nil {
 			return err
 		}
 	}
-	err = reportErr(rep, r.g.deps.Now())
+	err = reportErr(rep, f.g.deps.Now())
 	var mfe *metricsFileError
 	if errors.As(metricsErr, &mfe) {
 		// Exit 1 even when some users failed (3): teamsface-once.service takes 3 as success,
@@ -221,6 +231,11 @@ func runSyncOnce(ctx context.Context, r *run, o syncOptions) error {
 		return mfe
 	}
 	return err
+}
+
+// passOptions are the pass's share of the flags.
+func (o syncOptions) passOptions() pass.Options {
+	return pass.Options{RefreshUsers: o.refreshUsers, AcceptDrop: o.acceptDrop, Elapsed: o.elapsed}
 }
 
 // reportErr is what a finished pass's report makes of the exit code: a held user match is 1,
@@ -235,8 +250,14 @@ func reportErr(rep *pass.Report, now time.Time) error {
 	return failedErr(rep)
 }
 
-// throttledMessage says in one line until when Graph asked to wait and what that means.
+// throttledMessage says in one line until when Graph asked to wait and what that means for a
+// pass: everyone kept.
 func throttledMessage(te *graph.ThrottledError, now time.Time) string {
+	return waitMessage(te, now, "nobody's DND changed, and no run calls Graph before then")
+}
+
+// waitMessage says until when Graph asked to wait (Retry-After), why, and then what.
+func waitMessage(te *graph.ThrottledError, now time.Time, then string) string {
 	until := te.Until.UTC()
 	layout := "15:04:05 UTC"
 	if until.Format(time.DateOnly) != now.UTC().Format(time.DateOnly) {
@@ -246,106 +267,7 @@ func throttledMessage(te *graph.ThrottledError, now time.Time) string {
 	if te.Err != nil {
 		why = "Retry-After " + te.Err.RetryAfter.String()
 	}
-	return fmt.Sprintf("Graph asked to wait until %s (%s): nobody's DND changed, and no run calls Graph before then",
-		until.Format(layout), why)
-}
-
-// graphNotBefore tells the Graph client until when an earlier run was asked not to call Graph.
-func (r *run) graphNotBefore(st *state.State) {
-	if r.gc != nil && st.GraphNotBefore().After(r.g.deps.Now()) {
-		r.gc.SetNotBefore(st.GraphNotBefore())
-	}
-}
-
-// rememberGraphNotBefore keeps, across runs, a Retry-After this run did not wait out; it
-// reports whether that changed the state.
-func (r *run) rememberGraphNotBefore(st *state.State) bool {
-	if r.gc == nil {
-		return false
-	}
-	nb := r.gc.NotBefore()
-	if !nb.After(r.g.deps.Now()) {
-		nb = time.Time{}
-	}
-	if nb.Equal(st.GraphNotBefore()) {
-		return false
-	}
-	st.SetGraphNotBefore(nb)
-	return true
-}
-
-// dryRun is `sync once --dry-run`: the same pass, with the writes withheld (pass.DryRun) and a
-// state that is read without the lock and never saved.
-func (r *run) dryRun(ctx context.Context, env pass.Env, o syncOptions) error {
-	st, pending, err := state.ReadOnly(r.stateDir)
-	if err != nil {
-		return err
-	}
-	if len(pending) > 0 {
-		r.log.Warn("an earlier run's writes are not settled yet; a real pass settles them first", "count", len(pending))
-	}
-	env, _ = pass.DryRun(env)
-	r.graphNotBefore(st)
-	ctx, cancel := context.WithTimeout(ctx, o.passTimeout)
-	defer cancel()
-	rep, err := pass.Run(ctx, env, st, pass.Options{RefreshUsers: o.refreshUsers, AcceptDrop: o.acceptDrop})
-	if err != nil {
-		return err
-	}
-	r.noteReadLoad(rep)
-	r.noteOneHub(rep)
-	if err := r.printPass(r.g.deps.Stdout, rep, true); err != nil {
-		return err
-	}
-	if rep.Held != nil || rep.Throttled != nil {
-		return reportErr(rep, r.g.deps.Now())
-	}
-	return nil
-}
-
-// noteReadLoad says once per run when reading every user's DND once per poll takes more
-// phone-config reads than starface_to_teams.read_rate allows: poll wins.
-func (r *run) noteReadLoad(rep *pass.Report) {
-	l := rep.Reads
-	if r.readLoadNoted || !l.PollWins() {
-		return
-	}
-	r.readLoadNoted = true
-	poll := r.cfg.StarfaceToTeams.Poll
-	r.log.Warn(fmt.Sprintf("starface_to_teams: reading each of %s once per poll (%s) takes %.0f phone-config reads/s, more than read_rate %d/s; "+
-		"poll wins, so the PBX gets %.0f reads/s (raise poll to lower it)",
-		pass.Users(l.Users), poll, float64(l.Users)/poll.Seconds(), r.cfg.StarfaceToTeams.ReadRate, float64(l.Users)/poll.Seconds()))
-}
-
-// noteOnAtStart says once, on the first pass with an empty state directory, that the DNDs it
-// finds on count as set by hand: a DND another teamsface (another state directory) switched on
-// would otherwise stay on for ever without anyone noticing.
-func (r *run) noteOnAtStart(rep *pass.Report) {
-	if len(rep.OnAtStart) == 0 {
-		return
-	}
-	shown := rep.OnAtStart
-	if len(shown) > 10 {
-		shown = append(slices.Clone(shown[:10]), "…")
-	}
-	r.log.Warn(fmt.Sprintf("the state directory %s held nothing yet, and %s already had DND on (%s): teamsface counts them as set "+
-		"by hand and never switches them off. If an earlier teamsface switched them on with another state directory, "+
-		"run `teamsface release` with that one, or switch them off at the phones", r.stateDir,
-		plural(len(rep.OnAtStart), "matched user", "matched users"), strings.Join(shown, ", ")))
-}
-
-// noteOneHub logs once when OneHub fails and the passes read over REST instead, and once when
-// it is back.
-func (r *run) noteOneHub(rep *pass.Report) {
-	switch {
-	case r.live == nil || !r.cfg.StarfaceToTeams.Enabled:
-	case rep.PhonesFailed != nil && !r.oneHubDown:
-		r.oneHubDown = true
-		r.log.Warn("STARFACE OneHub unavailable; reading DND over REST until it is back", "error", rep.PhonesFailed)
-	case rep.PhonesFailed == nil && r.oneHubDown:
-		r.oneHubDown = false
-		r.log.Info("STARFACE OneHub back; reading DND and calls from it again")
-	}
+	return fmt.Sprintf("Graph asked to wait until %s (%s): %s", until.Format(layout), why, then)
 }
 
 // failedErr is exit 3 when some users failed.
@@ -361,135 +283,11 @@ func failedErr(rep *pass.Report) error {
 	return &partialError{fmt.Sprintf("%d %s retried next pass", n, verb)}
 }
 
-func (r *run) openStore(reset bool) (*state.Store, error) {
-	store, err := state.Open(r.stateDir, r.g.lockTimeout)
-	if err != nil {
-		return nil, err
-	}
-	if reset {
-		if err := store.Reset(); err != nil {
-			store.Close()
-			return nil, err
-		}
-		r.log.Warn("state reset: teamsface no longer knows which DND it switched on; check those phones by hand")
-	}
-	return store, nil
-}
-
-// openState takes the state lock and loads the state; the caller closes the store.
-func (r *run) openState(reset bool) (*state.Store, *state.State, error) {
-	store, err := r.openStore(reset)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := store.Load()
-	if err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	return store, st, nil
-}
-
-// withOneHub gives the pass STARFACE 10's OneHub as its source of DND and call states when
-// starface.onehub is on.
-func (r *run) withOneHub(ctx context.Context, env *pass.Env, sf *starface.Client) error {
-	src, err := r.oneHub(ctx, sf)
-	if err != nil || src == nil {
-		return err
-	}
-	env.Phones = src
-	return nil
-}
-
-// oneHubUsers are the matched users whose OneHub id the cached match knows: sync watch follows
-// their event stream.
-func oneHubUsers(st *state.State) []pass.PhoneUser {
-	c := st.Match()
-	if c == nil {
-		return nil
-	}
-	var out []pass.PhoneUser
-	for _, e := range c.Entries {
-		if e.Status == string(mapping.StatusMatched) && e.OneHubID != "" {
-			out = append(out, pass.PhoneUser{StarfaceID: e.StarfaceID, OneHubID: e.OneHubID})
-		}
-	}
-	return out
-}
-
-func (r *run) passEnv(gc pass.Graph, sf pass.Starface, o syncOptions) pass.Env {
-	return pass.Env{Config: r.cfg, Graph: gc, Starface: sf, Log: r.log, Now: r.g.deps.Now,
-		Interval: o.interval, Progress: r.progress()}
-}
-
-// passAndSave runs one pass on st, within the pass deadline, and saves it together with the
-// intents whose outcome is still open, so that no STARFACE write is ever unknown to both the
-// state and the journal. metricsErr is a metrics file that could not be written after it.
-func (r *run) passAndSave(ctx context.Context, env pass.Env, store *state.Store, st *state.State, o syncOptions) (rep *pass.Report, passErr, metricsErr error) {
-	pending, err := store.Pending()
-	if err != nil {
-		return nil, err, nil
-	}
-	// Counted from the end of the pass before, so that what happens between passes (OneHub's
-	// events) is counted too.
-	before := r.counted
-	start := r.g.deps.Now()
-	passCtx, cancel := context.WithTimeout(ctx, o.passTimeout)
-	r.graphNotBefore(st)
-	rep, passErr = pass.Run(passCtx, env, st, pass.Options{RefreshUsers: o.refreshUsers, AcceptDrop: o.acceptDrop,
-		Pending: pending, Elapsed: o.elapsed})
-	cancel()
-	if passErr == nil {
-		r.noteReadLoad(rep)
-		r.noteOneHub(rep)
-		r.noteOnAtStart(rep)
-		r.rememberGraphNotBefore(st)
-	}
-	if passErr == nil {
-		if err := store.Save(st, rep.Leftover...); err != nil {
-			// Not saved is failed, for the metrics too.
-			rep, passErr = nil, err
-		}
-	} else if r.rememberGraphNotBefore(st) {
-		// A pass that failed for another reason while Graph asked to wait (say STARFACE's user
-		// list failed while Entra's was throttled) still keeps that time for the runs after it
-		// (rule 5). What the pass settled of the journal stays open in it and is settled again.
-		if err := store.Save(st, pending...); err != nil {
-			r.log.Error("cannot keep Graph's Retry-After", "error", err)
-		}
-	}
-	return rep, passErr, r.exportPass(rep, passErr, start, before, o.metricsFile)
-}
-
-// exportPass gives the pass's metrics to the exporter (--metrics-listen's /metrics) and writes
-// them to the metrics file when there is one.
-func (r *run) exportPass(rep *pass.Report, passErr error, start time.Time, before requestCounts, file string) error {
-	switch {
-	case passErr == nil:
-		r.lastSuccess = start
-	case r.lastSuccess.IsZero() && file != "":
-		// The first pass of this run failed: the last success is what the file said before.
-		r.lastSuccess = previousSuccess(file)
-	}
-	if passErr != nil {
-		rep = nil // a pass that failed as a whole reports no counts
-	}
-	e := r.exporter()
-	e.pass.set(r.passMetrics(rep, r.lastSuccess, start, before))
-	if file == "" {
-		return nil
-	}
-	if err := e.writeFile(file); err != nil {
-		return &metricsFileError{file: file, err: err}
-	}
-	return nil
-}
-
-// nextPause grows the pause after a failed pass: doubling from the interval up to 5 minutes, and
+// nextPause grows the pause after a failed pass: doubling from the interval up to maxPause, and
 // never shorter than a Retry-After the service asked for.
 func nextPause(prev, interval time.Duration, err error) time.Duration {
 	p := max(prev*2, interval)
-	p = min(p, 5*time.Minute)
+	p = min(p, max(maxPause, interval))
 	var ge *graph.Error
 	if errors.As(err, &ge) && ge.RetryAfter > p {
 		p = ge.RetryAfter
@@ -497,9 +295,15 @@ func nextPause(prev, interval time.Duration, err error) time.Duration {
 	return p
 }
 
-// printPass prints `sync once`'s summary and changes.
-func (r *run) printPass(w io.Writer, rep *pass.Report, dryRun bool) error {
-	if r.g.output == "json" {
+// maxPause is the longest pause after failed passes. A failed pass costs the services one or two
+// requests, while phones may stay on DND until a pass succeeds: after an outage teamsface comes
+// back within a minute of the services.
+const maxPause = time.Minute
+
+// printPass prints `sync once`'s summary (stderr) and changes (stdout).
+func (g *globals) printPass(rep *pass.Report, dryRun, s2t bool) error {
+	w := g.deps.Stdout
+	if g.output == "json" {
 		return printJSON(w, rep)
 	}
 	s := rep.Summary
@@ -507,15 +311,15 @@ func (r *run) printPass(w io.Writer, rep *pass.Report, dryRun bool) error {
 	if dryRun {
 		verb = "dry run, nothing written: "
 	}
-	if rep.Throttled != nil && r.g.output != "json" {
+	if rep.Throttled != nil {
 		return nil // the exit message says it all, in one line
 	}
-	fmt.Fprintf(r.g.deps.Stderr, "%s%d in scope, %d matched, %d presence read, %d DND on, %d released, %d unchanged, %d kept, %d failed",
+	fmt.Fprintf(g.deps.Stderr, "%s%d in scope, %d matched, %d presence read, %d DND on, %d released, %d unchanged, %d kept, %d failed",
 		verb, s.InScope, s.Matched, s.PresenceRead, s.SwitchedOn, s.Released, s.Unchanged, s.Kept, s.Failed)
-	if r.cfg.StarfaceToTeams.Enabled || s.SessionsSet+s.SessionsCleared > 0 {
-		fmt.Fprintf(r.g.deps.Stderr, ", %s set, %d cleared", plural(s.SessionsSet, "Teams session", "Teams sessions"), s.SessionsCleared)
+	if s2t || s.SessionsSet+s.SessionsCleared > 0 {
+		fmt.Fprintf(g.deps.Stderr, ", %s set, %d cleared", plural(s.SessionsSet, "Teams session", "Teams sessions"), s.SessionsCleared)
 	}
-	fmt.Fprintln(r.g.deps.Stderr)
+	fmt.Fprintln(g.deps.Stderr)
 	if len(rep.Changes) == 0 {
 		return nil
 	}
@@ -535,12 +339,12 @@ func changeRows(cs []pass.Change) [][]string {
 }
 
 // printWatchPass prints one line per change (or one JSON object per pass) as passes happen.
-func (r *run) printWatchPass(w io.Writer, rep *pass.Report) error {
-	if r.g.output == "json" {
+func (g *globals) printWatchPass(w io.Writer, rep *pass.Report) error {
+	if g.output == "json" {
 		// One compact object per line, so that a log shipper can take each pass as it comes.
 		return json.NewEncoder(w).Encode(rep)
 	}
-	ts := r.g.deps.Now().Format(time.TimeOnly)
+	ts := g.deps.Now().Format(time.TimeOnly)
 	for _, c := range rep.Changes {
 		reason := c.Reason
 		if c.Error != "" {

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/graph"
 	"github.com/teamsface/teamsface/graph/graphtest"
 	"github.com/teamsface/teamsface/starface/starfacetest"
@@ -310,7 +310,7 @@ func TestSyncWatchStopsCleanlyAndSavesState(t *testing.T) {
 		c <- h.clock()
 		return c
 	}
-	r, err := g.newRun("")
+	r, err := g.factory("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,7 +513,7 @@ func TestSyncWatchBacksOffAfterAFailedPassAndRecovers(t *testing.T) {
 		c <- time.Now()
 		return c
 	}
-	r, err := g.newRun("")
+	r, err := g.factory("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -555,7 +555,8 @@ func TestNextPauseHonoursRetryAfterAndCaps(t *testing.T) {
 	}{
 		{0, errors.New("x"), 10 * time.Second},
 		{10 * time.Second, errors.New("x"), 20 * time.Second},
-		{4 * time.Minute, errors.New("x"), 5 * time.Minute},
+		{40 * time.Second, errors.New("x"), time.Minute}, // after an outage, back within a minute
+		{4 * time.Minute, errors.New("x"), time.Minute},
 		{0, fmt.Errorf("read Teams presence: %w", throttled), 90 * time.Second},
 	}
 	for _, tc := range tests {

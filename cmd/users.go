@@ -45,11 +45,11 @@ ambiguous, for CI checks of a new configuration.`,
   teamsface users match -o json --fail-on-unmatched`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			r, err := g.newRun("")
+			f, err := g.factory("")
 			if err != nil {
 				return err
 			}
-			return runUsersMatch(c.Context(), r, *o)
+			return runUsersMatch(c.Context(), f, *o)
 		},
 	}
 	m.Flags().BoolVar(&o.unmatchedOnly, "unmatched", false, "show only the problems: unmatched, ambiguous and disabled users")
@@ -58,15 +58,23 @@ ambiguous, for CI checks of a new configuration.`,
 	return c
 }
 
-func runUsersMatch(ctx context.Context, r *run, o usersMatchOptions) error {
-	gc, sf, err := r.clients()
+// runUsersMatch is `users match`: a read-only run matches users anew; this prints the match.
+func runUsersMatch(ctx context.Context, f *factory, o usersMatchOptions) error {
+	env, err := f.env(0)
 	if err != nil {
 		return err
 	}
-	matches, err := pass.MatchUsers(ctx, r.cfg, gc, sf, r.progress())
+	defer f.svc.close()
+	run, err := f.open(pass.OpenOptions{Mode: pass.ReadOnly})
 	if err != nil {
 		return err
 	}
+	defer run.Close()
+	matches, err := run.Match(ctx, env)
+	if err != nil {
+		return err
+	}
+	g := f.g
 	rows := make([]matchRow, 0, len(matches))
 	for _, m := range matches {
 		// Excluded users are out of scope on purpose: not a problem to show.
@@ -77,8 +85,8 @@ func runUsersMatch(ctx context.Context, r *run, o usersMatchOptions) error {
 			Basis: m.Basis, Reason: m.Reason, EntraID: m.EntraID, UPN: m.UPN})
 	}
 	sum := mapping.Summarize(matches)
-	if r.g.output == "json" {
-		err = printJSON(r.g.deps.Stdout, rows)
+	if g.output == "json" {
+		err = printJSON(g.deps.Stdout, rows)
 	} else {
 		table := make([][]string, len(rows))
 		for i, x := range rows {
@@ -88,12 +96,12 @@ func runUsersMatch(ctx context.Context, r *run, o usersMatchOptions) error {
 			}
 			table[i] = []string{x.Login, x.Name, dash(x.Email), x.Status, dash(basis), dash(x.UPN), dash(x.EntraID)}
 		}
-		err = printTable(r.g.deps.Stdout, []string{"LOGIN", "NAME", "E-MAIL", "STATUS", "BASIS / REASON", "ENTRA UPN", "ENTRA ID"}, table)
+		err = printTable(g.deps.Stdout, []string{"LOGIN", "NAME", "E-MAIL", "STATUS", "BASIS / REASON", "ENTRA UPN", "ENTRA ID"}, table)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(r.g.deps.Stderr, sum.String())
+	fmt.Fprintln(g.deps.Stderr, sum.String())
 	if o.failOnUnmatched && sum.Unmatched+sum.Ambiguous > 0 {
 		n := sum.Unmatched + sum.Ambiguous
 		verb := "are"

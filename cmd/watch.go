@@ -8,17 +8,16 @@ import (
 
 	"github.com/teamsface/teamsface/cmd/internal/pass"
 	"github.com/teamsface/teamsface/mapping"
-	"github.com/teamsface/teamsface/state"
 )
 
 // watch is one `sync watch`: the loop, what it works on, and what it tells the admin and
 // monitoring about itself.
 type watch struct {
-	r      *run
+	f      *factory
 	o      syncOptions
+	run    *pass.Run
 	env    pass.Env
-	store  *state.Store
-	st     *state.State
+	mon    *monitor
 	onPass func(*pass.Report, error)
 
 	// changed is OneHub's event stream: a call or a DND changed (nil without OneHub).
@@ -47,15 +46,16 @@ const metricsReminder = 10 * time.Minute
 // runSyncWatch is `sync watch`. Passes run on ctx; stop ends the loop after the pass in flight;
 // o.reload (SIGHUP) re-reads the configuration between passes. onPass, when set, is called after
 // each pass (demo and tests).
-func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(*pass.Report, error)) (err error) {
+func runSyncWatch(ctx, stop context.Context, f *factory, o syncOptions, onPass func(*pass.Report, error)) (err error) {
 	if o.passTimeout <= 0 {
 		o.passTimeout = defaultPassTimeout
 	}
-	w := &watch{r: r, o: o, onPass: onPass, notice: r.noticeLogger(o), scopeToSay: true,
-		health: newHealth(r.g.deps.Now, o.interval, o.passTimeout)}
+	w := &watch{f: f, o: o, onPass: onPass, notice: f.noticeLogger(o), scopeToSay: true,
+		mon:    newMonitor(f.g.deps.Now, o.metricsFile),
+		health: newHealth(f.g.deps.Now, o.interval, o.passTimeout)}
 	if o.metricsListen != "" {
 		// Before signing in: a port that is taken is found at once, not after a pass.
-		srv, err := serveMonitoring(o.metricsListen, r.exporter(), w.health, r.log)
+		srv, err := serveMonitoring(o.metricsListen, w.mon.exp, w.health, f.log)
 		if err != nil {
 			return err
 		}
@@ -65,41 +65,47 @@ func runSyncWatch(ctx, stop context.Context, r *run, o syncOptions, onPass func(
 	w.sayStart()
 	defer func() { w.sayStop(stop, err) }()
 
-	_, sf, err := r.clients()
-	if err != nil {
+	if w.env, err = f.liveEnv(ctx, o.interval); err != nil {
 		return err
 	}
-	store, st, err := r.openState(o.resetState)
-	if err != nil {
+	defer func() { w.f.svc.close() }() // the services of the last reload
+	if w.run, err = f.open(pass.OpenOptions{Reset: o.resetState}); err != nil {
 		return err
 	}
-	defer store.Close()
-	defer r.close()
-	w.store, w.st = store, st
-	if _, err := r.oneHub(ctx, sf); err != nil {
-		return err
-	}
-	w.setEnv()
+	defer w.run.Close()
+	w.follow()
 	// What the clients were just built from, for a reload to compare with. A secret that
 	// cannot be read a moment after it was only makes the first reload rebuild the client.
-	w.graphKey, _ = graphClientKey(r.cfg)
-	w.starfaceKey, _ = starfaceClientKey(r.cfg)
+	w.graphKey, _ = graphClientKey(f.cfg())
+	w.starfaceKey, _ = starfaceClientKey(f.cfg())
 	return w.loop(ctx, stop)
 }
 
+// follow wakes the loop on OneHub's events, when OneHub is on.
+func (w *watch) follow() {
+	w.changed = nil
+	if live := w.f.svc.live; live != nil {
+		w.changed = live.Changed()
+	}
+}
+
 func (w *watch) loop(ctx, stop context.Context) error {
-	r := w.r
+	f := w.f
 	pause := time.Duration(0)
 	var last time.Time
 	for {
 		started := time.Now() // real time: the pause between passes is real even in the demo
-		if now := r.g.deps.Now(); !last.IsZero() {
+		if now := f.g.deps.Now(); !last.IsZero() {
 			w.o.elapsed = now.Sub(last)
 		}
-		last = r.g.deps.Now()
-		rep, passErr, metricsErr := r.passAndSave(ctx, w.env, w.store, w.st, w.o)
+		last = f.g.deps.Now()
+		o := w.o.passOptions()
+		o.Follow = ctx
+		passCtx, cancel := context.WithTimeout(ctx, w.o.passTimeout)
+		rep, passErr := w.run.Pass(passCtx, w.env, o)
+		cancel()
+		w.noteMetricsFile(w.mon.record(f.svc, rep, passErr, last))
 		w.o.refreshUsers, w.o.acceptDrop = false, false
-		w.noteMetricsFile(metricsErr)
 		wait := w.o.interval - time.Since(started)
 		switch {
 		case passErr != nil && ExitCode(passErr) == ExitAuth:
@@ -108,24 +114,19 @@ func (w *watch) loop(ctx, stop context.Context) error {
 			// Stopped at once by a second signal: what the pass left open is in the journal.
 			return nil
 		case passErr != nil:
-			w.health.failed(passErr)
+			w.health.failed(passErr, last)
 			pause = nextPause(pause, w.o.interval, passErr)
 			wait = pause
-			r.log.Error("pass failed; retrying", "error", passErr, "retry_in", pause.String())
-			// Reload the state: a failed pass may have changed it in memory without saving.
-			var err error
-			if w.st, err = w.store.Load(); err != nil {
-				return err
-			}
+			f.log.Error("pass failed; retrying", "error", passErr, "retry_in", pause.String())
 		case rep.Throttled != nil:
 			// Not a failure: Graph asked for a pause, and gets exactly that.
 			w.health.succeeded(last, rep.Throttled.Until)
-			wait = rep.Throttled.Until.Sub(r.g.deps.Now())
-			r.log.Warn("Graph asked to wait; everyone kept until then", "until", rep.Throttled.Until.UTC().Format(time.RFC3339))
+			wait = rep.Throttled.Until.Sub(f.g.deps.Now())
+			f.log.Warn("Graph asked to wait; everyone kept until then", "until", rep.Throttled.Until.UTC().Format(time.RFC3339))
 		default:
 			pause = 0
 			w.health.succeeded(last, time.Time{})
-			if err := w.afterPass(ctx, rep, r.g.deps.Now().Sub(last)); err != nil {
+			if err := w.afterPass(rep, f.g.deps.Now().Sub(last)); err != nil {
 				return err
 			}
 		}
@@ -142,18 +143,18 @@ func (w *watch) loop(ctx, stop context.Context) error {
 
 // afterPass reports a pass that finished: its changes on stdout, one info line if it changed
 // something, the users in scope after a start or reload.
-func (w *watch) afterPass(ctx context.Context, rep *pass.Report, took time.Duration) error {
-	r := w.r
+func (w *watch) afterPass(rep *pass.Report, took time.Duration) error {
+	f := w.f
 	if rep.Held != nil {
-		r.log.Error("user match not refreshed", "error", rep.Held)
+		f.log.Error("user match not refreshed", "error", rep.Held)
 	}
 	if !w.o.quiet {
-		if err := r.printWatchPass(r.g.deps.Stdout, rep); err != nil {
+		if err := f.g.printWatchPass(f.g.deps.Stdout, rep); err != nil {
 			return err
 		}
 	}
 	if s := rep.Summary; len(rep.Changes) > 0 {
-		r.log.Info("pass changed something", "changes", len(rep.Changes), "dnd_on", s.SwitchedOn, "released", s.Released,
+		f.log.Info("pass changed something", "changes", len(rep.Changes), "dnd_on", s.SwitchedOn, "released", s.Released,
 			"sessions_set", s.SessionsSet, "sessions_cleared", s.SessionsCleared, "failed", s.Failed,
 			"duration", took.Round(time.Millisecond).String())
 	}
@@ -162,9 +163,6 @@ func (w *watch) afterPass(ctx context.Context, rep *pass.Report, took time.Durat
 			"match", mapping.Summarize(rep.Matches))
 	}
 	w.scopeToSay = false
-	if r.live != nil {
-		r.live.Follow(ctx, oneHubUsers(w.st))
-	}
 	return nil
 }
 
@@ -179,7 +177,7 @@ func (w *watch) wait(ctx, stop context.Context, d time.Duration) (stopped bool) 
 	}
 	d = max(d, 0)
 	deadline := time.Now().Add(d)
-	timer := w.r.g.wait(d)
+	timer := w.f.g.wait(d)
 	for {
 		select {
 		case <-stop.Done():
@@ -190,7 +188,7 @@ func (w *watch) wait(ctx, stop context.Context, d time.Duration) (stopped bool) 
 			return false
 		case <-w.o.reload:
 			w.reload(ctx)
-			timer = w.r.g.wait(max(time.Until(deadline), 0))
+			timer = w.f.g.wait(max(time.Until(deadline), 0))
 		}
 	}
 }
@@ -198,12 +196,12 @@ func (w *watch) wait(ctx, stop context.Context, d time.Duration) (stopped bool) 
 // noticeLogger logs sync watch's start, users in scope and stop. Admins expect these few lines
 // in the journal even at the default level (warn), as node_exporter and restic's rest-server
 // print their start line; they are info lines, so --log-level error hides them, and so does -q.
-func (r *run) noticeLogger(o syncOptions) *slog.Logger {
-	level := logLevels[r.g.logLevel]
+func (f *factory) noticeLogger(o syncOptions) *slog.Logger {
+	level := logLevels[f.g.logLevel]
 	if !o.announce || o.quiet || level > slog.LevelWarn {
 		return nil
 	}
-	return newLogger(r.g.deps.Stderr, r.g.logFormat, min(level, slog.LevelInfo))
+	return newLogger(f.g.deps.Stderr, f.g.logFormat, min(level, slog.LevelInfo))
 }
 
 func (w *watch) sayStart() {
@@ -211,7 +209,7 @@ func (w *watch) sayStart() {
 		return
 	}
 	ver, rev, _ := buildInfo()
-	args := []any{"version", ver, "commit", rev, "config", w.r.cfg.File, "state_dir", w.r.stateDir,
+	args := []any{"version", ver, "commit", rev, "config", w.f.cfg().File, "state_dir", w.f.dir,
 		"interval", w.o.interval.String(), "pass_timeout", w.o.passTimeout.String()}
 	if w.listen != "" {
 		args = append(args, "metrics_listen", w.listen)
@@ -248,10 +246,10 @@ func (w *watch) sayStop(stop context.Context, err error) {
 // metricsReminder while it lasts, and when it is written again. The passes go on: they still do
 // their work, and the file going stale is what the monitoring built on it notices.
 func (w *watch) noteMetricsFile(err error) {
-	now := w.r.g.deps.Now()
+	now := w.f.g.deps.Now()
 	switch {
 	case err == nil && !w.metricsFailedAt.IsZero():
-		w.r.log.Warn("the metrics file is written again", "file", w.o.metricsFile, "failed_passes", w.metricsFailures,
+		w.f.log.Warn("the metrics file is written again", "file", w.o.metricsFile, "failed_passes", w.metricsFailures,
 			"since", w.metricsFailedAt.UTC().Format(time.RFC3339))
 		w.metricsFailedAt, w.metricsFailures = time.Time{}, 0
 	case err == nil:
@@ -262,7 +260,7 @@ func (w *watch) noteMetricsFile(err error) {
 		w.metricsFailures++
 		if w.metricsFailures == 1 || now.Sub(w.metricsLogged) >= metricsReminder {
 			w.metricsLogged = now
-			w.r.log.Error("cannot write the metrics file; the passes go on", "file", w.o.metricsFile,
+			w.f.log.Error("cannot write the metrics file; the passes go on", "file", w.o.metricsFile,
 				"error", metricsCause(err), "failed_passes", w.metricsFailures)
 		}
 	}

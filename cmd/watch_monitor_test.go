@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -200,11 +201,16 @@ func TestWatchServesMetricsAndHealth(t *testing.T) {
 	d.proceed()
 	d.nextWait()
 	code, body = httpGet(t, base+"/healthz")
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, "; last error: read Teams presence: graph: ") {
+	failedAt := h.clock().UTC().Format(time.RFC3339)
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "; the last pass failed ("+failedAt+", 0s ago): read Teams presence: graph: ") {
 		t.Errorf("/healthz after a failed pass: %d %q", code, body)
 	}
-	if _, m := httpGet(t, base+"/metrics"); !strings.Contains(m, "teamsface_pass_success 0\n") {
+	_, m := httpGet(t, base+"/metrics")
+	if !strings.Contains(m, "teamsface_pass_success 0\n") {
 		t.Error("/metrics does not show the failed pass")
+	}
+	if want := fmt.Sprintf("teamsface_last_failure_timestamp_seconds %g\n", float64(h.clock().Unix())); !strings.Contains(m, want) {
+		t.Errorf("/metrics does not say when the last pass failed: want %q in\n%s", want, m)
 	}
 	// The next pass finishes: healthy again.
 	d.proceed()
@@ -273,12 +279,12 @@ func TestHealthCheck(t *testing.T) {
 		why         string
 	}{
 		{"starting", -1, 0, "", time.Minute, true, "starting: no pass has finished yet (started 1m0s ago, allowed 2m0s)"},
-		{"first pass failing within the grace", -1, 0, "boom", 2 * time.Minute, true, "starting: no pass has finished yet (started 2m0s ago, allowed 2m0s); last error: boom"},
-		{"no pass finished after the grace", -1, 0, "boom", 2*time.Minute + time.Second, false, "no pass has finished since the start 2m1s ago (allowed 2m0s); last error: boom"},
+		{"first pass failing within the grace", -1, 0, "boom", 2 * time.Minute, true, "starting: no pass has finished yet (started 2m0s ago, allowed 2m0s); the last pass failed (2026-11-23T09:00:00Z, 2m0s ago): boom"},
+		{"no pass finished after the grace", -1, 0, "boom", 2*time.Minute + time.Second, false, "no pass has finished since the start 2m1s ago (allowed 2m0s); the last pass failed (2026-11-23T09:00:00Z, 2m1s ago): boom"},
 		{"fresh", 0, 0, "", 10 * time.Second, true, "ok: last successful pass 10s ago"},
 		{"at the limit", 0, 0, "", 2 * time.Minute, true, "ok: last successful pass 2m0s ago"},
 		{"stale", 0, 0, "", 2*time.Minute + time.Second, false, "last successful pass 2m1s ago, longer than 2m0s (3 × interval + pass timeout)"},
-		{"stale with an error", 0, 0, "graph: 500", 5 * time.Minute, false, "last successful pass 5m0s ago, longer than 2m0s (3 × interval + pass timeout); last error: graph: 500"},
+		{"stale with an error", 0, 0, "graph: 500", 5 * time.Minute, false, "last successful pass 5m0s ago, longer than 2m0s (3 × interval + pass timeout); the last pass failed (2026-11-23T09:00:00Z, 5m0s ago): graph: 500"},
 		{"waiting for Graph", 0, time.Hour, "", 30 * time.Minute, true, "ok: waiting until 2026-11-23T10:00:00Z, as Graph asked (Retry-After); last successful pass 30m0s ago"},
 		{"Graph's wait long over", 0, time.Hour, "", time.Hour + 2*time.Minute + time.Second, false, "last successful pass 1h2m1s ago, longer than 2m0s (3 × interval + pass timeout)"},
 	}
@@ -294,7 +300,7 @@ func TestHealthCheck(t *testing.T) {
 				h.succeeded(start.Add(tc.lastSuccess), until)
 			}
 			if tc.lastErr != "" {
-				h.failed(errString(tc.lastErr))
+				h.failed(errString(tc.lastErr), start)
 			}
 			now = start.Add(tc.now)
 			ok, why := h.check()

@@ -68,8 +68,8 @@ func TestOutranked(t *testing.T) {
 		want  bool
 	}{
 		{Presence{"DoNotDisturb", "Presenting"}, false}, // the session itself
-		{Presence{"Available", "Available"}, true},     // picked by hand in Teams
-		{Presence{"Busy", "InACall"}, true},            // ranks below DND: only by hand
+		{Presence{"Available", "Available"}, true},      // picked by hand in Teams
+		{Presence{"Busy", "InACall"}, true},             // ranks below DND: only by hand
 		{Presence{"DoNotDisturb", "DoNotDisturb"}, false},
 		{Presence{"SomethingNew", "New"}, false}, // unknown ranks: no claim
 	} {

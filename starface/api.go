@@ -158,6 +158,11 @@ func (c *Client) CheckWrite(ctx context.Context, userID int) error {
 	return nil
 }
 
+// RightAdministrator is the right that lets a login change other users' phone configs and act
+// on their behalf. The Swagger says "Administrator permission" where it refuses such a call; the
+// administration shows the right by that name.
+const RightAdministrator = "Administrator"
+
 // Rights lists the STARFACE rights of the signed-in login by name (GET /rest/users/me, then GET
 // /rest/permissions/users/{id}), for login --check: an administrator's rights, and on STARFACE
 // 10 the right "API access with OAuth Password Grant" (RightOAuthPasswordGrant).

@@ -1,9 +1,9 @@
-// Package livestate gives the sync pass every matched user's STARFACE DND and call state from
+// Package onehubstate gives the sync pass every matched user's STARFACE DND and call state from
 // STARFACE 10's OneHub (experimental, opt-in): in one read per pass for `sync once`, or from the
 // event stream that `sync watch` keeps open, which also wakes the loop as soon as a call starts
-// or a DND changes. It adapts starface/onehub to pass.PhoneStates; when OneHub cannot be reached
-// or refuses, PhoneStates fails and the pass reads over REST instead.
-package livestate
+// or a DND changes. It adapts starface/onehub to pass.OneHub; when OneHub cannot be reached
+// or refuses, States fails and the pass reads over REST instead.
+package onehubstate
 
 import (
 	"context"
@@ -28,7 +28,7 @@ type Client interface {
 	Watch(ctx context.Context, oneHubIDs []string, events chan<- onehub.Event) error
 }
 
-// Source is a pass.PhoneStates backed by OneHub.
+// Source is a pass.OneHub backed by OneHub.
 type Source struct {
 	c   Client
 	log *slog.Logger
@@ -65,10 +65,10 @@ func (s *Source) Stats() Stats {
 // Changed is signalled when the stream reports a changed DND or call state.
 func (s *Source) Changed() <-chan struct{} { return s.changed }
 
-// PhoneStates implements pass.PhoneStates: OneHub ids not known yet are looked up
+// States implements pass.OneHub: OneHub ids not known yet are looked up
 // (BatchGetUserIdentifiers); the states come from the stream when one is connected for exactly
 // these users, else from one SubscribePresenceStates + UnsubscribePresenceStates read.
-func (s *Source) PhoneStates(ctx context.Context, users []pass.PhoneUser) (map[int]pass.PhoneState, map[int]string, error) {
+func (s *Source) States(ctx context.Context, users []pass.OneHubUser) (map[int]pass.OneHubState, map[int]string, error) {
 	ids, looked, err := s.ids(ctx, users)
 	if err != nil {
 		return nil, nil, s.fellBack(err)
@@ -84,17 +84,17 @@ func (s *Source) PhoneStates(ctx context.Context, users []pass.PhoneUser) (map[i
 		}
 		s.reads.Add(1)
 	}
-	out := make(map[int]pass.PhoneState, len(ids))
+	out := make(map[int]pass.OneHubState, len(ids))
 	for rest, id := range ids {
 		if st, ok := got[id]; ok {
-			out[rest] = pass.PhoneState{DND: st.DND, OnCall: st.Telephony.OnCall()}
+			out[rest] = pass.OneHubState{DND: st.DND, OnCall: st.Telephony.OnCall()}
 		}
 	}
 	return out, looked, nil
 }
 
 // ids maps REST ids to OneHub ids, looking up those not cached with the match.
-func (s *Source) ids(ctx context.Context, users []pass.PhoneUser) (ids, looked map[int]string, err error) {
+func (s *Source) ids(ctx context.Context, users []pass.OneHubUser) (ids, looked map[int]string, err error) {
 	ids = make(map[int]string, len(users))
 	var ask []string
 	for _, u := range users {
@@ -176,7 +176,7 @@ func (s *Source) fellBack(err error) error {
 // Follow keeps a OneHub event stream open for the users of the last pass until ctx ends
 // (`sync watch`), starting it again when the users change. Call it after each pass with the
 // OneHub ids that pass used; it returns at once.
-func (s *Source) Follow(ctx context.Context, users []pass.PhoneUser) {
+func (s *Source) Follow(ctx context.Context, users []pass.OneHubUser) {
 	var ids []string
 	for _, u := range users {
 		if u.OneHubID != "" {

@@ -1,4 +1,4 @@
-package livestate
+package onehubstate
 
 import (
 	"context"
@@ -54,14 +54,14 @@ func (w *syncWriter) String() string {
 	return w.b.String()
 }
 
-func setup(t *testing.T, n int) (*starfacetest.Server, *onehubtest.Server, *Source, []pass.PhoneUser, *syncWriter) {
+func setup(t *testing.T, n int) (*starfacetest.Server, *onehubtest.Server, *Source, []pass.OneHubUser, *syncWriter) {
 	t.Helper()
 	rest := starfacetest.NewServer()
 	t.Cleanup(rest.Close)
-	var users []pass.PhoneUser
+	var users []pass.OneHubUser
 	for i := 2; i < n+2; i++ {
 		rest.AddUser(starfacetest.User{ID: i, Login: "x", Password: "pw"})
-		users = append(users, pass.PhoneUser{StarfaceID: i})
+		users = append(users, pass.OneHubUser{StarfaceID: i})
 	}
 	oh := onehubtest.NewServer(rest, onehubtest.Options{})
 	t.Cleanup(oh.Close)
@@ -77,11 +77,11 @@ func setup(t *testing.T, n int) (*starfacetest.Server, *onehubtest.Server, *Sour
 
 // One pass reads 1,000 users' DND and calls in at most 3 gRPC requests, and once the ids are
 // cached with the match, in 2.
-func TestPhoneStatesReadsEveryoneAtOnce(t *testing.T) {
+func TestStatesReadsEveryoneAtOnce(t *testing.T) {
 	rest, oh, src, users, _ := setup(t, 1000)
 	rest.SetDND(7, true)
 	rest.OnCall(9, true)
-	states, looked, err := src.PhoneStates(context.Background(), users)
+	states, looked, err := src.States(context.Background(), users)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,17 +95,17 @@ func TestPhoneStatesReadsEveryoneAtOnce(t *testing.T) {
 		users[i].OneHubID = looked[users[i].StarfaceID]
 	}
 	oh.ResetCalls()
-	if _, again, err := src.PhoneStates(context.Background(), users); err != nil || len(again) != 0 || len(oh.Calls()) != 2 {
+	if _, again, err := src.States(context.Background(), users); err != nil || len(again) != 0 || len(oh.Calls()) != 2 {
 		t.Errorf("with the ids cached: looked up %d, %d requests, %v; want 0 and 2", len(again), len(oh.Calls()), err)
 	}
 }
 
 // sync watch follows the users' stream: a call start wakes the loop, and the next pass reads
-// from the stream without any gRPC request. A refused subscription makes PhoneStates fail (the
+// from the stream without any gRPC request. A refused subscription makes States fail (the
 // pass falls back to REST) and is logged once.
 func TestFollowWakesAndAnswersFromTheStream(t *testing.T) {
 	rest, oh, src, users, _ := setup(t, 5)
-	_, looked, err := src.PhoneStates(context.Background(), users)
+	_, looked, err := src.States(context.Background(), users)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestFollowWakesAndAnswersFromTheStream(t *testing.T) {
 		t.Fatal("a call start did not wake the loop")
 	}
 	oh.ResetCalls()
-	states, _, err := src.PhoneStates(context.Background(), users)
+	states, _, err := src.States(context.Background(), users)
 	if err != nil || !states[4].OnCall {
 		t.Fatalf("from the stream: %+v, %v", states[4], err)
 	}
@@ -151,15 +151,15 @@ func TestFollowWakesAndAnswersFromTheStream(t *testing.T) {
 func TestRefusedSubscriptionFails(t *testing.T) {
 	_, oh, src, users, _ := setup(t, 3)
 	oh.AllowSubscriptionsOnly(2)
-	if _, _, err := src.PhoneStates(context.Background(), users); err == nil || !onehub.IsPermissionDenied(err) {
-		t.Fatalf("PhoneStates = %v, want permission denied", err)
+	if _, _, err := src.States(context.Background(), users); err == nil || !onehub.IsPermissionDenied(err) {
+		t.Fatalf("States = %v, want permission denied", err)
 	}
 	if src.Stats().Fallbacks != 1 {
 		t.Errorf("fallbacks = %d, want 1", src.Stats().Fallbacks)
 	}
 }
 
-func sortedIDs(users []pass.PhoneUser) []string {
+func sortedIDs(users []pass.OneHubUser) []string {
 	var out []string
 	for _, u := range users {
 		out = append(out, u.OneHubID)

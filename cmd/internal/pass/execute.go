@@ -2,6 +2,7 @@ package pass
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,9 +31,13 @@ func (o *outcome) failed() bool { return o.err != nil }
 // state's transitions. A user whose step fails is logged, counted and retried next pass; only
 // a failure to record the intents stops the pass.
 func (p *Plan) Execute(ctx context.Context, env Env, st *state.State) (*Report, error) {
+	if p.executed {
+		return nil, errors.New("pass: a plan is executed once")
+	}
+	p.executed = true
 	x := &executor{env: env, st: st, p: p, now: p.Time, outs: make([]outcome, len(p.Users))}
 	rep := &Report{Summary: p.Summary, Matches: p.Matches, Changes: []Change{}, Held: p.Held, Reads: p.Reads,
-		Throttled: p.Throttled, PhonesFailed: p.PhonesFailed}
+		Throttled: p.Throttled, OneHubFailed: p.OneHubFailed}
 	if p.freshState {
 		for _, up := range p.Users {
 			if dnd, known := up.dnd(); known && dnd && !up.Leaving {
@@ -172,10 +177,10 @@ func (x *executor) recordIntents() error {
 			intents = append(intents, state.Intent{Kind: state.KindSessionClear, Login: up.Login, EntraID: up.OldSession.EntraID, At: x.now})
 		}
 		switch up.Session {
-		case SessionSet, SessionRefresh:
+		case mapping.SessionSet, mapping.SessionRefresh:
 			intents = append(intents, state.Intent{Kind: state.KindSessionSet, Login: up.Login, EntraID: up.Match.EntraID,
 				Availability: up.SessionPair.Availability, Activity: up.SessionPair.Activity, Expires: x.now.Add(s2t.Expiration), At: x.now})
-		case SessionClear:
+		case mapping.SessionClear:
 			intents = append(intents, state.Intent{Kind: state.KindSessionClear, Login: up.Login, EntraID: up.LiveSession.EntraID, At: x.now})
 		}
 	}
@@ -197,7 +202,7 @@ func (x *executor) writePhones(ctx context.Context, rep *Report) {
 			return userError("set DND for", up.Login, err)
 		}
 		action := ActionSwitchOn
-		if up.DND == DNDRelease {
+		if up.DND == mapping.DNDRelease {
 			action = ActionRelease
 		}
 		x.env.Log.Info("switched DND", "login", up.Login, "upn", up.Match.UPN, "action", action, "reason", up.Decision.Reason)
@@ -215,7 +220,7 @@ func (x *executor) writePhones(ctx context.Context, rep *Report) {
 			continue
 		}
 		u := x.st.User(up.Login)
-		if up.DND == DNDSwitchOn {
+		if up.DND == mapping.DNDSwitchOn {
 			u.SwitchedOn(up.Before)
 			rep.Summary.SwitchedOn++
 		} else {
@@ -233,14 +238,14 @@ func (x *executor) applyHeld() {
 		}
 		u := x.st.User(up.Login)
 		switch up.DND {
-		case DNDHolds:
+		case mapping.DNDHolds:
 			u.DecisionApplied(up.Decision.DND == mapping.DNDOn)
-		case DNDAlreadyOn:
+		case mapping.DNDAlreadyOn:
 			u.DecisionApplied(true)
 			if !up.Owned {
 				x.outs[i].changes = append(x.outs[i].changes, x.change(up, ActionAlreadyOn, "DND already on at the phone; not taking ownership"))
 			}
-		case DNDAlreadyOff:
+		case mapping.DNDAlreadyOff:
 			u.DecisionApplied(false)
 			x.outs[i].changes = append(x.outs[i].changes, x.change(up, ActionAlreadyOff, "DND was switched off at the phone; nothing to release"))
 		}
@@ -251,9 +256,9 @@ func (x *executor) applyHeld() {
 func (x *executor) syncSessions(ctx context.Context, rep *Report) {
 	s2t := x.env.Config.StarfaceToTeams
 	sessionID := x.env.Config.Microsoft.ClientID
-	ran := x.each(ctx, sessionConcurrency, func(up *UserPlan, _ *outcome) bool { return up.Session != SessionNothing },
+	ran := x.each(ctx, sessionConcurrency, func(up *UserPlan, _ *outcome) bool { return up.Session != mapping.SessionNothing },
 		func(up *UserPlan, o *outcome) error {
-			if up.Session == SessionClear {
+			if up.Session == mapping.SessionClear {
 				if err := x.env.Graph.ClearPresence(ctx, up.LiveSession.EntraID, sessionID); err != nil {
 					return userError("clear the Teams presence session of", up.Login, err)
 				}
@@ -275,12 +280,12 @@ func (x *executor) syncSessions(ctx context.Context, rep *Report) {
 		u, failed := x.st.User(up.Login), x.outs[i].failed()
 		pair, expires := up.SessionPair, x.now.Add(s2t.Expiration)
 		switch {
-		case up.Session == SessionClear && failed:
+		case up.Session == mapping.SessionClear && failed:
 			// Still live as far as anyone knows: cleared again next pass.
-		case up.Session == SessionClear && up.Leaving:
+		case up.Session == mapping.SessionClear && up.Leaving:
 			u.ForgetSession()
 			rep.Summary.SessionsCleared++
-		case up.Session == SessionClear:
+		case up.Session == mapping.SessionClear:
 			u.SessionCleared(x.now)
 			rep.Summary.SessionsCleared++
 		case failed:

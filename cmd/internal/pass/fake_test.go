@@ -28,6 +28,20 @@ type fakes struct {
 	sessions map[string]graph.SessionPresence // by Entra id
 	fail     map[string]error                 // "put 3", "set e-3", "clear e-3", "get 3", "presence"
 	calls    []string
+	// notBefore is the Graph client's Retry-After: nothing is sent before it.
+	notBefore time.Time
+}
+
+func (f *fakes) SetNotBefore(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notBefore = t
+}
+
+func (f *fakes) NotBefore() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.notBefore
 }
 
 func newFakes(n int) *fakes {
@@ -177,7 +191,7 @@ func testEnv(t *testing.T, f *fakes, extra string) (Env, *time.Time) {
 // run is one pass that must not fail as a whole.
 func run(t *testing.T, env Env, st *state.State) *Report {
 	t.Helper()
-	rep, err := Run(context.Background(), env, st, Options{})
+	rep, err := runPass(context.Background(), env, st, nil, Options{})
 	if err != nil {
 		t.Fatalf("pass: %v", err)
 	}

@@ -6,9 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/teamsface/teamsface/cmd/internal/progress"
@@ -88,8 +85,8 @@ func starfaceUsersInScope(ctx context.Context, cfg *mapping.Config, sf PBXDirect
 // matchChoice is the user match a pass works with, and how it came about.
 type matchChoice struct {
 	matches []mapping.Match
-	fresh   bool       // made now, to be cached
-	held    *DropError // a fresh match held back by the drop guard; matches are the old ones
+	fresh   bool               // made now, to be cached
+	held    *mapping.DropError // a fresh match held back by the drop guard; matches are the old ones
 }
 
 // currentMatch returns the cached user match while it is fresh, else matches anew. A new
@@ -117,75 +114,16 @@ func currentMatch(ctx context.Context, env Env, st *state.State, o PlanOptions, 
 		for _, login := range st.Logins() {
 			old = append(old, mapping.Match{Login: login, Status: mapping.StatusMatched})
 		}
-		if held := dropGuard(env.Config, old, ms); held != nil {
+		if held := env.Config.Users.DropGuard(old, ms); held != nil {
 			return matchChoice{held: held}, nil
 		}
 	}
 	if c != nil {
-		if held := dropGuard(env.Config, matchesFromCache(c), ms); held != nil {
+		if held := env.Config.Users.DropGuard(matchesFromCache(c), ms); held != nil {
 			return matchChoice{matches: matchesFromCache(c), held: held}, nil
 		}
 	}
 	return matchChoice{matches: ms, fresh: true}, nil
-}
-
-// DropError is a refreshed user match held back because it would drop too many of the users
-// matched before: one bad directory answer (an emptied group, a lost permission, a page that
-// came back empty) must not release and forget everyone in one pass.
-type DropError struct {
-	Dropped, Before, Limit int
-	MaxDrop                string
-	// Why counts the dropped users by what the new match says of them.
-	Why map[string]int
-	// Entra is how many Entra users the new match was made with.
-	Entra int
-}
-
-func (e *DropError) Error() string {
-	var why []string
-	for _, k := range slices.Sorted(maps.Keys(e.Why)) {
-		why = append(why, fmt.Sprintf("%d %s", e.Why[k], k))
-	}
-	hint := ""
-	if e.Entra == 0 {
-		hint = "; Entra returned no users at all (an emptied group, or a lost permission such as User.Read.All or GroupMember.Read.All?)"
-	}
-	return fmt.Sprintf("the refreshed user match would drop %d of %s (%s; users.max_drop %s allows %d)%s: "+
-		"kept the old match; if the change is intended, run once with --accept-drop",
-		e.Dropped, Users(e.Before), strings.Join(why, ", "), e.MaxDrop, e.Limit, hint)
-}
-
-// dropGuard compares a new match with the old one (DESIGN.md rule 8).
-func dropGuard(cfg *mapping.Config, old, now []mapping.Match) *DropError {
-	status := make(map[string]mapping.Status, len(now))
-	for _, m := range now {
-		status[m.Login] = m.Status
-	}
-	e := &DropError{MaxDrop: cfg.Users.MaxDrop, Why: map[string]int{}}
-	for _, m := range old {
-		if m.Status != mapping.StatusMatched {
-			continue
-		}
-		e.Before++
-		switch s, ok := status[m.Login]; {
-		case !ok:
-			e.Dropped++
-			e.Why["no longer in scope on STARFACE"]++
-		case s != mapping.StatusMatched:
-			e.Dropped++
-			e.Why[string(s)]++
-		}
-	}
-	e.Limit = cfg.Users.DropLimit(e.Before)
-	if e.Dropped <= e.Limit {
-		return nil
-	}
-	for _, m := range now {
-		if m.EntraID != "" {
-			e.Entra++
-		}
-	}
-	return e
 }
 
 // matchKey identifies the configuration a cached match was made with; a change invalidates it.

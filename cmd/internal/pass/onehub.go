@@ -4,33 +4,40 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/state"
 )
 
-// PhoneUser names a user to PhoneStates: the REST id, and the OneHub id cached with the user
-// match ("" when not known yet).
-type PhoneUser struct {
+// OneHubUser names a user to OneHub: the REST id, and the OneHub id cached with the user match
+// ("" when not known yet).
+type OneHubUser struct {
 	StarfaceID int
 	OneHubID   string
 }
 
-// PhoneState is what STARFACE 10's OneHub says of a user: DND, and whether they are on a call.
-type PhoneState struct {
+// OneHubState is what STARFACE 10's OneHub says of a user: DND, and whether they are on a call.
+type OneHubState struct {
 	DND    bool
 	OnCall bool
 }
 
-// PhoneStates reads the DND and call state of many users at once (STARFACE 10's OneHub). It
-// returns the states by REST id, and the OneHub ids it had to look up (to be cached with the
+// OneHub reads the DND and call state of many users at once (STARFACE 10's OneHub, experimental).
+// It returns the states by REST id, and the OneHub ids it had to look up (to be cached with the
 // match). It replaces the STARFACE → Teams direction's per-user phone-config reads; writes stay
 // REST read-modify-writes.
-type PhoneStates interface {
-	PhoneStates(ctx context.Context, users []PhoneUser) (states map[int]PhoneState, looked map[int]string, err error)
+type OneHub interface {
+	States(ctx context.Context, users []OneHubUser) (states map[int]OneHubState, looked map[int]string, err error)
 }
 
-// readStates reads every matched user's state through env.Phones. When that fails the pass
+// A Follower is a OneHub that can keep an event stream of the users' states open between passes
+// (sync watch), so that a pass reads them from memory and starts as soon as one changes.
+type Follower interface {
+	Follow(ctx context.Context, users []OneHubUser)
+}
+
+// readOneHub reads every matched user's state through env.OneHub. When that fails the pass
 // falls back to per-user REST reads, and the report says so.
-func (p *Plan) readStates(ctx context.Context, env Env, st *state.State) bool {
+func (p *Plan) readOneHub(ctx context.Context, env Env, st *state.State) bool {
 	users := p.matched()
 	ids := map[string]string{}
 	if c := st.Match(); c != nil {
@@ -40,15 +47,15 @@ func (p *Plan) readStates(ctx context.Context, env Env, st *state.State) bool {
 			}
 		}
 	}
-	ask := make([]PhoneUser, 0, len(users))
+	ask := make([]OneHubUser, 0, len(users))
 	for _, up := range users {
 		if up.Err == nil {
-			ask = append(ask, PhoneUser{StarfaceID: up.Match.StarfaceID, OneHubID: ids[up.Login]})
+			ask = append(ask, OneHubUser{StarfaceID: up.Match.StarfaceID, OneHubID: ids[up.Login]})
 		}
 	}
-	states, looked, err := env.Phones.PhoneStates(ctx, ask)
+	states, looked, err := env.OneHub.States(ctx, ask)
 	if err != nil {
-		p.PhonesFailed = fmt.Errorf("read DND and calls through OneHub: %w", err)
+		p.OneHubFailed = fmt.Errorf("read DND and calls through OneHub: %w", err)
 		return false
 	}
 	p.oneHubIDs = make(map[int]string, len(ask))
@@ -63,10 +70,25 @@ func (p *Plan) readStates(ctx context.Context, env Env, st *state.State) bool {
 	p.lookedUp = len(looked) > 0
 	for _, up := range users {
 		if s, ok := states[up.Match.StarfaceID]; ok && up.Err == nil {
-			s := s
-			up.State = &s
-			p.Summary.StatesRead++
+			up.OneHub = &s
+			p.Summary.OneHubStates++
 		}
 	}
 	return true
+}
+
+// oneHubUsers are the matched users whose OneHub id the cached match knows: a Follower follows
+// their event stream.
+func oneHubUsers(st *state.State) []OneHubUser {
+	c := st.Match()
+	if c == nil {
+		return nil
+	}
+	var out []OneHubUser
+	for _, e := range c.Entries {
+		if e.Status == string(mapping.StatusMatched) && e.OneHubID != "" {
+			out = append(out, OneHubUser{StarfaceID: e.StarfaceID, OneHubID: e.OneHubID})
+		}
+	}
+	return out
 }

@@ -24,14 +24,14 @@ type fakeOneHub struct {
 	looked []int
 }
 
-func (o *fakeOneHub) PhoneStates(_ context.Context, users []PhoneUser) (map[int]PhoneState, map[int]string, error) {
+func (o *fakeOneHub) States(_ context.Context, users []OneHubUser) (map[int]OneHubState, map[int]string, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.calls++
 	if o.fail != nil {
 		return nil, nil, o.fail
 	}
-	states, looked := map[int]PhoneState{}, map[int]string{}
+	states, looked := map[int]OneHubState{}, map[int]string{}
 	for _, u := range users {
 		if u.OneHubID == "" {
 			looked[u.StarfaceID] = fmt.Sprintf("oh-%d", u.StarfaceID)
@@ -41,7 +41,7 @@ func (o *fakeOneHub) PhoneStates(_ context.Context, users []PhoneUser) (map[int]
 		if v, ok := o.stale[u.StarfaceID]; ok {
 			dnd = v
 		}
-		states[u.StarfaceID] = PhoneState{DND: dnd, OnCall: o.onCall[u.StarfaceID]}
+		states[u.StarfaceID] = OneHubState{DND: dnd, OnCall: o.onCall[u.StarfaceID]}
 	}
 	return states, looked, nil
 }
@@ -55,7 +55,7 @@ func TestOnCallShowsInTeamsWithoutPhoneReads(t *testing.T) {
 	f := newFakes(3)
 	env, _ := testEnv(t, f, onCallYAML)
 	oh := &fakeOneHub{f: f, onCall: map[int]bool{}}
-	env.Phones = oh
+	env.OneHub = oh
 	st := state.New()
 	run(t, env, st)
 	oh.onCall[3] = true
@@ -91,7 +91,7 @@ func TestHandSetDNDWinsOverACall(t *testing.T) {
 	f := newFakes(1)
 	env, _ := testEnv(t, f, onCallYAML)
 	oh := &fakeOneHub{f: f, onCall: map[int]bool{2: true}}
-	env.Phones = oh
+	env.OneHub = oh
 	f.setDND(2, true)
 	run(t, env, state.New())
 	if s := f.sessions["e-2"]; s.Availability != "DoNotDisturb" || s.Activity != "Presenting" {
@@ -104,11 +104,11 @@ func TestOneHubFailureFallsBackToREST(t *testing.T) {
 	f := newFakes(2)
 	env, _ := testEnv(t, f, onCallYAML)
 	oh := &fakeOneHub{f: f, fail: errors.New("starface onehub: subscribe: permission denied")}
-	env.Phones = oh
+	env.OneHub = oh
 	f.setDND(2, true)
 	rep := run(t, env, state.New())
-	if rep.PhonesFailed == nil || !strings.Contains(rep.PhonesFailed.Error(), "permission denied") {
-		t.Errorf("report does not say OneHub failed: %v", rep.PhonesFailed)
+	if rep.OneHubFailed == nil || !strings.Contains(rep.OneHubFailed.Error(), "permission denied") {
+		t.Errorf("report does not say OneHub failed: %v", rep.OneHubFailed)
 	}
 	if f.count("get 2") != 1 || f.count("set e-2") != 1 {
 		t.Errorf("fallback: %v; want a REST read and the session", f.calls)
@@ -121,7 +121,7 @@ func TestLaggingOneHubDoesNotDropOwnership(t *testing.T) {
 	f := newFakes(1)
 	env, _ := testEnv(t, f, onCallYAML)
 	oh := &fakeOneHub{f: f, onCall: map[int]bool{}, stale: map[int]bool{}}
-	env.Phones = oh
+	env.OneHub = oh
 	st := state.New()
 	f.setPresence("e-2", "Busy", "InACall")
 	run(t, env, st)
@@ -146,7 +146,7 @@ func TestHeldMatchKeepsOneHubIDs(t *testing.T) {
 	f := newFakes(10)
 	env, now := testEnv(t, f, onCallYAML)
 	oh := &fakeOneHub{f: f, onCall: map[int]bool{}}
-	env.Phones = oh
+	env.OneHub = oh
 	st := state.New()
 	run(t, env, st)
 	for i := range f.entra {

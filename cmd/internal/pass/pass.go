@@ -1,13 +1,18 @@
-// Package pass is one sync pass, by DESIGN.md's rules, in two steps: PlanPass reads both services
-// and decides what would change for each user and why, without changing anything; Plan.Execute
-// records the intended STARFACE writes, makes the writes and the Teams presence calls, and
-// settles the outcome in the state. Run does both, after settling what an earlier run left
-// unfinished (Settle).
+// Package pass is one sync pass, by DESIGN.md's rules, and the protocol every command runs by.
+//
+// A pass has two steps: PlanPass reads both services and decides what would change for each user
+// and why, without changing anything; Plan.Execute records the intended STARFACE writes, makes
+// the writes and the Teams presence calls, and settles the outcome in the state. The Runner
+// wraps every command (sync once and watch, their dry run, presence get, release, users match,
+// login --check) in one protocol: take the lock, load the state and the journal, settle what a
+// killed run left (Settle), honour a remembered Retry-After, run, save with whatever is still
+// unsettled. Commands in cmd/ build options, call the runner and print.
 //
 // The pass takes its two services as small interfaces, so it runs without cobra and without a
 // network in tests. A dry run is not a flag inside it: DryRun wraps the write methods so that
 // reads pass through and writes are recorded instead of sent, the way restic's dry-run backend
-// does. Deciding lives in mapping, remembering in state; this package joins them.
+// does. Deciding lives in mapping, remembering in state; this package joins reads, decisions
+// and writes.
 package pass
 
 import (
@@ -40,6 +45,10 @@ type Graph interface {
 	Directory
 	GetPresences(ctx context.Context, ids []string) (graph.PresenceResult, error)
 	PresenceWriter
+	// SetNotBefore and NotBefore carry a Retry-After across runs (rule 5): before the time set,
+	// no request is sent; NotBefore is the latest time Graph asked for.
+	SetNotBefore(t time.Time)
+	NotBefore() time.Time
 }
 
 // PBXDirectory is what matching reads from STARFACE.
@@ -65,21 +74,23 @@ type Journal interface {
 	RecordIntents([]state.Intent) error
 }
 
-// Env is what passes run with; one value serves every pass of a `sync watch`.
+// Env is what passes run with: the configuration, the two services and how to log and tell
+// the time. One value serves every pass of a `sync watch`; a reload builds another.
 type Env struct {
 	Config   *mapping.Config
 	Graph    Graph
 	Starface Starface
-	Journal  Journal
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Journal is set by the runner: the state store, or a dry run's stand-in.
+	Journal Journal
+	Log     *slog.Logger
+	Now     func() time.Time
 	// Progress draws a progress line for slow reads on a terminal; nil draws nothing.
 	Progress *progress.Bar
 	// Interval is how often passes run (sync watch's --interval, sync once's for cron); 0: 10s.
 	Interval time.Duration
-	// Phones, when set, reads every user's DND and call state at once (STARFACE 10's OneHub)
-	// for the STARFACE → Teams direction, instead of per-user phone-config reads.
-	Phones PhoneStates
+	// OneHub, when set, reads every user's DND and call state at once (STARFACE 10) for the
+	// STARFACE → Teams direction, instead of per-user phone-config reads.
+	OneHub OneHub
 }
 
 // Options shape one pass.
@@ -88,28 +99,18 @@ type Options struct {
 	RefreshUsers bool
 	// AcceptDrop applies a refreshed match even when it drops more users than users.max_drop.
 	AcceptDrop bool
-	// Pending are intents an earlier run recorded and did not live to settle.
-	Pending []state.Intent
 	// Elapsed is the time since the previous pass (sync watch knows it); 0 takes Env.Interval.
 	Elapsed time.Duration
+	// Follow, when set and Env.OneHub can stream (a Follower), keeps OneHub's event stream of
+	// the matched users open after the pass until Follow ends (sync watch).
+	Follow context.Context
 }
 
-// settledReads counts the pending DND intents, each settled by a phone-config read.
-func settledReads(pending []state.Intent) int {
-	n := 0
-	for _, in := range pending {
-		if in.Kind == "" {
-			n++
-		}
-	}
-	return n
-}
-
-// Run is one whole pass on st: settle what an earlier run left open, plan, execute. It changes
-// st in place; the caller saves it. Errors that stop the whole pass are returned; one user's
-// failure is counted in the report instead.
-func Run(ctx context.Context, env Env, st *state.State, o Options) (*Report, error) {
-	settled, leftover := Settle(ctx, env, st, o.Pending)
+// runPass is one whole pass on st: settle what an earlier run left open, plan, execute. It
+// changes st in place; the runner saves it. Errors that stop the whole pass are returned; one
+// user's failure is counted in the report instead.
+func runPass(ctx context.Context, env Env, st *state.State, pending []state.Intent, o Options) (*Report, error) {
+	settled, leftover := Settle(ctx, env, st, pending)
 	p, err := PlanPass(ctx, env, st, PlanOptions{RefreshUsers: o.RefreshUsers, AcceptDrop: o.AcceptDrop, Elapsed: o.Elapsed})
 	if err != nil {
 		return nil, err
@@ -118,11 +119,28 @@ func Run(ctx context.Context, env Env, st *state.State, o Options) (*Report, err
 	if err != nil {
 		return nil, err
 	}
-	rep.Summary.PhoneReads += settledReads(o.Pending) - len(leftover)
+	rep.addSettled(settled, leftover, pending)
+	return rep, nil
+}
+
+// addSettled puts what settling found before the pass's own changes, and keeps the intents it
+// could not settle.
+func (rep *Report) addSettled(settled []Change, leftover, pending []state.Intent) {
+	rep.Summary.PhoneReads += settledReads(pending) - settledReads(leftover)
 	rep.Changes = append(append([]Change{}, settled...), rep.Changes...)
 	sortChanges(rep.Changes)
 	rep.Leftover = append(leftover, rep.Leftover...)
-	return rep, nil
+}
+
+// settledReads counts the DND intents, each settled by a phone-config read.
+func settledReads(in []state.Intent) int {
+	n := 0
+	for _, i := range in {
+		if i.Kind == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // LevelTrace is below debug: it explains each user's decision.

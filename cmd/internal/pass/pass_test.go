@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/state"
 )
@@ -23,22 +24,22 @@ func TestPlanDecidesPerUser(t *testing.T) {
 		before     func(f *fakes, st *state.State, env Env) // earlier passes
 		avail, act string
 		handDND    bool
-		wantDND    DNDStep
+		wantDND    mapping.DNDStep
 		wantWrite  [2]bool // want, before
 		wantReads  int
 	}{
-		{"in a call: switch on", nil, "Busy", "InACall", false, DNDSwitchOn, [2]bool{true, false}, 1},
-		{"in a call, DND on by hand: already on, no write", nil, "Busy", "InACall", true, DNDAlreadyOn, [2]bool{}, 1},
-		{"available with nothing owned: holds without a read", nil, "Available", "Available", false, DNDHolds, [2]bool{}, 0},
-		{"unknown presence keeps", nil, "PresenceUnknown", "PresenceUnknown", false, DNDNothing, [2]bool{}, 0},
+		{"in a call: switch on", nil, "Busy", "InACall", false, mapping.DNDSwitchOn, [2]bool{true, false}, 1},
+		{"in a call, DND on by hand: already on, no write", nil, "Busy", "InACall", true, mapping.DNDAlreadyOn, [2]bool{}, 1},
+		{"available with nothing owned: holds without a read", nil, "Available", "Available", false, mapping.DNDHolds, [2]bool{}, 0},
+		{"unknown presence keeps", nil, "PresenceUnknown", "PresenceUnknown", false, mapping.DNDNothing, [2]bool{}, 0},
 		{"owned and the call ended: release", func(f *fakes, st *state.State, env Env) {
 			f.setPresence("e-2", "Busy", "InACall")
 			mustRun(env, st)
-		}, "Available", "Available", false, DNDRelease, [2]bool{false, true}, 1},
+		}, "Available", "Available", false, mapping.DNDRelease, [2]bool{false, true}, 1},
 		{"still in the call: applied, no read", func(f *fakes, st *state.State, env Env) {
 			f.setPresence("e-2", "Busy", "InACall")
 			mustRun(env, st)
-		}, "Busy", "InAConferenceCall", false, DNDHolds, [2]bool{}, 0},
+		}, "Busy", "InAConferenceCall", false, mapping.DNDHolds, [2]bool{}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,7 +72,7 @@ func TestPlanDecidesPerUser(t *testing.T) {
 }
 
 func mustRun(env Env, st *state.State) {
-	if _, err := Run(context.Background(), env, st, Options{}); err != nil {
+	if _, err := runPass(context.Background(), env, st, nil, Options{}); err != nil {
 		panic(err)
 	}
 }
@@ -96,7 +97,7 @@ func TestPlanChangesNothing(t *testing.T) {
 			t.Errorf("Plan wrote: %s", c)
 		}
 	}
-	if p.Users[0].DND != DNDSwitchOn || p.Users[1].Session != SessionSet {
+	if p.Users[0].DND != mapping.DNDSwitchOn || p.Users[1].Session != mapping.SessionSet {
 		t.Errorf("plan = %+v / %+v, want a switch-on for 0002 and a session for 0003", p.Users[0], p.Users[1])
 	}
 }
@@ -150,7 +151,7 @@ func TestFailuresCountConsecutivePasses(t *testing.T) {
 	env, _ := testEnv(t, f, "")
 	st := state.New()
 	f.fail["presence"] = errors.New("graph: 503 Service Unavailable")
-	if _, err := Run(context.Background(), env, st, Options{}); err == nil {
+	if _, err := runPass(context.Background(), env, st, nil, Options{}); err == nil {
 		t.Fatal("a pass without any presence did not fail")
 	}
 	// A phone read fails for one user, twice in a row.
@@ -186,7 +187,7 @@ func TestSessionOfAMovedMatchIsClearedOnItsOwnEntraUser(t *testing.T) {
 	f.entra = append(f.entra, graph.User{ID: "e-9", Mail: "u2@contoso.example", UserPrincipalName: "u2@contoso.example", AccountEnabled: true})
 	f.presence["e-9"] = graph.Presence{ID: "e-9", Availability: "Available", Activity: "Available"}
 	f.fail["clear e-2"] = errors.New("graph: 503 Service Unavailable")
-	rep, err := Run(context.Background(), env, st, Options{RefreshUsers: true})
+	rep, err := runPass(context.Background(), env, st, nil, Options{RefreshUsers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +242,7 @@ func TestLeavingUserWhileAnotherJoins(t *testing.T) {
 	f.entra = append(f.entra, graph.User{ID: "e-4", Mail: "u4@contoso.example", UserPrincipalName: "u4@contoso.example", AccountEnabled: true})
 	f.presence["e-4"] = graph.Presence{ID: "e-4", Availability: "Available", Activity: "Available"}
 	f.phones[4] = starface.PhoneConfig{}
-	rep, err := Run(context.Background(), env, st, Options{RefreshUsers: true})
+	rep, err := runPass(context.Background(), env, st, nil, Options{RefreshUsers: true})
 	if err != nil {
 		t.Fatal(err)
 	}

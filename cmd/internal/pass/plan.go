@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -19,29 +18,8 @@ import (
 	"github.com/teamsface/teamsface/state"
 )
 
-// DNDStep is what a pass does with a user's STARFACE DND.
-type DNDStep int
-
-const (
-	DNDNothing    DNDStep = iota // nothing: the decision is keep, or nothing is known
-	DNDHolds                     // the decision holds as it is (applied before, or off with nothing owned)
-	DNDSwitchOn                  // write DND on and take ownership (rule 3)
-	DNDRelease                   // write an owned DND back to the value it replaced (rule 4)
-	DNDAlreadyOn                 // on by hand: the decision holds, no ownership taken (rule 3)
-	DNDAlreadyOff                // an owned DND was switched off by hand: ownership dropped (rule 4)
-)
-
-// SessionStep is what a pass does with a user's Teams presence session (STARFACE → Teams).
-type SessionStep int
-
-const (
-	SessionNothing SessionStep = iota
-	SessionSet
-	SessionRefresh
-	SessionClear
-)
-
-// Plan is what a pass found and decided, before anything is written.
+// Plan is what a pass found and decided, before anything is written. It is built once (PlanPass
+// or PlanRelease) and executed once.
 type Plan struct {
 	Time    time.Time
 	Matches []mapping.Match
@@ -50,11 +28,11 @@ type Plan struct {
 	// Summary holds what is known before executing: scope, reads, kept and unchanged users.
 	Summary Summary
 	// Held is a refreshed user match the drop guard held back; the plan uses the old one.
-	Held *DropError
+	Held *mapping.DropError
 	// Reads says how the STARFACE → Teams direction spreads its phone-config reads.
-	Reads ReadLoad
-	// PhonesFailed: OneHub (Env.Phones) could not be read; the pass read phone configs instead.
-	PhonesFailed error
+	Reads mapping.ReadLoad
+	// OneHubFailed: OneHub (Env.OneHub) could not be read; the pass read phone configs instead.
+	OneHubFailed error
 	oneHubIDs    map[int]string // REST id → OneHub id, as cached and as looked up this pass
 	lookedUp     bool           // some were looked up: the match cache gets them
 	// Throttled: Graph asked to wait longer than a run waits (Retry-After). Nobody is planned,
@@ -63,18 +41,8 @@ type Plan struct {
 
 	matchFresh bool // the match was made now, not taken from the cache
 	freshState bool // nothing was remembered: the first pass with this state directory
+	executed   bool
 }
-
-// ReadLoad is the STARFACE → Teams direction's phone-config reads (DESIGN.md "STARFACE → Teams").
-type ReadLoad struct {
-	Users int // matched users
-	// Least is how many a pass must read so that each user is read once per poll; Budget how
-	// many read_rate allows; a pass reads the larger (poll wins), at most Users.
-	Least, Budget, Planned int
-}
-
-// PollWins reports whether reading every user once per poll needs more than read_rate allows.
-func (r ReadLoad) PollWins() bool { return r.Least > r.Budget }
 
 // UserPlan is one user's part of a plan: what was read, what the mapping decided, and what
 // would change and why.
@@ -90,8 +58,8 @@ type UserPlan struct {
 	Decision      mapping.Decision
 	// Phone is the phone config read this pass, nil when it was not read.
 	Phone *starface.PhoneConfig
-	// State is the DND and call state OneHub reported this pass, nil when not read.
-	State *PhoneState
+	// OneHub is the DND and call state OneHub reported this pass, nil when not read.
+	OneHub *OneHubState
 	// Err is a read that failed: nothing is done for the user, who is retried next pass.
 	Err error
 
@@ -99,12 +67,12 @@ type UserPlan struct {
 	// still live) and forgotten before anything else.
 	OldSession *state.Session
 
-	DND          DNDStep
+	DND          mapping.DNDStep
 	Want, Before bool // the write, for DNDSwitchOn and DNDRelease
 	// Owned says whether teamsface owns the DND as far as this pass knows (after the read).
 	Owned bool
 
-	Session       SessionStep
+	Session       mapping.SessionStep
 	SessionReason string
 	// SessionPair is the pair a set or refreshed session shows.
 	SessionPair mapping.Pair
@@ -115,12 +83,11 @@ type UserPlan struct {
 	UserPreferred bool
 
 	readNeeded bool        // the phone config is read this pass
-	readErr    error       // the phone-config read failed (written by the read, see reader)
 	u          *state.User // what is remembered of the user (a fresh one for a new user), read only
 }
 
 // Writes reports whether the plan writes the user's phone config.
-func (up *UserPlan) Writes() bool { return up.DND == DNDSwitchOn || up.DND == DNDRelease }
+func (up *UserPlan) Writes() bool { return up.DND.Writes() }
 
 // DNDBefore is the DND as read this pass; nil when it was not read.
 func (up *UserPlan) DNDBefore() *bool {
@@ -128,6 +95,31 @@ func (up *UserPlan) DNDBefore() *bool {
 		return nil
 	}
 	return boolPtr(up.Phone.DoNotDisturb)
+}
+
+// dnd is the user's DND as this pass knows it: from the phone config read, else from OneHub.
+func (up *UserPlan) dnd() (on, known bool) {
+	switch {
+	case up.Phone != nil:
+		return up.Phone.DoNotDisturb, true
+	case up.OneHub != nil:
+		return up.OneHub.DND, true
+	}
+	return false, false
+}
+
+// memory is what the state remembers of the user's DND, as the mapping's rules take it.
+func (up *UserPlan) memory() mapping.DNDMemory {
+	return mapping.DNDMemory{Applied: mapping.DND(up.u.Applied()), Owned: up.u.Owned(), Replaced: up.u.Replaced()}
+}
+
+// needsPhone says whether the user's phone config must be read for a write this pass may make.
+func (up *UserPlan) needsPhone() bool {
+	d := up.Decision.DND
+	if up.Leaving {
+		d = mapping.DNDOff
+	}
+	return up.memory().NeedsPhone(d)
 }
 
 // PlanOptions shape a plan.
@@ -171,9 +163,9 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 	p.markEarlyReads(ctx, env, st, o, now, rd)
 	err := p.readPresences(ctx, env, func(up *UserPlan) {
 		if up.Err == nil {
-			p.decide(env, up, up.u, now)
+			p.decide(env, up, now)
 		}
-		if up.Err == nil && !up.readNeeded && needsWrite(up, up.u) {
+		if up.Err == nil && !up.readNeeded && up.needsPhone() {
 			rd.read(up)
 		}
 	})
@@ -183,8 +175,8 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 	}
 	for _, up := range p.Users {
 		if up.Err == nil {
-			p.planDND(up, up.u)
-			planSession(env.Config, up, up.u, now)
+			p.planDND(up)
+			planSession(env.Config, up, now)
 		}
 	}
 	return p, nil
@@ -363,9 +355,10 @@ func (p *Plan) takePresences(users []*UserPlan, res graph.PresenceResult, err er
 	}
 }
 
-// decide applies the mapping (rules 2–6).
-func (p *Plan) decide(env Env, up *UserPlan, u *state.User, now time.Time) {
-	pr := up.Presence
+// decide applies the mapping (rules 2–6). A presence that is teamsface's own session pair is no
+// input (rule 6): that is remembered in the state, so it is asked here.
+func (p *Plan) decide(env Env, up *UserPlan, now time.Time) {
+	pr, u := up.Presence, up.u
 	switch {
 	case !up.PresenceKnown && pr.ID == "":
 		up.Decision = mapping.Decision{DND: mapping.DNDKeep, Reason: "no presence in Graph's answer"}
@@ -379,42 +372,22 @@ func (p *Plan) decide(env Env, up *UserPlan, u *state.User, now time.Time) {
 			"availability", pr.Availability, "activity", pr.Activity,
 			"dnd", string(up.Decision.DND), "reason", up.Decision.Reason, "applied", u.Applied(), "owned", u.Owned())
 	}
-	switch {
-	case up.Decision.DND == mapping.DNDKeep:
-		p.Summary.Kept++
-	case !needsWrite(up, u):
-		up.DND = DNDHolds
-		p.Summary.Unchanged++
-	}
-}
-
-// needsWrite says whether the decision may require a STARFACE write, so the phone config must
-// be read: switching on what is not applied yet, releasing what teamsface owns (rule 4: only
-// a DND teamsface owns is ever switched back).
-func needsWrite(up *UserPlan, u *state.User) bool {
-	switch up.Decision.DND {
-	case mapping.DNDOn:
-		return u.Applied() != string(mapping.DNDOn)
-	case mapping.DNDOff:
-		return u.Owned()
-	}
-	return false
 }
 
 // markEarlyReads starts the phone-config reads that do not wait for Teams presence: those
 // with a live Teams session (so that a DND switched off clears it on the next pass), the users
-// leaving the match with a DND to release, the STARFACE → Teams direction's share of the
-// others, or everyone with ReadAll. With OneHub, everyone's DND and calls come in one read and
-// this direction reads nobody over REST.
+// leaving the match with a DND to release, the STARFACE → Teams direction's turn of the others,
+// or everyone with ReadAll. With OneHub, everyone's DND and calls come in one read and this
+// direction reads nobody over REST.
 func (p *Plan) markEarlyReads(ctx context.Context, env Env, st *state.State, o PlanOptions, now time.Time, rd *reader) {
 	s2t := env.Config.StarfaceToTeams
-	bulk := (s2t.Enabled || o.ReadAll) && env.Phones != nil && p.readStates(ctx, env, st)
+	bulk := (s2t.Enabled || o.ReadAll) && env.OneHub != nil && p.readOneHub(ctx, env, st)
 	for _, up := range p.Users {
 		_, live := up.u.LiveSession()
 		// An owned DND OneHub shows off: read over REST before ownership is dropped (rule 4),
 		// since OneHub's view may not have caught up with teamsface's own write.
-		ownedOff := up.State != nil && !up.State.DND && up.u.Owned()
-		up.readNeeded = o.ReadAll || (live && !up.Leaving && up.State == nil) || (up.Leaving && needsWrite(up, up.u)) || ownedOff
+		ownedOff := up.OneHub != nil && !up.OneHub.DND && up.u.Owned()
+		up.readNeeded = o.ReadAll || (live && !up.Leaving && up.OneHub == nil) || (up.Leaving && up.needsPhone()) || ownedOff
 	}
 	if s2t.Enabled && !o.ReadAll && !bulk {
 		p.scheduleReads(env, o.Elapsed, now)
@@ -426,35 +399,14 @@ func (p *Plan) markEarlyReads(ctx context.Context, env Env, st *state.State, o P
 	}
 }
 
-// scheduleReads picks this pass's share of the STARFACE → Teams direction's phone-config reads.
-// Users are read in turns, by login, each pass reading the turn the clock points at: at least
-// ceil(N × elapsed / poll) users so that each is read once per poll, and as many more as
-// read_rate allows, up to everyone. Which slice a pass reads is derived from the clock, so
-// nothing about it is stored.
+// scheduleReads picks this pass's turn of the STARFACE → Teams direction's phone-config reads
+// (mapping's ReadTurn): the matched users, by login, from where the previous pass's turn ended.
 func (p *Plan) scheduleReads(env Env, elapsed time.Duration, now time.Time) {
-	s2t := env.Config.StarfaceToTeams
 	users := p.matched()
-	n := len(users)
-	interval := env.Interval
-	if interval <= 0 {
-		interval = 10 * time.Second
-	}
-	if elapsed <= 0 {
-		elapsed = interval
-	}
-	p.Reads = ReadLoad{Users: n,
-		Least:  readShare(n, interval, s2t.Poll),
-		Budget: int(float64(s2t.ReadRate) * interval.Seconds())}
-	count := min(n, max(readShare(n, elapsed, s2t.Poll), min(n, p.Reads.Budget)))
-	if count == 0 {
-		return
-	}
-	// The turn ends where the clock stands in the poll cycle; it reaches back count users, so
-	// that consecutive passes' turns meet.
-	phase := float64(now.UnixNano()%int64(s2t.Poll)) / float64(s2t.Poll)
-	end := int(phase * float64(n))
-	for k := 1; k <= count; k++ {
-		up := users[((end-k)%n+n)%n]
+	first, count, load := env.Config.StarfaceToTeams.ReadTurn(len(users), env.Interval, elapsed, now)
+	p.Reads = load
+	for k := range count {
+		up := users[(first+k)%len(users)]
 		if up.Err == nil && !up.readNeeded {
 			up.readNeeded = true
 			p.Reads.Planned++
@@ -462,36 +414,37 @@ func (p *Plan) scheduleReads(env Env, elapsed time.Duration, now time.Time) {
 	}
 }
 
-// readShare is how many phone configs one pass reads so that each user is read at least once
-// per poll when passes come every interval: N × interval / poll, rounded up.
-func readShare(n int, interval, poll time.Duration) int {
-	if poll <= 0 || interval >= poll {
-		return n
-	}
-	return int(math.Ceil(float64(n) * float64(interval) / float64(poll)))
-}
-
 // reader reads phone configs, starface.concurrency at a time, as they are asked for. Asking
 // never blocks, so that the planning goroutine goes on taking Graph's answers while STARFACE
-// reads are queued.
+// reads are queued. The readers hand their results back; wait gives them to the users, in the
+// planning goroutine.
 type reader struct {
-	ctx   context.Context
-	env   Env
-	p     *Plan
-	queue chan *UserPlan
-	g     errgroup.Group
-	task  *progress.Task
-	done  atomic.Int64
-	reads atomic.Int64
+	ctx     context.Context
+	env     Env
+	p       *Plan
+	queue   chan *UserPlan
+	results chan phoneRead
+	g       errgroup.Group
+	task    *progress.Task
+	done    atomic.Int64
+}
+
+// phoneRead is one phone-config read's outcome.
+type phoneRead struct {
+	up  *UserPlan
+	pc  starface.PhoneConfig
+	err error
 }
 
 func (p *Plan) startReads(ctx context.Context, env Env) *reader {
 	rd := &reader{ctx: ctx, env: env, p: p, queue: make(chan *UserPlan, len(p.Users)),
-		task: env.Progress.Start("reading STARFACE phone settings")}
+		results: make(chan phoneRead, len(p.Users)), task: env.Progress.Start("reading STARFACE phone settings")}
 	for range concurrencyOf(env.Config.Starface.Concurrency) {
 		rd.g.Go(func() error {
 			for up := range rd.queue {
-				rd.readOne(up)
+				pc, err := readPhone(rd.ctx, rd.env.Starface, up.Match.StarfaceID)
+				rd.task.Update(int(rd.done.Add(1)), 0)
+				rd.results <- phoneRead{up, pc, err}
 			}
 			return nil
 		})
@@ -505,31 +458,23 @@ func (rd *reader) read(up *UserPlan) {
 	rd.start(up)
 }
 
-// start queues up's read; each user is queued at most once.
+// start queues up's read; each user is queued at most once, so neither channel ever fills.
 func (rd *reader) start(up *UserPlan) { rd.queue <- up }
 
-// readOne reads up's phone config. The result goes to up.Phone or up.readErr, which only this
-// read writes: the planning goroutine looks at them after wait.
-func (rd *reader) readOne(up *UserPlan) {
-	pc, err := readPhone(rd.ctx, rd.env.Starface, up.Match.StarfaceID)
-	rd.task.Update(int(rd.done.Add(1)), 0)
-	if err != nil {
-		up.readErr = userError("read phone config of", up.Login, err)
-		return
-	}
-	rd.reads.Add(1)
-	up.Phone = &pc
-}
-
-// wait waits for every read and settles each user's result.
+// wait waits for every read and gives each user its phone config, or its failure.
 func (rd *reader) wait() {
 	close(rd.queue)
 	_ = rd.g.Wait()
+	close(rd.results)
 	rd.task.Done()
-	rd.p.Summary.PhoneReads += int(rd.reads.Load())
-	for _, up := range rd.p.Users {
-		if up.readErr != nil && up.Err == nil {
-			up.Err = up.readErr
+	for r := range rd.results {
+		switch {
+		case r.err != nil && r.up.Err == nil:
+			r.up.Err = userError("read phone config of", r.up.Login, r.err)
+		case r.err == nil:
+			pc := r.pc
+			r.up.Phone = &pc
+			rd.p.Summary.PhoneReads++
 		}
 	}
 }
@@ -541,115 +486,45 @@ func readPhone(ctx context.Context, sf Starface, id int) (starface.PhoneConfig, 
 	return sf.PhoneConfig(ctx, id)
 }
 
-// planDND turns a decision and the DND just read into a write, or into no write at all.
-func (p *Plan) planDND(up *UserPlan, u *state.User) {
-	up.Owned = u.Owned() && (up.Phone == nil || up.Phone.DoNotDisturb)
-	if up.Phone == nil || !needsWrite(up, u) {
-		return
+// planDND turns the decision and the DND just read into a write, or into none (mapping.PlanDND),
+// and counts the user as kept or unchanged.
+func (p *Plan) planDND(up *UserPlan) {
+	var phone *bool
+	if up.Phone != nil {
+		phone = &up.Phone.DoNotDisturb
 	}
-	dnd := up.Phone.DoNotDisturb
+	d := mapping.PlanDND(up.Decision.DND, up.memory(), up.Leaving, phone)
+	up.DND, up.Want, up.Before, up.Owned = d.Step, d.Want, d.Before, d.Owned
 	switch {
-	case up.Leaving && !dnd:
-		// Switched off by hand after teamsface switched it on: nothing to release.
 	case up.Leaving:
-		up.DND, up.Want, up.Before = DNDRelease, u.Replaced(), true
-	case up.Decision.DND == mapping.DNDOn && dnd:
-		// Already on: set by hand (rule 3) or ours from before. Write nothing, take nothing.
-		up.DND = DNDAlreadyOn
+	case up.Decision.DND == mapping.DNDKeep:
+		p.Summary.Kept++
+	case d.Step == mapping.DNDHolds, d.Step == mapping.DNDAlreadyOn, d.Step == mapping.DNDAlreadyOff:
 		p.Summary.Unchanged++
-	case up.Decision.DND == mapping.DNDOn:
-		up.DND, up.Want, up.Before = DNDSwitchOn, true, false
-	case !dnd:
-		up.DND = DNDAlreadyOff
-		p.Summary.Unchanged++
-	default:
-		up.DND, up.Want, up.Before = DNDRelease, u.Replaced(), true
 	}
 }
 
-// planSession keeps one Teams presence session per user whose DND was switched on at STARFACE
-// by hand (not by teamsface): set it, refresh it when less than half its time is left, and
-// clear it as soon as the DND goes off or the user leaves the match. With the direction
-// disabled it only clears sessions left over.
-func planSession(cfg *mapping.Config, up *UserPlan, u *state.User, now time.Time) {
-	s2t := cfg.StarfaceToTeams
-	if s, ok := u.LiveSession(); ok && s.EntraID != "" && up.OldSession == nil {
+// planSession decides the user's Teams presence session (mapping's PlanSession) from the DND
+// as it will be once this pass's write is done.
+func planSession(cfg *mapping.Config, up *UserPlan, now time.Time) {
+	f := mapping.SessionFacts{Leaving: up.Leaving, Owned: up.Owned, OneHub: cfg.Starface.OneHub, Now: now}
+	if s, ok := up.u.LiveSession(); ok && s.EntraID != "" && up.OldSession == nil {
 		live := s
 		up.LiveSession = &live
-		up.UserPreferred = !up.Leaving && up.PresenceKnown && outranked(live, up.Presence)
+		f.Live = &mapping.Session{Pair: mapping.Pair{Availability: s.Availability, Activity: s.Activity}, Expires: s.Expires}
+		up.UserPreferred = !up.Leaving && up.PresenceKnown &&
+			mapping.Outranked(f.Live.Pair, mapping.Presence{Availability: up.Presence.Availability, Activity: up.Presence.Activity})
 	}
-	if up.Leaving {
-		if up.LiveSession != nil {
-			up.Session, up.SessionReason = SessionClear, "no longer matched"
-		}
-		return
+	f.DND, f.DNDKnown = up.dnd()
+	if up.OneHub != nil {
+		f.OnCall, f.CallKnown = up.OneHub.OnCall, true
 	}
-	dnd, known := up.dnd()
-	if !known {
-		return // the DND is not known this pass, and there is no live session to look after
-	}
-	owned := up.Owned
 	switch up.DND {
-	case DNDSwitchOn:
-		dnd, owned = true, true
-	case DNDRelease:
-		dnd, owned = up.Want, false
+	case mapping.DNDSwitchOn:
+		f.DND, f.Owned = true, true
+	case mapping.DNDRelease:
+		f.DND, f.Owned = up.Want, false
 	}
-	// A DND set by hand shows as on_dnd; a STARFACE call (OneHub only) as on_call. The
-	// hand-set DND wins.
-	var pair mapping.Pair
-	var why string
-	switch {
-	case !s2t.Enabled:
-	case dnd && !owned:
-		pair, why = s2t.OnDND, "DND switched on at STARFACE by hand"
-	case up.State != nil && up.State.OnCall && s2t.OnCall != (mapping.Pair{}):
-		pair, why = s2t.OnCall, "on a STARFACE call"
-	}
-	want := pair != (mapping.Pair{})
-	s := up.LiveSession
-	if !want && s != nil && up.State == nil && cfg.Starface.OneHub && s.Availability == s2t.OnCall.Availability && s.Activity == s2t.OnCall.Activity {
-		// OneHub is down and REST cannot see calls: an on_call session stays until OneHub
-		// says the call ended (or it runs out), rather than flapping off and on.
-		return
-	}
-	switch {
-	case want && s == nil:
-		up.Session, up.SessionReason = SessionSet, why+": show "+pair.String()+" in Teams"
-	case want && (s.Availability != pair.Availability || s.Activity != pair.Activity):
-		up.Session, up.SessionReason = SessionSet, why+": show "+pair.String()+" in Teams instead"
-	case want && s.Expires.Sub(now) < s2t.Expiration/2:
-		up.Session, up.SessionReason = SessionRefresh, "refresh the Teams session before it expires"
-	case !want && s != nil && up.State != nil && !up.State.DND && !up.State.OnCall:
-		up.Session, up.SessionReason = SessionClear, "no DND and no call at STARFACE: clear the Teams session"
-	case !want && s != nil:
-		up.Session, up.SessionReason = SessionClear, "DND is off at STARFACE (or teamsface owns it): clear the Teams session"
-	}
-	up.SessionPair = pair
-}
-
-// dnd is the user's DND as this pass knows it: from the phone config read, else from OneHub.
-func (up *UserPlan) dnd() (on, known bool) {
-	switch {
-	case up.Phone != nil:
-		return up.Phone.DoNotDisturb, true
-	case up.State != nil:
-		return up.State.DND, true
-	}
-	return false, false
-}
-
-// sessionRank is how Teams ranks the availability of app sessions against each other
-// (graph.md): DoNotDisturb > Busy > Available > Away.
-var sessionRank = map[string]int{"Offline": 0, "Away": 1, "BeRightBack": 1, "Available": 2, "AvailableIdle": 2, "Busy": 3, "BusyIdle": 3, "DoNotDisturb": 4}
-
-// outranked reports whether Teams shows a presence that ranks below teamsface's live session:
-// no app session can make that happen, only a status the user picked by hand, which beats
-// every session.
-func outranked(s state.Session, shown graph.Presence) bool {
-	if shown.Availability == s.Availability && shown.Activity == s.Activity {
-		return false
-	}
-	got, ok := sessionRank[shown.Availability]
-	return ok && got < sessionRank[s.Availability]
+	s := cfg.StarfaceToTeams.PlanSession(f)
+	up.Session, up.SessionPair, up.SessionReason = s.Step, s.Pair, s.Reason
 }

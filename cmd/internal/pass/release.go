@@ -28,22 +28,19 @@ func PlanRelease(ctx context.Context, env Env, st *state.State) *Plan {
 	}
 	rd := p.startReads(ctx, env)
 	for _, up := range p.Users {
-		if needsWrite(up, up.u) {
+		if up.needsPhone() {
 			rd.read(up)
 		}
 	}
 	rd.wait()
 	for _, up := range p.Users {
 		if up.Err == nil {
-			p.planDND(up, up.u)
-			planSession(env.Config, up, up.u, now)
-			if up.Session == SessionClear {
+			p.planDND(up)
+			planSession(env.Config, up, now)
+			if up.Session == mapping.SessionClear {
 				up.SessionReason = "teamsface release"
 			}
 		}
 	}
 	return p
 }
-
-// Released reports whether a release left nothing behind: every user forgotten.
-func Released(st *state.State) bool { return st.Len() == 0 }

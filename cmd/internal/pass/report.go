@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/teamsface/teamsface/graph"
-
 	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/state"
 )
@@ -35,8 +34,8 @@ type Summary struct {
 	SessionsSet     int `json:"sessions_set"`
 	SessionsCleared int `json:"sessions_cleared"`
 	PhoneReads      int `json:"phone_reads"`
-	// StatesRead counts users whose DND and call state came from OneHub.
-	StatesRead int `json:"onehub_states,omitempty"`
+	// OneHubStates counts users whose DND and call state came from OneHub.
+	OneHubStates int `json:"onehub_states,omitempty"`
 }
 
 // Add adds the counts of one pass to a running total; the scope counts are the last pass's.
@@ -51,7 +50,7 @@ func (t *Summary) Add(s Summary) {
 	t.SessionsSet += s.SessionsSet
 	t.SessionsCleared += s.SessionsCleared
 	t.PhoneReads += s.PhoneReads
-	t.StatesRead += s.StatesRead
+	t.OneHubStates += s.OneHubStates
 }
 
 // Change is one line of a pass's report (or, in a dry run, of its plan).
@@ -75,14 +74,16 @@ type Report struct {
 	Leftover []state.Intent `json:"-"`
 	// Held is a refreshed user match the drop guard held back (exit 1); the pass ran with the
 	// old one.
-	Held *DropError `json:"-"`
+	Held *mapping.DropError `json:"-"`
 	// Reads is how the STARFACE → Teams direction spread its phone-config reads.
-	Reads ReadLoad `json:"-"`
+	Reads mapping.ReadLoad `json:"-"`
 	// OnAtStart are users found with DND on by a pass that started from an empty state: they
 	// count as set by hand, so teamsface never switches them off.
 	OnAtStart []string `json:"-"`
-	// PhonesFailed: OneHub could not be read; the pass fell back to per-user REST reads.
-	PhonesFailed error `json:"-"`
+	// OneHubFailed: OneHub could not be read; the pass fell back to per-user REST reads.
+	OneHubFailed error `json:"-"`
+	// Remembered is how many users the state still remembers after a release (0: all released).
+	Remembered int `json:"-"`
 	// Throttled: Graph asked to wait until ThrottledUntil; everyone was kept (exit 3).
 	Throttled      *graph.ThrottledError `json:"-"`
 	ThrottledUntil time.Time             `json:"throttled_until,omitzero"`

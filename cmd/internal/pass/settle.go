@@ -9,18 +9,24 @@ import (
 
 // Settle resolves writes an earlier run announced but did not live to record. For a DND write
 // the DND read now tells whether it landed; each landed write is recorded in st and reported.
-// A Teams session the run was setting may be live: it is recorded as live, so that this pass
-// clears it when the DND is off and refreshes it otherwise. Intents that cannot be settled now
-// (the read failed) are returned, to be recorded again so that a later run still knows them.
+// A Teams presence call has no such read: a setPresence may have landed or not, so the session
+// is taken as live and due now (the next step refreshes it while it is wanted, clears it once it
+// is not, and guards its pair meanwhile); a clearPresence may have landed too, so a session it
+// was clearing is due now as well (set again at once if it is wanted after all). Intents that
+// cannot be settled now (the read failed) are returned, to be recorded again so that a later
+// run still knows them.
 func Settle(ctx context.Context, env Env, st *state.State, pending []state.Intent) (settled []Change, leftover []state.Intent) {
+	now := env.Now()
 	for _, in := range pending {
 		switch in.Kind {
 		case state.KindSessionSet:
-			env.Log.Info("an earlier run may have set a Teams presence session; taking it as live", "login", in.Login)
-			st.Take(in.Login).SessionSet(in.EntraID, in.Availability, in.Activity, in.Expires)
+			env.Log.Info("an earlier run may have set a Teams presence session; taking it as live and due now", "login", in.Login)
+			st.Take(in.Login).SessionMayHaveLanded(in.EntraID, in.Availability, in.Activity, now)
 			continue
 		case state.KindSessionClear:
-			// The session is still live in the state: this pass clears it again if it must.
+			if u := st.User(in.Login); u != nil {
+				u.SessionMayHaveCleared(in.EntraID, now)
+			}
 			continue
 		}
 		pc, err := readPhone(ctx, env.Starface, in.StarfaceID)
