@@ -91,14 +91,6 @@ func (s *Store) write(name string, data []byte) error {
 	return nil
 }
 
-// clock lets tests wait for the lock without sleeping.
-type clock struct {
-	now   func() time.Time
-	sleep func(time.Duration)
-}
-
-var realClock = clock{now: time.Now, sleep: time.Sleep}
-
 // Open opens the state directory dir, creating it 0700, and takes an
 // exclusive OS lock on dir/lock for the whole run. While another process
 // holds it, Open retries every 50ms for up to lockTimeout (0: not at all)
@@ -111,10 +103,6 @@ var realClock = clock{now: time.Now, sleep: time.Sleep}
 // nor make every cron run fail. If it cannot be tightened (someone else owns
 // it), Open refuses.
 func Open(dir string, lockTimeout time.Duration) (*Store, error) {
-	return open(dir, lockTimeout, realClock)
-}
-
-func open(dir string, lockTimeout time.Duration, c clock) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("state: no state directory given")
 	}
@@ -126,7 +114,7 @@ func open(dir string, lockTimeout time.Duration, c clock) (*Store, error) {
 	if err != nil {
 		return nil, permissionHint(dir, path, fmt.Errorf("state: open lock file: %w", err))
 	}
-	if err := acquire(f, lockTimeout, c); err != nil {
+	if err := acquire(f, lockTimeout); err != nil {
 		f.Close()
 		return nil, permissionHint(dir, path, err)
 	}
@@ -149,8 +137,8 @@ func prepareDir(dir string) error {
 	return restrictDir(dir, fi)
 }
 
-func acquire(f *os.File, timeout time.Duration, c clock) error {
-	deadline := c.now().Add(timeout)
+func acquire(f *os.File, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for {
 		ok, err := tryLock(f)
 		if err != nil {
@@ -159,11 +147,11 @@ func acquire(f *os.File, timeout time.Duration, c clock) error {
 		if ok {
 			return nil
 		}
-		left := deadline.Sub(c.now())
+		left := time.Until(deadline)
 		if left <= 0 {
 			return fmt.Errorf("%w on %s (gave up after %s; see --lock-timeout)", ErrLocked, f.Name(), timeout)
 		}
-		c.sleep(min(lockRetry, left))
+		time.Sleep(min(lockRetry, left))
 	}
 }
 
