@@ -97,14 +97,19 @@ func (s *Store) write(name string, data []byte) error {
 // and then returns an error wrapping ErrLocked. The OS drops the lock when
 // its holder dies, so a killed run never blocks the next one.
 //
+// A user who does not own dir is refused with an *OwnerError (see CheckOwner) before anything
+// in it is read, created, locked or tightened: the files of a state directory keep one owner.
+//
 // An existing directory that group or others may access is tightened to 0700
 // rather than refused: it holds cached tokens, and a directory made with a
 // plain mkdir (0755) or by a provisioning tool should neither stay readable
-// nor make every cron run fail. If it cannot be tightened (someone else owns
-// it), Open refuses.
+// nor make every cron run fail.
 func Open(dir string, lockTimeout time.Duration) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("state: no state directory given")
+	}
+	if err := CheckOwner(dir); err != nil {
+		return nil, permissionHint(dir, dir, err)
 	}
 	if err := prepareDir(dir); err != nil {
 		return nil, permissionHint(dir, dir, err)
@@ -452,7 +457,12 @@ func (s *Store) Close() error {
 // lock or creating anything, for --dry-run and `presence get`. A missing
 // directory reads as a fresh state. It can run beside a sync: state.json is
 // only ever replaced whole, and a journal line being appended is ignored.
+// A user who does not own dir is refused with an *OwnerError (see CheckOwner)
+// before anything is read, as Open refuses them.
 func ReadOnly(dir string) (*State, []Intent, error) {
+	if err := CheckOwner(dir); err != nil {
+		return nil, nil, permissionHint(dir, dir, err)
+	}
 	st, err := readState(dir)
 	if err != nil {
 		return nil, nil, err
