@@ -245,7 +245,7 @@ func (s *Store) Save(st *State, open ...Intent) error {
 			return nil
 		}
 		if err := clearJournal(s.path(journalName)); err != nil {
-			return fmt.Errorf("state: settle journal: %w", err)
+			return permissionHint(s.dir, s.path(journalName), fmt.Errorf("state: settle journal: %w", err))
 		}
 		s.journalled, s.journal = false, nil
 		s.syncs++
@@ -329,7 +329,7 @@ func (s *Store) RecordIntents(in []Intent) error {
 	}
 	s.journalled = true
 	if err := appendJournal(s.dir, data); err != nil {
-		return fmt.Errorf("state: record intents: %w", err)
+		return permissionHint(s.dir, s.path(journalName), fmt.Errorf("state: record intents: %w", err))
 	}
 	s.journal = nil // appended to: not what was read or written as a whole any more
 	s.written += int64(len(data))
@@ -408,7 +408,7 @@ func (s *Store) Pending() ([]Intent, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("state: read journal: %w", err)
+		return nil, permissionHint(s.dir, s.path(journalName), fmt.Errorf("state: read journal: %w", err))
 	}
 	s.journal = data
 	return parseJournal(s.path(journalName), data)
@@ -467,7 +467,7 @@ func ReadOnly(dir string) (*State, []Intent, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	in, err := readJournal(filepath.Join(dir, journalName))
+	in, err := readJournal(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -479,7 +479,7 @@ func readState(dir string) (*State, error) {
 	path := filepath.Join(dir, stateName)
 	raw, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("state: read state: %w", err)
+		return nil, permissionHint(dir, path, fmt.Errorf("state: read state: %w", err))
 	}
 	st := New()
 	if err == nil {
@@ -490,12 +490,13 @@ func readState(dir string) (*State, error) {
 	if st.match != nil {
 		return st, nil // upgraded from version 1, which held the match
 	}
-	raw, err = os.ReadFile(filepath.Join(dir, matchName))
+	path = filepath.Join(dir, matchName)
+	raw, err = os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("state: read match: %w", err)
+		return nil, permissionHint(dir, path, fmt.Errorf("state: read match: %w", err))
 	}
 	var m wireMatch
 	if err := json.Unmarshal(raw, &m); err != nil || m.MatchCache == nil || m.Version > Version {
@@ -533,13 +534,14 @@ func decode(path string, raw []byte) (*State, error) {
 	return fromWire(&w), nil
 }
 
-func readJournal(path string) ([]Intent, error) {
+func readJournal(dir string) ([]Intent, error) {
+	path := filepath.Join(dir, journalName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("state: read journal: %w", err)
+		return nil, permissionHint(dir, path, fmt.Errorf("state: read journal: %w", err))
 	}
 	return parseJournal(path, data)
 }
