@@ -9,9 +9,9 @@ import (
 )
 
 // PermissionError is a state directory or file the user running teamsface may not use. The usual
-// cause is a run by hand as root (sudo teamsface sync once) in the service's state directory: it
-// leaves root-owned files the service's user cannot open. Error names the file, its owner and the
-// command that fixes it.
+// cause is a run by hand as root (sudo teamsface sync once) in the service's state directory by a
+// teamsface from before such runs were refused (see OwnerError): it left root-owned files the
+// service's user cannot open. Error names the file, its owner and the command that fixes it.
 type PermissionError struct {
 	Dir   string // the state directory
 	Path  string // the file or directory refused
@@ -28,11 +28,13 @@ func (e *PermissionError) Error() string {
 			msg += fmt.Sprintf(", not to %s, who runs teamsface now", e.User)
 		}
 	}
-	who := e.User
-	if who == "" {
-		who = "<user>"
+	who := "<user>"
+	if e.User != "" {
+		who = shellQuote(e.User)
 	}
-	return msg + fmt.Sprintf(" (a run by hand as another user, e.g. with sudo, leaves such files; give the directory back with: sudo chown -R %s %s)", who, e.Dir)
+	// Without sudo: Debian installs none by default, and whoever can chown is root already.
+	return msg + fmt.Sprintf(" (a run by hand as another user, e.g. with sudo, leaves such files; give the directory back as root with: chown -R %s %s)",
+		who, shellQuote(e.Dir))
 }
 
 func (e *PermissionError) Unwrap() error { return e.Err }

@@ -26,7 +26,7 @@ func TestPermissionHint(t *testing.T) {
 	if !errors.As(err, &pe) || !errors.Is(err, fs.ErrPermission) {
 		t.Fatalf("permissionHint = %#v; want a *PermissionError wrapping the cause", err)
 	}
-	if !strings.Contains(err.Error(), "sudo chown -R ") || !strings.Contains(err.Error(), " "+dir) || !strings.HasPrefix(err.Error(), "state: open lock file: ") {
+	if !strings.Contains(err.Error(), "as root with: chown -R ") || !strings.Contains(err.Error(), " "+dir) || !strings.HasPrefix(err.Error(), "state: open lock file: ") {
 		t.Errorf("hint: %v", err)
 	}
 	if runtime.GOOS != "windows" {

@@ -12,6 +12,9 @@
 // OS file lock held for the whole run so that two runs never interleave. A
 // run killed at any point leaves either the old or the new state.json, and
 // every write it may have made is either in state.json or in the journal.
+// The directory and its files keep one owner: a run by a user who does not
+// own the directory (root, by habit) is refused before it reads or changes
+// anything (see CheckOwner).
 //
 // The package holds plain data only: it knows neither the Graph nor the
 // STARFACE client nor the mapping rules.

@@ -91,32 +91,25 @@ func (s *Store) write(name string, data []byte) error {
 	return nil
 }
 
-// clock lets tests wait for the lock without sleeping.
-type clock struct {
-	now   func() time.Time
-	sleep func(time.Duration)
-}
-
-var realClock = clock{now: time.Now, sleep: time.Sleep}
-
 // Open opens the state directory dir, creating it 0700, and takes an
 // exclusive OS lock on dir/lock for the whole run. While another process
 // holds it, Open retries every 50ms for up to lockTimeout (0: not at all)
 // and then returns an error wrapping ErrLocked. The OS drops the lock when
 // its holder dies, so a killed run never blocks the next one.
 //
+// A user who does not own dir is refused with an *OwnerError (see CheckOwner) before anything
+// in it is read, created, locked or tightened: the files of a state directory keep one owner.
+//
 // An existing directory that group or others may access is tightened to 0700
 // rather than refused: it holds cached tokens, and a directory made with a
 // plain mkdir (0755) or by a provisioning tool should neither stay readable
-// nor make every cron run fail. If it cannot be tightened (someone else owns
-// it), Open refuses.
+// nor make every cron run fail.
 func Open(dir string, lockTimeout time.Duration) (*Store, error) {
-	return open(dir, lockTimeout, realClock)
-}
-
-func open(dir string, lockTimeout time.Duration, c clock) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("state: no state directory given")
+	}
+	if err := CheckOwner(dir); err != nil {
+		return nil, permissionHint(dir, dir, err)
 	}
 	if err := prepareDir(dir); err != nil {
 		return nil, permissionHint(dir, dir, err)
@@ -126,7 +119,7 @@ func open(dir string, lockTimeout time.Duration, c clock) (*Store, error) {
 	if err != nil {
 		return nil, permissionHint(dir, path, fmt.Errorf("state: open lock file: %w", err))
 	}
-	if err := acquire(f, lockTimeout, c); err != nil {
+	if err := acquire(f, lockTimeout); err != nil {
 		f.Close()
 		return nil, permissionHint(dir, path, err)
 	}
@@ -149,8 +142,8 @@ func prepareDir(dir string) error {
 	return restrictDir(dir, fi)
 }
 
-func acquire(f *os.File, timeout time.Duration, c clock) error {
-	deadline := c.now().Add(timeout)
+func acquire(f *os.File, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for {
 		ok, err := tryLock(f)
 		if err != nil {
@@ -159,11 +152,11 @@ func acquire(f *os.File, timeout time.Duration, c clock) error {
 		if ok {
 			return nil
 		}
-		left := deadline.Sub(c.now())
+		left := time.Until(deadline)
 		if left <= 0 {
 			return fmt.Errorf("%w on %s (gave up after %s; see --lock-timeout)", ErrLocked, f.Name(), timeout)
 		}
-		c.sleep(min(lockRetry, left))
+		time.Sleep(min(lockRetry, left))
 	}
 }
 
@@ -252,7 +245,7 @@ func (s *Store) Save(st *State, open ...Intent) error {
 			return nil
 		}
 		if err := clearJournal(s.path(journalName)); err != nil {
-			return fmt.Errorf("state: settle journal: %w", err)
+			return permissionHint(s.dir, s.path(journalName), fmt.Errorf("state: settle journal: %w", err))
 		}
 		s.journalled, s.journal = false, nil
 		s.syncs++
@@ -336,7 +329,7 @@ func (s *Store) RecordIntents(in []Intent) error {
 	}
 	s.journalled = true
 	if err := appendJournal(s.dir, data); err != nil {
-		return fmt.Errorf("state: record intents: %w", err)
+		return permissionHint(s.dir, s.path(journalName), fmt.Errorf("state: record intents: %w", err))
 	}
 	s.journal = nil // appended to: not what was read or written as a whole any more
 	s.written += int64(len(data))
@@ -415,7 +408,7 @@ func (s *Store) Pending() ([]Intent, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("state: read journal: %w", err)
+		return nil, permissionHint(s.dir, s.path(journalName), fmt.Errorf("state: read journal: %w", err))
 	}
 	s.journal = data
 	return parseJournal(s.path(journalName), data)
@@ -464,12 +457,17 @@ func (s *Store) Close() error {
 // lock or creating anything, for --dry-run and `presence get`. A missing
 // directory reads as a fresh state. It can run beside a sync: state.json is
 // only ever replaced whole, and a journal line being appended is ignored.
+// A user who does not own dir is refused with an *OwnerError (see CheckOwner)
+// before anything is read, as Open refuses them.
 func ReadOnly(dir string) (*State, []Intent, error) {
+	if err := CheckOwner(dir); err != nil {
+		return nil, nil, permissionHint(dir, dir, err)
+	}
 	st, err := readState(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	in, err := readJournal(filepath.Join(dir, journalName))
+	in, err := readJournal(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -481,7 +479,7 @@ func readState(dir string) (*State, error) {
 	path := filepath.Join(dir, stateName)
 	raw, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("state: read state: %w", err)
+		return nil, permissionHint(dir, path, fmt.Errorf("state: read state: %w", err))
 	}
 	st := New()
 	if err == nil {
@@ -492,12 +490,13 @@ func readState(dir string) (*State, error) {
 	if st.match != nil {
 		return st, nil // upgraded from version 1, which held the match
 	}
-	raw, err = os.ReadFile(filepath.Join(dir, matchName))
+	path = filepath.Join(dir, matchName)
+	raw, err = os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("state: read match: %w", err)
+		return nil, permissionHint(dir, path, fmt.Errorf("state: read match: %w", err))
 	}
 	var m wireMatch
 	if err := json.Unmarshal(raw, &m); err != nil || m.MatchCache == nil || m.Version > Version {
@@ -535,13 +534,14 @@ func decode(path string, raw []byte) (*State, error) {
 	return fromWire(&w), nil
 }
 
-func readJournal(path string) ([]Intent, error) {
+func readJournal(dir string) ([]Intent, error) {
+	path := filepath.Join(dir, journalName)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("state: read journal: %w", err)
+		return nil, permissionHint(dir, path, fmt.Errorf("state: read journal: %w", err))
 	}
 	return parseJournal(path, data)
 }

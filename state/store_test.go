@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -262,72 +263,65 @@ func TestOpenRefusesFile(t *testing.T) {
 	}
 }
 
-type fakeClock struct {
-	t       time.Time
-	sleeps  []time.Duration
-	onSleep func(n int)
-}
-
-func (f *fakeClock) clock() clock {
-	return clock{
-		now: func() time.Time { return f.t },
-		sleep: func(d time.Duration) {
-			f.sleeps = append(f.sleeps, d)
-			f.t = f.t.Add(d)
-			if f.onSleep != nil {
-				f.onSleep(len(f.sleeps))
-			}
-		},
-	}
-}
-
+// The lock is tried at once, then every 50 ms until lockTimeout has passed, the last wait cut
+// short to end on time.
 func TestLockTimeout(t *testing.T) {
-	tests := []struct {
-		timeout time.Duration
-		sleeps  []time.Duration
-	}{
-		{0, nil},
-		{100 * time.Millisecond, []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}},
-		{120 * time.Millisecond, []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 20 * time.Millisecond}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.timeout.String(), func(t *testing.T) {
-			dir := t.TempDir()
-			mustOpen(t, dir)
-			fc := &fakeClock{t: t0}
-			s, err := open(dir, tt.timeout, fc.clock())
-			if !errors.Is(err, ErrLocked) {
-				if s != nil {
-					s.Close()
+	for _, timeout := range []time.Duration{0, 100 * time.Millisecond, 120 * time.Millisecond} {
+		t.Run(timeout.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				dir := t.TempDir()
+				mustOpen(t, dir)
+				start := time.Now()
+				s, err := Open(dir, timeout)
+				if !errors.Is(err, ErrLocked) {
+					if s != nil {
+						s.Close()
+					}
+					t.Fatalf("second Open: %v, want ErrLocked", err)
 				}
-				t.Fatalf("second open: %v, want ErrLocked", err)
-			}
-			if !strings.Contains(err.Error(), "another teamsface run holds the lock") {
-				t.Errorf("message %q", err)
-			}
-			if !slices.Equal(fc.sleeps, tt.sleeps) {
-				t.Errorf("waited %v, want %v", fc.sleeps, tt.sleeps)
-			}
+				if !strings.Contains(err.Error(), "another teamsface run holds the lock") {
+					t.Errorf("message %q", err)
+				}
+				if waited := time.Since(start); waited != timeout {
+					t.Errorf("gave up after %v, want %v", waited, timeout)
+				}
+			})
 		})
 	}
 }
 
+// A waiting Open takes the lock at its next try after the holder lets go: tries run every
+// 50 ms, and a last one when the timeout ends.
 func TestLockTakenWhileWaiting(t *testing.T) {
-	dir := t.TempDir()
-	first := mustOpen(t, dir)
-	fc := &fakeClock{t: t0}
-	fc.onSleep = func(n int) {
-		if n == 2 {
-			first.Close()
-		}
+	tests := []struct {
+		name             string
+		timeout, release time.Duration
+		taken            time.Duration
+	}{
+		{"at the first retry", time.Second, 30 * time.Millisecond, 50 * time.Millisecond},
+		{"at the third retry", time.Second, 120 * time.Millisecond, 150 * time.Millisecond},
+		{"at the last try, when the timeout ends", 120 * time.Millisecond, 110 * time.Millisecond, 120 * time.Millisecond},
 	}
-	s, err := open(dir, time.Second, fc.clock())
-	if err != nil {
-		t.Fatalf("open while the holder lets go: %v", err)
-	}
-	defer s.Close()
-	if len(fc.sleeps) != 2 {
-		t.Errorf("slept %d times, want 2", len(fc.sleeps))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				dir := t.TempDir()
+				first := mustOpen(t, dir)
+				go func() {
+					time.Sleep(tt.release)
+					first.Close()
+				}()
+				start := time.Now()
+				s, err := Open(dir, tt.timeout)
+				if err != nil {
+					t.Fatalf("Open while the holder lets go after %v: %v", tt.release, err)
+				}
+				defer s.Close()
+				if took := time.Since(start); took != tt.taken {
+					t.Errorf("took the lock after %v, want %v", took, tt.taken)
+				}
+			})
+		})
 	}
 }
 
@@ -412,10 +406,12 @@ func TestLockAcrossProcesses(t *testing.T) {
 	if _, err := Open(dir, 0); !errors.Is(err, ErrLocked) {
 		t.Fatalf("Open while the child holds the lock: %v", err)
 	}
-	fc := &fakeClock{t: t0}
-	if _, err := open(dir, 100*time.Millisecond, fc.clock()); !errors.Is(err, ErrLocked) || len(fc.sleeps) != 2 {
-		t.Fatalf("open with timeout: %v after %v", err, fc.sleeps)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		if _, err := Open(dir, 100*time.Millisecond); !errors.Is(err, ErrLocked) || time.Since(start) != 100*time.Millisecond {
+			t.Fatalf("Open with a timeout: %v after %v", err, time.Since(start))
+		}
+	})
 	// ReadOnly works beside the holder and sees its intent.
 	if _, in, err := ReadOnly(dir); err != nil || len(in) != 1 {
 		t.Fatalf("ReadOnly beside the holder: %v, %v", in, err)
