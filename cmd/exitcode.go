@@ -26,7 +26,8 @@ const exitCodeHelp = `Exit codes:
   0  success, including "nothing to change"
   1  failure: a service unreachable or erroring after retries, a TLS failure (a pinned
      fingerprint that does not match included), a corrupt state file, an unexpected error
-  2  usage or configuration error: bad flag, invalid YAML, unknown key or value, missing secret
+  2  usage or configuration error: bad flag, invalid YAML, unknown key or value, missing secret;
+     a state directory that belongs to another user (run teamsface as its owner)
   3  partial: the pass finished but some users failed (they are retried next pass); Graph
      asked to wait (Retry-After) past the run, so everyone was kept until then;
      users match --fail-on-unmatched found unmatched users; mapping check: a test failed
@@ -76,12 +77,15 @@ func ExitCode(err error) int {
 		sfErr   *starface.Error
 		gCfg    *graph.ConfigError
 		sfGroup *starface.GroupNotFoundError
+		// A state directory another user owns (a run as root, by mistake): refused before
+		// anything in it was read or written.
+		owner *state.OwnerError
 		// Graph asked to wait (Retry-After) longer than a run waits: nothing failed, everyone
 		// was kept, and the run says until when.
 		throttled *graph.ThrottledError
 	)
 	switch {
-	case errors.As(err, &usage), errors.As(err, &cfgErr), errors.As(err, &gCfg), errors.As(err, &sfGroup):
+	case errors.As(err, &usage), errors.As(err, &cfgErr), errors.As(err, &gCfg), errors.As(err, &sfGroup), errors.As(err, &owner):
 		return ExitUsage
 	case errors.As(err, &throttled):
 		return ExitPartial

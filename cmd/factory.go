@@ -55,6 +55,14 @@ func (g *globals) factory(explicitConfig string) (*factory, error) {
 	if err := checkStateDir(dir); err != nil {
 		return nil, err
 	}
+	// Before any client is built: they read and write their token caches in it.
+	if err := state.CheckOwner(dir); err != nil {
+		var oe *state.OwnerError
+		if errors.As(err, &oe) {
+			oe.Args = g.args
+		}
+		return nil, err
+	}
 	f := &factory{g: g, dir: dir, log: g.logger()}
 	f.svc = &services{f: f, cfg: cfg}
 	return f, nil

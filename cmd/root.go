@@ -64,6 +64,8 @@ type globals struct {
 
 	// started is set once a command's own code runs; errors before it are cobra's usage errors.
 	started bool
+	// args is the command line after "teamsface", for messages that show a command to run.
+	args []string
 }
 
 // Execute runs teamsface with os.Args and returns the process exit code.
@@ -94,7 +96,7 @@ func Run(ctx context.Context, deps Deps, args []string) int {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	g := &globals{deps: deps, after: deps.After}
+	g := &globals{deps: deps, after: deps.After, args: args}
 	root := newRootCmd(g)
 	root.SetArgs(args)
 	c, err := root.ExecuteContextC(ctx)
