@@ -111,7 +111,7 @@ func Run(ctx context.Context, deps Deps, args []string) int {
 	if errors.As(err, &te) && ExitCode(err) == ExitPartial && !errors.As(err, new(*partialError)) {
 		// A command that only reads met an earlier run's Retry-After (pass.Run.GraphAllowed):
 		// it says until when, once, as a pass does.
-		err = &partialError{waitMessage(te, deps.Now(), "nothing was asked of Graph, and no run calls Graph before then")}
+		err = &partialError{waitMessage(te, deps.Now(), "no run sends Graph a request before then; run it again after that time")}
 	}
 	var missing *missingCommandError
 	if errors.As(err, &missing) {

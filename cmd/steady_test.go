@@ -277,6 +277,43 @@ func TestPresenceGetHonoursRetryAfter(t *testing.T) {
 	}
 }
 
+// Every command honours a Retry-After an earlier run was given (DESIGN.md "Every command runs the
+// same protocol"): inside the window none sends Graph a request; those that only read say until
+// when and exit 3, as a pass does.
+func TestEveryCommandHonoursARememberedRetryAfter(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 2, "starface_to_teams: {enabled: true}\n")
+	h.mustRun(ExitOK, "sync", "once")
+	h.gs.AddFault(graphtest.Fault{Method: "POST", Path: "/v1.0/communications/getPresencesByUserId", Status: 429, RetryAfter: "600", Times: 1})
+	h.advance(10 * time.Second)
+	h.mustRun(ExitPartial, "sync", "once") // remembers it: until 09:10:10
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"users", "match"}, ExitPartial},
+		{[]string{"presence", "get"}, ExitPartial},
+		{[]string{"login", "--check"}, ExitPartial},
+		{[]string{"sync", "once", "--dry-run"}, ExitPartial},
+		{[]string{"sync", "once"}, ExitPartial},
+		{[]string{"release", "--dry-run"}, ExitOK}, // nothing to clear: it needs no Graph request
+	} {
+		h.resetLogs()
+		h.advance(time.Second)
+		code, out, errs := h.run(tc.args...)
+		name := strings.Join(tc.args, " ")
+		if code != tc.code {
+			t.Errorf("%s: exit %d, want %d\n%s%s", name, code, tc.code, out, errs)
+		}
+		if n := h.gs.CountRequests("", "/v1.0/"); n != 0 {
+			t.Errorf("%s sent Graph %d requests inside the Retry-After window", name, n)
+		}
+		if tc.code == ExitPartial && !strings.Contains(errs, "Graph asked to wait until 09:10:10 UTC") {
+			t.Errorf("%s: stderr does not say until when:\n%s", name, errs)
+		}
+	}
+}
+
 // Without a cached match (match.json lost or unreadable) the users remembered stand for the
 // old match: a bad directory answer still cannot release and forget everyone.
 func TestDropGuardWithoutACachedMatch(t *testing.T) {
