@@ -174,7 +174,9 @@ func testsSummary(failed, total int) string {
 func configHelp() string {
 	var b strings.Builder
 	b.WriteString("Every key teamsface's configuration file accepts (see mapping.example.yaml).\n")
-	b.WriteString("Secrets never go in the file: they come from the environment or a 0600 file.\n\n")
+	b.WriteString("Secrets never go in the file: they come from the environment or a 0600 file.\n")
+	b.WriteString("\"teamsface help config -o json\" prints them as JSON, \"teamsface help config --schema\" the file's\n")
+	b.WriteString("JSON Schema, which editors use to complete and check it (mapping.example.yaml names it).\n\n")
 	for _, k := range mapping.Keys() {
 		def := k.Default
 		if def == "" {
@@ -183,4 +185,41 @@ func configHelp() string {
 		fmt.Fprintf(&b, "  %s (%s, default %s)\n      %s\n", k.Key, k.Type, def, k.Meaning)
 	}
 	return b.String()
+}
+
+// configKeyJSON is one key of `teamsface help config -o json`: the rows of the text, as JSON.
+type configKeyJSON struct {
+	Key     string `json:"key"`
+	Type    string `json:"type"`
+	Default string `json:"default,omitempty"` // left out when the key has none
+	Meaning string `json:"meaning"`
+}
+
+// withConfigSchema gives the help command what only `help config` uses: --schema prints the
+// configuration file's JSON Schema (mapping.Schema), and -o json prints the keys the text lists
+// as JSON, since -o json means the same data as JSON on every command.
+func withConfigSchema(g *globals, help *cobra.Command) *cobra.Command {
+	var schema bool
+	help.Flags().BoolVar(&schema, "schema", false, `with "config": print the JSON Schema of the configuration file, for editors`)
+	helpRun := help.RunE
+	help.RunE = func(c *cobra.Command, args []string) error {
+		target, rest, err := c.Root().Find(args)
+		config := err == nil && len(rest) == 0 && target.Name() == "config" && target.Parent() == c.Root()
+		switch {
+		case schema && !config:
+			return usagef("--schema goes with help config only: teamsface help config --schema")
+		case schema:
+			_, err := g.deps.Stdout.Write(mapping.Schema())
+			return err
+		case config && g.output == "json":
+			keys := mapping.Keys()
+			out := make([]configKeyJSON, len(keys))
+			for i, k := range keys {
+				out[i] = configKeyJSON{Key: k.Key, Type: k.Type, Default: k.Default, Meaning: k.Meaning}
+			}
+			return printJSON(g.deps.Stdout, out)
+		}
+		return helpRun(c, args)
+	}
+	return help
 }

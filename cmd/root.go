@@ -198,7 +198,7 @@ and "teamsface help config".`,
 	})
 	root.SetOut(g.deps.Stdout)
 	root.SetErr(g.deps.Stderr)
-	root.SetHelpCommand(newHelpCmd())
+	root.SetHelpCommand(withConfigSchema(g, newHelpCmd()))
 	// Cobra adds its completion command only when it executes; added now, it is guarded like
 	// every other group (`teamsface completion bsh` fails) and writes to deps.Stdout.
 	root.InitDefaultCompletionCmd()
