@@ -369,3 +369,62 @@ func TestPresenceGetShowsAUserPreferredPresence(t *testing.T) {
 		t.Errorf("presence get = %+v", rows)
 	}
 }
+
+// With 100 users, sync watch --interval 1s and the default read_rate (20 a second), the read
+// turns cover everyone every 5 passes: a DND pressed at the phone shows in Teams within 6 s,
+// whoever presses it and whenever (it took up to 42 s while the turns overlapped).
+func TestMirrorWatchShowsAHandSetDNDWithinSixSeconds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 100, mirrorYAML)
+	var out, errb bytes.Buffer
+	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
+		output: "table", logLevel: "warn", logFormat: "text"}
+	// The wait between passes moves the shared clock by the interval instead of sleeping.
+	g.after = func(time.Duration) <-chan time.Time {
+		h.advance(time.Second)
+		c := make(chan time.Time, 1)
+		c <- h.clock()
+		return c
+	}
+	f, err := g.factory("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every 7th pass a user presses DND, each a different one, spread over the list; the
+	// test sees in which pass their session is set.
+	type press struct{ user, pass int }
+	var presses []press
+	worst, passes := 0, 0
+	stop, cancel := context.WithCancel(context.Background())
+	err = runSyncWatch(context.Background(), stop, f, syncOptions{interval: time.Second}, func(_ *pass.Report, err error) {
+		passes++
+		if err != nil {
+			t.Errorf("pass %d: %v", passes, err)
+		}
+		for i := len(presses) - 1; i >= 0; i-- {
+			p := presses[i]
+			if h.presenceCalls(p.user, "setPresence") == 1 {
+				worst = max(worst, passes-p.pass)
+				presses = append(presses[:i], presses[i+1:]...)
+			} else if passes-p.pass > 6 {
+				t.Errorf("user %d pressed DND before pass %d; not in Teams after %d passes", p.user, p.pass+1, passes-p.pass)
+				presses = append(presses[:i], presses[i+1:]...)
+			}
+		}
+		if k := passes / 7; passes%7 == 1 && k < 14 {
+			u := (k*37 + 11) % 100
+			h.ss.SetDND(h.people[u].sfID, true)
+			presses = append(presses, press{u, passes})
+		}
+		if passes == 14*7+8 {
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(presses) > 0 {
+		t.Errorf("%d pressed DNDs never reached Teams", len(presses))
+	}
+	t.Logf("a DND pressed at the phone reached Teams within %d passes of 1 s at most", worst)
+}

@@ -83,16 +83,20 @@ func (g *globals) printRelease(rep *pass.Report, dryRun bool) error {
 		return printJSON(g.deps.Stdout, rep)
 	}
 	s := rep.Summary
-	verb := "released"
-	if dryRun {
-		verb = "dry run, nothing changed: would release"
+	dnds, sessions := plural(s.Released, "DND", "DNDs"), plural(s.SessionsCleared, "Teams session", "Teams sessions")
+	switch {
+	case dryRun:
+		fmt.Fprintf(g.deps.Stderr, "dry run, nothing changed: would release %s and clear %s", dnds, sessions)
+		if s.Failed > 0 {
+			fmt.Fprintf(g.deps.Stderr, "; %s could not be read", plural(s.Failed, "user", "users"))
+		}
+	default:
+		fmt.Fprintf(g.deps.Stderr, "released %s, cleared %s, %s failed", dnds, sessions, plural(s.Failed, "user", "users"))
+		if rep.Remembered > 0 {
+			fmt.Fprintf(g.deps.Stderr, "; %s still remembered (run it again)", plural(rep.Remembered, "user", "users"))
+		}
 	}
-	left := ""
-	if !dryRun && rep.Remembered > 0 {
-		left = fmt.Sprintf("; %s still remembered (run it again)", plural(rep.Remembered, "user", "users"))
-	}
-	fmt.Fprintf(g.deps.Stderr, "%s %s, cleared %s, %s failed%s\n", verb, plural(s.Released, "DND", "DNDs"),
-		plural(s.SessionsCleared, "Teams session", "Teams sessions"), plural(s.Failed, "user", "users"), left)
+	fmt.Fprintln(g.deps.Stderr)
 	if len(rep.Changes) == 0 {
 		return nil
 	}

@@ -32,7 +32,7 @@ func TestRelease(t *testing.T) {
 	if n := h.phoneRequests("PUT"); n != 0 || !h.dnd(0) || len(h.gs.Sessions(h.people[1].entraID)) != 1 {
 		t.Fatalf("a dry run changed something (%d writes)", n)
 	}
-	if !strings.Contains(errs, "would release 2 DNDs, cleared 1 Teams session") || !strings.Contains(out, "0002") {
+	if !strings.Contains(errs, "would release 2 DNDs and clear 1 Teams session") || !strings.Contains(out, "0002") {
 		t.Errorf("dry run:\n%s\n%s", errs, out)
 	}
 

@@ -139,8 +139,11 @@ func newRootCmd(g *globals) *cobra.Command {
 Teams call or meeting, their STARFACE phone goes to Do-Not-Disturb, so no second call rings
 through; optionally, a DND switched on at the STARFACE phone shows in Teams.
 
-It runs outside the PBX and uses only STARFACE's REST API, which can read and switch DND.
-STARFACE chat status and "on a STARFACE call" are not reachable from outside and are not mirrored.
+It runs outside the PBX and uses only what STARFACE offers outside programs: the REST API,
+which reads and switches DND, and on STARFACE 10, when starface.onehub is on (experimental),
+OneHub, which reads every user's DND and calls at once, so that a STARFACE call can show in
+Teams too. No interface lets an outside program set another user's STARFACE chat status, so
+teamsface does not.
 
 Run it every 10 seconds (systemd timer, or "sync watch"). See "teamsface help exit-codes"
 and "teamsface help config".`,

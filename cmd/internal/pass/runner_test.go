@@ -1,0 +1,115 @@
+package pass
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/state"
+)
+
+func testRunner(t *testing.T, env Env) *Runner {
+	t.Helper()
+	return &Runner{Dir: filepath.Join(t.TempDir(), "state"), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: env.Now}
+}
+
+// A Write run saves what the pass changed and settles the journal; the next run starts from it.
+func TestRunnerWriteRunSaves(t *testing.T) {
+	f := newFakes(1)
+	env, now := testEnv(t, f, "")
+	rn := testRunner(t, env)
+	f.setPresence("e-2", "Busy", "InACall")
+	run, err := rn.Open(OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run.Pass(context.Background(), env, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	run.Close()
+	st, pending, err := state.ReadOnly(rn.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := st.User("0002"); u == nil || !u.Owned() || len(pending) != 0 {
+		t.Fatalf("saved state: %+v, journal %v; want 0002 owned and nothing open", u, pending)
+	}
+	// The call ends: the next run releases what the first one saved as owned.
+	f.setPresence("e-2", "Available", "Available")
+	*now = now.Add(10 * time.Second)
+	run, err = rn.Open(OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	rep, err := run.Pass(context.Background(), env, Options{})
+	if err != nil || rep.Summary.Released != 1 || f.phones[2].DoNotDisturb {
+		t.Errorf("second run: %+v, %v; DND %t", rep, err, f.phones[2].DoNotDisturb)
+	}
+}
+
+// A read-only run plans the same pass and withholds every write: neither service nor the state
+// directory changes.
+func TestRunnerReadOnlyRunWithholdsEverything(t *testing.T) {
+	f := newFakes(2)
+	env, _ := testEnv(t, f, "starface_to_teams:\n  enabled: true\n")
+	rn := testRunner(t, env)
+	f.setPresence("e-2", "Busy", "InACall")
+	f.setDND(3, true)
+	run, err := rn.Open(OpenOptions{Mode: ReadOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	rep, err := run.Pass(context.Background(), env, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.SwitchedOn != 1 || rep.Summary.SessionsSet != 1 {
+		t.Errorf("plan %+v, want one DND on and one session", rep.Summary)
+	}
+	if f.count("put 2") != 0 || f.count("set e-3") != 0 {
+		t.Errorf("a read-only run wrote: %v", f.calls)
+	}
+	if _, err := os.Stat(rn.Dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a read-only run created the state directory: %v", err)
+	}
+	if _, err := rn.Open(OpenOptions{Mode: ReadOnly, Reset: true}); err == nil {
+		t.Error("a read-only run reset the state")
+	}
+}
+
+// GraphAllowed says until when an earlier run's Retry-After lasts, and tells the client.
+func TestRunnerGraphAllowed(t *testing.T) {
+	f := newFakes(1)
+	env, now := testEnv(t, f, "")
+	rn := testRunner(t, env)
+	run, err := rn.Open(OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.GraphAllowed(env); err != nil {
+		t.Fatalf("no Retry-After remembered: %v", err)
+	}
+	run.st.SetGraphNotBefore(now.Add(time.Minute))
+	var te *graph.ThrottledError
+	if err := run.GraphAllowed(env); !errors.As(err, &te) || !te.Until.Equal(now.Add(time.Minute)) {
+		t.Errorf("inside the window: %v", err)
+	}
+	if !f.NotBefore().Equal(now.Add(time.Minute)) {
+		t.Errorf("the client was not told: %v", f.NotBefore())
+	}
+	if _, err := run.Match(context.Background(), env); !errors.As(err, &te) {
+		t.Errorf("Match inside the window: %v", err)
+	}
+	if f.count("presence") != 0 {
+		t.Error("Graph was asked inside the window")
+	}
+	run.Close()
+}
