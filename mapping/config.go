@@ -19,6 +19,7 @@ type Config struct {
 	Users           Users           `yaml:"users"`
 	TeamsToStarface TeamsToStarface `yaml:"teams_to_starface"`
 	StarfaceToTeams StarfaceToTeams `yaml:"starface_to_teams"`
+	OutOfOffice     OutOfOffice     `yaml:"out_of_office"`
 	Tests           []Test          `yaml:"tests"`
 
 	// Getenv, when set, replaces the process environment for secrets' variables (the command
@@ -131,6 +132,9 @@ type Rule struct {
 type Condition struct {
 	Availability []string `yaml:"availability"`
 	Activity     []string `yaml:"activity"`
+	// OutOfOffice, when set, must equal whether the user is out of office (Graph's
+	// outOfOfficeSettings.isOutOfOffice, or activity OutOfOffice).
+	OutOfOffice *bool `yaml:"out_of_office"`
 }
 
 // StarfaceToTeams is the optional reverse direction: a DND set by hand on
@@ -153,6 +157,7 @@ type StarfaceToTeams struct {
 type Test struct {
 	Availability string     `yaml:"availability"`
 	Activity     string     `yaml:"activity"`
+	OutOfOffice  bool       `yaml:"out_of_office"`
 	Expect       TestExpect `yaml:"expect"`
 	Line         int        `yaml:"-"`
 }
@@ -160,6 +165,9 @@ type Test struct {
 // TestExpect is what a test expects the rules to decide.
 type TestExpect struct {
 	DND DND `yaml:"dnd"`
+	// Redirect is "on" or "off": whether the user's calls are redirected (out_of_office);
+	// "" expects nothing.
+	Redirect string `yaml:"redirect"`
 }
 
 // Defaults, also listed by Keys.

@@ -66,6 +66,7 @@ func TestParseDefaults(t *testing.T) {
 			OnDND:      Pair{"DoNotDisturb", "Presenting"},
 			Expiration: 15 * time.Minute, Poll: 60 * time.Second, ReadRate: 20, EchoGuard: 10 * time.Minute,
 		},
+		OutOfOffice: OutOfOffice{Redirect: RedirectOff},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -297,7 +298,7 @@ func TestParseErrors(t *testing.T) {
 		{"test availability missing", minimalYAML + "tests:\n  - {expect: {dnd: on}}\n", "e.yaml:8:5: tests[1].availability: ", []string{"required"}},
 		{"test dnd invalid", minimalYAML + "tests:\n  - {availability: Busy, expect: {dnd: yes please}}\n", "e.yaml:8:40: tests[1].expect.dnd: ", []string{`"yes please" is not valid; use on, off or keep`}},
 		// unknown keys at several levels
-		{"unknown top", minimalYAML + "microsft:\n  cloud: global\n", "e.yaml:7:1: microsft: ", []string{`unknown key (did you mean "microsoft"?); valid keys here: microsoft, starface, users, teams_to_starface, starface_to_teams, tests`}},
+		{"unknown top", minimalYAML + "microsft:\n  cloud: global\n", "e.yaml:7:1: microsft: ", []string{`unknown key (did you mean "microsoft"?); valid keys here: microsoft, starface, users, teams_to_starface, starface_to_teams, out_of_office, tests`}},
 		{"unknown microsoft", msLastYAML + "  tenant_id: x\n", "e.yaml:7:3: microsoft.tenant_id: ", []string{"unknown key", "valid keys here: cloud, tenant, client_id, auth, client_secret_env, client_secret_file, certificate_file, group, authority_host, graph_endpoint"}},
 		{"unknown users", minimalYAML + "users:\n  overides: {}\n", "e.yaml:8:3: users.overides: ", []string{`did you mean "overrides"?`, "valid keys here: match, overrides, exclude, refresh, max_drop"}},
 		{"unknown when", minimalYAML + "teams_to_starface:\n  rules:\n    - when: {availabilty: [Busy]}\n      dnd: on\n",

@@ -205,6 +205,14 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		d.boolean(n, v, path)
 	case v.Kind() == reflect.Int:
 		d.integer(n, v, path)
+	case v.Kind() == reflect.Pointer:
+		// An optional value: nil when the key is left out or null.
+		if isNull(n) {
+			return
+		}
+		p := reflect.New(v.Type().Elem())
+		d.value(n, p.Elem(), path)
+		v.Set(p)
 	default:
 		panic("mapping: no decoder for " + v.Type().String())
 	}

@@ -25,7 +25,7 @@ func TestExampleFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, row := range def.DecisionTable() {
-		got := c.Decide(Presence{row.Availability, row.Activity})
+		got := c.Decide(Presence{Availability: row.Availability, Activity: row.Activity})
 		if got.DND != row.Decision.DND || got.Rule != row.Decision.Rule {
 			t.Errorf("%s/%s: example decides %+v, defaults %+v", row.Availability, row.Activity, got, row.Decision)
 		}

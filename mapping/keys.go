@@ -59,6 +59,7 @@ var keyDocs = []KeyDoc{
 	{Key: "teams_to_starface.rules[].when", Meaning: "required: the condition; {} matches every presence"},
 	{Key: "teams_to_starface.rules[].when.availability", Meaning: "availabilities the rule applies to (case-sensitive); leave out to match any"},
 	{Key: "teams_to_starface.rules[].when.activity", Meaning: "activities the rule applies to (case-sensitive); leave out to match any"},
+	{Key: "teams_to_starface.rules[].when.out_of_office", Meaning: "true or false: whether the user is out of office (Outlook automatic replies, Teams' scheduled out of office, an out-of-office calendar event); leave out to match either"},
 	{Key: "teams_to_starface.rules[].dnd", Meaning: "required: on (switch DND on), off (release a DND teamsface set) or keep"},
 
 	{Key: "starface_to_teams", Meaning: "optional: show a DND set by hand on STARFACE in Teams"},
@@ -74,11 +75,16 @@ var keyDocs = []KeyDoc{
 	{Key: "starface_to_teams.on_call.activity", Meaning: "activity of the pair"},
 	{Key: "starface_to_teams.echo_guard", Default: "10m", Meaning: "how long a cleared session's pair is still taken for teamsface's own echo"},
 
+	{Key: "out_of_office", Meaning: "optional: redirect a user's calls while Microsoft says they are out of office, and put back what was there when they return"},
+	{Key: "out_of_office.redirect", Default: "off", Meaning: "off, voicemail (the user's own voicemail box) or a number: internal (201) or external (0049301234567; +49... is sent as 0049...); switches on the ALWAYS redirect of each of the user's own numbers, never a group's, never one already on"},
+
 	{Key: "tests", Meaning: "presences and the DND the rules must decide for them; run by `mapping check`"},
 	{Key: "tests[].availability", Meaning: "required: the availability to try"},
 	{Key: "tests[].activity", Meaning: "the activity to try"},
+	{Key: "tests[].out_of_office", Meaning: "whether the user is out of office; false when left out"},
 	{Key: "tests[].expect", Meaning: "what the rules must decide"},
 	{Key: "tests[].expect.dnd", Meaning: "required: on, off or keep"},
+	{Key: "tests[].expect.redirect", Meaning: "on or off: whether the user's calls are redirected (on needs out_of_office.redirect and an out-of-office input)"},
 }
 
 // Keys lists every key the loader accepts, with its type, default and
@@ -109,6 +115,9 @@ func walkKeys(t reflect.Type, prefix string, fn func(string, reflect.Type)) {
 		}
 		fn(key, f.Type)
 		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
 		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
 			walkKeys(ft.Elem(), key+"[]", fn)
 		} else if ft.Kind() == reflect.Struct && ft != durationType {
@@ -118,6 +127,9 @@ func walkKeys(t reflect.Type, prefix string, fn func(string, reflect.Type)) {
 }
 
 func typeName(t reflect.Type) string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	switch {
 	case t == durationType:
 		return "duration"

@@ -52,25 +52,25 @@ var SetPresencePairs = []Pair{
 // urgent-interruptions-only DND, Offline/Offline, out of office while away or
 // offline, PresenceUnknown).
 var realisticPresences = []Presence{
-	{"Available", "Available"},
-	{"Available", "AvailableInactive"},
-	{"Available", "OutOfOffice"},
-	{"AvailableIdle", "Inactive"},
-	{"Away", "Away"},
-	{"Away", "OutOfOffice"},
-	{"BeRightBack", "BeRightBack"},
-	{"Busy", "Busy"},
-	{"Busy", "InACall"},
-	{"Busy", "InAConferenceCall"},
-	{"Busy", "InAMeeting"},
-	{"BusyIdle", "Inactive"},
-	{"DoNotDisturb", "DoNotDisturb"},
-	{"DoNotDisturb", "Presenting"},
-	{"DoNotDisturb", "UrgentInterruptionsOnly"},
-	{"Offline", "Offline"},
-	{"Offline", "OffWork"},
-	{"Offline", "OutOfOffice"},
-	{"PresenceUnknown", "PresenceUnknown"},
+	{Availability: "Available", Activity: "Available"},
+	{Availability: "Available", Activity: "AvailableInactive"},
+	{Availability: "Available", Activity: "OutOfOffice"},
+	{Availability: "AvailableIdle", Activity: "Inactive"},
+	{Availability: "Away", Activity: "Away"},
+	{Availability: "Away", Activity: "OutOfOffice"},
+	{Availability: "BeRightBack", Activity: "BeRightBack"},
+	{Availability: "Busy", Activity: "Busy"},
+	{Availability: "Busy", Activity: "InACall"},
+	{Availability: "Busy", Activity: "InAConferenceCall"},
+	{Availability: "Busy", Activity: "InAMeeting"},
+	{Availability: "BusyIdle", Activity: "Inactive"},
+	{Availability: "DoNotDisturb", Activity: "DoNotDisturb"},
+	{Availability: "DoNotDisturb", Activity: "Presenting"},
+	{Availability: "DoNotDisturb", Activity: "UrgentInterruptionsOnly"},
+	{Availability: "Offline", Activity: "Offline"},
+	{Availability: "Offline", Activity: "OffWork"},
+	{Availability: "Offline", Activity: "OutOfOffice"},
+	{Availability: "PresenceUnknown", Activity: "PresenceUnknown"},
 }
 
 // DND is what a rule decides for the STARFACE phone.
@@ -84,8 +84,12 @@ const (
 
 func (d DND) valid() bool { return d == DNDOn || d == DNDOff || d == DNDKeep }
 
-// Presence is one user's Teams presence as Graph reports it.
-type Presence struct{ Availability, Activity string }
+// Presence is one user's Teams presence as Graph reports it. OutOfOffice is Graph's
+// outOfOfficeSettings.isOutOfOffice (see IsOutOfOffice for the whole signal).
+type Presence struct {
+	Availability, Activity string
+	OutOfOffice            bool
+}
 
 // Pair is an availability/activity pair to write with setPresence.
 type Pair struct {
@@ -140,6 +144,9 @@ func (w Condition) matches(p Presence) bool {
 	if len(w.Activity) > 0 && !slices.Contains(w.Activity, p.Activity) {
 		return false
 	}
+	if w.OutOfOffice != nil && *w.OutOfOffice != p.IsOutOfOffice() {
+		return false
+	}
 	return true
 }
 
@@ -152,6 +159,11 @@ func (w Condition) describe(p Presence) string {
 	}
 	if len(w.Activity) > 0 {
 		parts = append(parts, "activity "+p.Activity)
+	}
+	if w.OutOfOffice != nil && *w.OutOfOffice {
+		parts = append(parts, "out of office")
+	} else if w.OutOfOffice != nil {
+		parts = append(parts, "not out of office")
 	}
 	if len(parts) == 0 {
 		return "catch-all"
@@ -180,15 +192,27 @@ func (c *Config) DecisionTable() []TableRow {
 type TestResult struct {
 	Test Test
 	Got  Decision
-	Pass bool
+	// Redirect is "on" when the input's calls would be redirected (out_of_office), else "off".
+	Redirect string
+	Pass     bool
 }
 
 // RunTests runs the file's tests: section against its rules.
 func (c *Config) RunTests() []TestResult {
 	out := make([]TestResult, 0, len(c.Tests))
 	for _, t := range c.Tests {
-		got := c.Decide(Presence{Availability: t.Availability, Activity: t.Activity})
-		out = append(out, TestResult{Test: t, Got: got, Pass: got.DND == t.Expect.DND})
+		p := Presence{Availability: t.Availability, Activity: t.Activity, OutOfOffice: t.OutOfOffice}
+		got := c.Decide(p)
+		r := TestResult{Test: t, Got: got, Pass: got.DND == t.Expect.DND}
+		if c.OutOfOffice.DecideRedirect(p, true) == RedirectOn {
+			r.Redirect = "on"
+		} else {
+			r.Redirect = "off"
+		}
+		if t.Expect.Redirect != "" && t.Expect.Redirect != r.Redirect {
+			r.Pass = false
+		}
+		out = append(out, r)
 	}
 	return out
 }

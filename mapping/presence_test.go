@@ -22,24 +22,24 @@ func TestDecideDefaultRules(t *testing.T) {
 		rule   int
 		reason string
 	}{
-		{Presence{"Busy", "InACall"}, DNDOn, 1, "rule 1: activity InACall"},
-		{Presence{"Busy", "InAConferenceCall"}, DNDOn, 1, "rule 1: activity InAConferenceCall"},
-		{Presence{"DoNotDisturb", "Presenting"}, DNDOn, 1, "rule 1: activity Presenting"},
-		{Presence{"DoNotDisturb", "DoNotDisturb"}, DNDOn, 2, "rule 2: availability DoNotDisturb"},
-		{Presence{"DoNotDisturb", "UrgentInterruptionsOnly"}, DNDOn, 2, "rule 2: availability DoNotDisturb"},
-		{Presence{"Busy", "InAMeeting"}, DNDOn, 3, "rule 3: availability Busy"},
-		{Presence{"BusyIdle", "Inactive"}, DNDOn, 3, "rule 3: availability BusyIdle"},
-		{Presence{"Busy", "PresenceUnknown"}, DNDOn, 3, "rule 3: availability Busy"},
-		{Presence{"Available", "Available"}, DNDOff, 4, "rule 4: catch-all"},
-		{Presence{"Away", "Away"}, DNDOff, 4, "rule 4: catch-all"},
-		{Presence{"Offline", "OffWork"}, DNDOff, 4, "rule 4: catch-all"},
+		{Presence{Availability: "Busy", Activity: "InACall"}, DNDOn, 1, "rule 1: activity InACall"},
+		{Presence{Availability: "Busy", Activity: "InAConferenceCall"}, DNDOn, 1, "rule 1: activity InAConferenceCall"},
+		{Presence{Availability: "DoNotDisturb", Activity: "Presenting"}, DNDOn, 1, "rule 1: activity Presenting"},
+		{Presence{Availability: "DoNotDisturb", Activity: "DoNotDisturb"}, DNDOn, 2, "rule 2: availability DoNotDisturb"},
+		{Presence{Availability: "DoNotDisturb", Activity: "UrgentInterruptionsOnly"}, DNDOn, 2, "rule 2: availability DoNotDisturb"},
+		{Presence{Availability: "Busy", Activity: "InAMeeting"}, DNDOn, 3, "rule 3: availability Busy"},
+		{Presence{Availability: "BusyIdle", Activity: "Inactive"}, DNDOn, 3, "rule 3: availability BusyIdle"},
+		{Presence{Availability: "Busy", Activity: "PresenceUnknown"}, DNDOn, 3, "rule 3: availability Busy"},
+		{Presence{Availability: "Available", Activity: "Available"}, DNDOff, 4, "rule 4: catch-all"},
+		{Presence{Availability: "Away", Activity: "Away"}, DNDOff, 4, "rule 4: catch-all"},
+		{Presence{Availability: "Offline", Activity: "OffWork"}, DNDOff, 4, "rule 4: catch-all"},
 		// Not knowing the presence is never a reason to act.
-		{Presence{"PresenceUnknown", "PresenceUnknown"}, DNDKeep, 0, "presence unknown"},
-		{Presence{"PresenceUnknown", "InACall"}, DNDKeep, 0, "presence unknown"},
-		{Presence{"", ""}, DNDKeep, 0, "presence unknown"},
+		{Presence{Availability: "PresenceUnknown", Activity: "PresenceUnknown"}, DNDKeep, 0, "presence unknown"},
+		{Presence{Availability: "PresenceUnknown", Activity: "InACall"}, DNDKeep, 0, "presence unknown"},
+		{Presence{Availability: "", Activity: ""}, DNDKeep, 0, "presence unknown"},
 		// Values Microsoft adds later go through the rules like any other.
-		{Presence{"Focusing", "DeepWork"}, DNDOff, 4, "rule 4: catch-all"},
-		{Presence{"Busy", "InAHolographicCall"}, DNDOn, 3, "rule 3: availability Busy"},
+		{Presence{Availability: "Focusing", Activity: "DeepWork"}, DNDOff, 4, "rule 4: catch-all"},
+		{Presence{Availability: "Busy", Activity: "InAHolographicCall"}, DNDOn, 3, "rule 3: availability Busy"},
 	}
 	for _, tc := range tests {
 		got := c.Decide(tc.p)
@@ -64,14 +64,14 @@ func TestDecideCustomRules(t *testing.T) {
 		p    Presence
 		want Decision
 	}{
-		{Presence{"Busy", "InAMeeting"}, Decision{DNDOn, 1, "rule 1: availability Busy, activity InAMeeting"}},
+		{Presence{Availability: "Busy", Activity: "InAMeeting"}, Decision{DNDOn, 1, "rule 1: availability Busy, activity InAMeeting"}},
 		// Both listed fields must contain the value.
-		{Presence{"Busy", "Busy"}, Decision{DNDKeep, 0, "no rule matched"}},
-		{Presence{"DoNotDisturb", "InACall"}, Decision{DNDKeep, 0, "no rule matched"}},
-		{Presence{"BeRightBack", "BeRightBack"}, Decision{DNDKeep, 2, "rule 2: availability BeRightBack"}},
-		{Presence{"Available", "Available"}, Decision{DNDOff, 3, "rule 3: availability Available"}},
+		{Presence{Availability: "Busy", Activity: "Busy"}, Decision{DNDKeep, 0, "no rule matched"}},
+		{Presence{Availability: "DoNotDisturb", Activity: "InACall"}, Decision{DNDKeep, 0, "no rule matched"}},
+		{Presence{Availability: "BeRightBack", Activity: "BeRightBack"}, Decision{DNDKeep, 2, "rule 2: availability BeRightBack"}},
+		{Presence{Availability: "Available", Activity: "Available"}, Decision{DNDOff, 3, "rule 3: availability Available"}},
 		// A future value with no catch-all keeps.
-		{Presence{"Focusing", "Focusing"}, Decision{DNDKeep, 0, "no rule matched"}},
+		{Presence{Availability: "Focusing", Activity: "Focusing"}, Decision{DNDKeep, 0, "no rule matched"}},
 	}
 	for _, tc := range tests {
 		if got := c.Decide(tc.p); got != tc.want {
@@ -98,7 +98,7 @@ func TestDecisionTable(t *testing.T) {
 	seenAv, seenAc := map[string]bool{}, map[string]bool{}
 	pairs := map[Presence]bool{}
 	for _, r := range rows {
-		p := Presence{r.Availability, r.Activity}
+		p := Presence{Availability: r.Availability, Activity: r.Activity}
 		if pairs[p] {
 			t.Errorf("pair %v listed twice", p)
 		}
@@ -123,9 +123,9 @@ func TestDecisionTable(t *testing.T) {
 		}
 	}
 	// Microsoft's table of Teams states is in it.
-	for _, p := range []Presence{{"Available", "Available"}, {"Available", "OutOfOffice"}, {"Busy", "Busy"}, {"Busy", "InACall"},
-		{"Busy", "InAMeeting"}, {"DoNotDisturb", "DoNotDisturb"}, {"DoNotDisturb", "Presenting"}, {"Away", "Away"},
-		{"BeRightBack", "BeRightBack"}, {"Offline", "OffWork"}} {
+	for _, p := range []Presence{{Availability: "Available", Activity: "Available"}, {Availability: "Available", Activity: "OutOfOffice"}, {Availability: "Busy", Activity: "Busy"}, {Availability: "Busy", Activity: "InACall"},
+		{Availability: "Busy", Activity: "InAMeeting"}, {Availability: "DoNotDisturb", Activity: "DoNotDisturb"}, {Availability: "DoNotDisturb", Activity: "Presenting"}, {Availability: "Away", Activity: "Away"},
+		{Availability: "BeRightBack", Activity: "BeRightBack"}, {Availability: "Offline", Activity: "OffWork"}} {
 		if !pairs[p] {
 			t.Errorf("Teams state %v missing", p)
 		}

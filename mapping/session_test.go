@@ -67,11 +67,11 @@ func TestOutranked(t *testing.T) {
 		shown Presence
 		want  bool
 	}{
-		{Presence{"DoNotDisturb", "Presenting"}, false}, // the session itself
-		{Presence{"Available", "Available"}, true},      // picked by hand in Teams
-		{Presence{"Busy", "InACall"}, true},             // ranks below DND: only by hand
-		{Presence{"DoNotDisturb", "DoNotDisturb"}, false},
-		{Presence{"SomethingNew", "New"}, false}, // unknown ranks: no claim
+		{Presence{Availability: "DoNotDisturb", Activity: "Presenting"}, false}, // the session itself
+		{Presence{Availability: "Available", Activity: "Available"}, true},      // picked by hand in Teams
+		{Presence{Availability: "Busy", Activity: "InACall"}, true},             // ranks below DND: only by hand
+		{Presence{Availability: "DoNotDisturb", Activity: "DoNotDisturb"}, false},
+		{Presence{Availability: "SomethingNew", Activity: "New"}, false}, // unknown ranks: no claim
 	} {
 		if got := Outranked(dnd, tc.shown); got != tc.want {
 			t.Errorf("Outranked(%v, %v) = %t, want %t", dnd, tc.shown, got, tc.want)

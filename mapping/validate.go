@@ -31,6 +31,7 @@ func (d *decoder) validate(c *Config) {
 	d.users(&c.Users)
 	d.rules(c.TeamsToStarface.Rules)
 	d.reverse(&c.StarfaceToTeams)
+	d.outOfOffice(&c.OutOfOffice)
 	d.permissions(c)
 	d.tests(c.Tests)
 }
@@ -328,5 +329,27 @@ func (d *decoder) tests(tests []Test) {
 			d.name(p+".activity", t.Activity, Activities, "activity")
 		}
 		d.dnd(p+".expect.dnd", t.Expect.DND)
+		switch t.Expect.Redirect {
+		case "", "on", "off":
+		default:
+			d.errf(p+".expect.redirect", "%q is not valid; use on or off", t.Expect.Redirect)
+		}
 	}
+}
+
+// outOfOffice checks out_of_office.redirect and writes a number in the form STARFACE takes.
+func (d *decoder) outOfOffice(o *OutOfOffice) {
+	switch o.Redirect {
+	case "", RedirectOff:
+		o.Redirect = RedirectOff
+		return
+	case RedirectVoicemail:
+		return
+	}
+	n, ok := normalizeNumber(o.Redirect)
+	if !ok {
+		d.errf("out_of_office.redirect", "%q is not valid; use off, voicemail, or a number: internal such as 201, external such as 0049301234567 or +49301234567 (quote it)", o.Redirect)
+		return
+	}
+	o.Redirect = n
 }
