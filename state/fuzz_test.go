@@ -14,7 +14,9 @@ func FuzzDecodeState(f *testing.F) {
 		`{"version":2,"users":{"0003":{"id":3,"applied":"on","written":true,"owned":true}}}`,
 		`{"version":2,"users":{"0003":{"id":3,"session":{"entra_id":"e","availability":"DoNotDisturb","activity":"Presenting","expires":"2026-01-02T03:04:05Z"}}},"graph_not_before":"2026-01-02T03:04:05Z"}`,
 		`{"version":1,"users":{"0003":{"starface_id":3,"entra_id":"e","owned":true,"session":{"availability":"A","activity":"B","expires":"2026-01-02T03:04:05Z"}}},"match":{"time":"2026-01-02T03:04:05Z","entries":[]}}`,
-		`{"version":3}`, `{"version":0}`, `{}`, `null`, `[]`, `{"version":2,"users":{"x":null}}`,
+		`{"version":3,"users":{"0003":{"id":3,"redirect":"on","redirects":[{"id":"r-1","before":{"id":"r-1","enabled":false,"x":[1,2]},"wrote":{"redirectDestinationType":"MAILBOX","mailboxId":"5"}},{"id":"","before":null,"wrote":null}]}}}`,
+		`{"version":3,"users":{"0003":{"id":3,"redirects":[{"id":"r-1","before":"not an object","wrote":1}]}}}`,
+		`{"version":4}`, `{"version":3}`, `{"version":0}`, `{}`, `null`, `[]`, `{"version":2,"users":{"x":null}}`,
 	} {
 		f.Add([]byte(seed))
 	}

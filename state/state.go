@@ -21,6 +21,7 @@
 package state
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -30,8 +31,11 @@ import (
 )
 
 // Version is the state.json format this teamsface writes and the newest it
-// reads. Version 1 (teamsface before the compact state) is read and upgraded.
-const Version = 2
+// reads. Version 1 (teamsface before the compact state) is read and upgraded;
+// version 2 is version 3 without out-of-office redirects, and is read as it is.
+// The version went up with the redirects so that a teamsface from before them
+// refuses the file rather than drop the redirects it would not know.
+const Version = 3
 
 // State is what teamsface remembers between runs: every STARFACE user it
 // must remember, by login, the cached user match (kept in a file of its own),
@@ -156,12 +160,20 @@ type Intent struct {
 	Availability string    `json:"availability,omitempty"`
 	Activity     string    `json:"activity,omitempty"`
 	Expires      time.Time `json:"expires,omitzero"`
+	// A redirect intent's redirect, the object as read and the object written.
+	RedirectID string          `json:"redirect_id,omitempty"`
+	Redirect   json.RawMessage `json:"redirect,omitempty"`
+	Write      json.RawMessage `json:"write,omitempty"`
+	Restore    bool            `json:"restore,omitempty"`
 }
 
 // Intent kinds besides a DND write.
 const (
 	KindSessionSet   = "session-set"
 	KindSessionClear = "session-clear"
+	// KindRedirect is a redirect write: Redirect holds the object as read (the "before"),
+	// Write the object written; Restore says the write puts an owned redirect back.
+	KindRedirect = "redirect"
 )
 
 // DefaultDir returns the state directory used when --state-dir is not given:

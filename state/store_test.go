@@ -105,7 +105,7 @@ func TestFieldNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{`"version":2`, `"users"`, `"id"`, `"applied"`, `"written"`, `"owned"`,
+	for _, k := range []string{`"version":3`, `"users"`, `"id"`, `"applied"`, `"written"`, `"owned"`,
 		`"session"`, `"entra_id"`, `"availability"`, `"activity"`, `"expires"`, `"cleared_at"`,
 		`"failures"`, `"last_error"`, `"graph_not_before"`} {
 		if !strings.Contains(string(data), k) {
@@ -135,7 +135,7 @@ func TestSaveWritesCurrentVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(filepath.Join(dir, stateName))
-	if !strings.HasPrefix(string(raw), `{"version":2,`) {
+	if !strings.HasPrefix(string(raw), `{"version":3,`) {
 		t.Fatalf("state.json = %s", raw)
 	}
 	ro, _, err := ReadOnly(dir)
@@ -194,7 +194,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(filepath.Join(dir, stateName))
-	if !strings.HasPrefix(string(raw), `{"version":2,`) || strings.Contains(string(raw), "match") {
+	if !strings.HasPrefix(string(raw), `{"version":3,`) || strings.Contains(string(raw), "match") {
 		t.Errorf("upgraded state.json = %s", raw)
 	}
 	ro, _, err := ReadOnly(dir)
@@ -467,15 +467,15 @@ func TestCorrupt(t *testing.T) {
 
 func TestNewerVersion(t *testing.T) {
 	for _, content := range []string{
-		`{"version":3,"users":{}}`,
-		`{"version":3,"users":[{"login":"0003"}]}`, // a field whose type changed
+		`{"version":4,"users":{}}`,
+		`{"version":4,"users":[{"login":"0003"}]}`, // a field whose type changed
 	} {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, stateName), []byte(content), 0o600)
 		s := mustOpen(t, dir)
 		_, err := s.Load()
 		var ve *VersionError
-		if !errors.As(err, &ve) || ve.Version != 3 {
+		if !errors.As(err, &ve) || ve.Version != 4 {
 			t.Fatalf("Load(%s) = %v, want *VersionError", content, err)
 		}
 		if !strings.Contains(err.Error(), "newer teamsface") {
@@ -913,7 +913,7 @@ func TestSaveKeepsOpenIntents(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := s.Pending()
-	if err != nil || len(got) != 1 || got[0] != open {
+	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], open) {
 		t.Fatalf("Pending after Save(open) = %+v, %v; want only %+v", got, err, open)
 	}
 	fi, err := os.Stat(filepath.Join(dir, "journal"))
@@ -925,5 +925,44 @@ func TestSaveKeepsOpenIntents(t *testing.T) {
 	}
 	if got, _ := s.Pending(); len(got) != 0 {
 		t.Fatalf("Pending after a plain Save = %+v, want none", got)
+	}
+}
+
+// A version-2 state.json (before out-of-office redirects) is read as it is, loses nothing, and
+// is written as version 3 with the next change.
+func TestReadVersion2(t *testing.T) {
+	dir := t.TempDir()
+	v2 := `{"version":2,"users":{"0003":{"id":3,"applied":"on","written":true,"owned":true,"session":{"entra_id":"e-3","availability":"DoNotDisturb","activity":"Presenting","expires":"2025-03-04T10:15:00Z"}},"0004":{"id":4,"applied":"off","failing_since":"2025-03-04T10:00:00Z"}},"graph_not_before":"2025-03-04T10:20:00Z"}`
+	os.WriteFile(filepath.Join(dir, stateName), []byte(v2), 0o600)
+	s := mustOpen(t, dir)
+	st, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := st.User("0003")
+	if u == nil || !u.Owned() || u.Applied() != "on" || u.RedirectApplied() != "" || len(u.OwnedRedirects()) != 0 {
+		t.Fatalf("0003 from version 2: %+v", u)
+	}
+	if s, ok := u.LiveSession(); !ok || s.EntraID != "e-3" {
+		t.Errorf("session from version 2: %+v", s)
+	}
+	if st.User("0004").FailingSince().IsZero() || st.GraphNotBefore().IsZero() {
+		t.Error("version 2 lost its failing_since or graph_not_before")
+	}
+	if st.Dirty() {
+		t.Error("reading version 2 is no change: nothing to save")
+	}
+	u.RedirectSwitchedOn("r-1", json.RawMessage(`{"id":"r-1","enabled":false}`), json.RawMessage(`{"redirectDestinationType":"MAILBOX","mailboxId":"5"}`))
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, stateName))
+	st2, _, err := ReadOnly(dir)
+	if err != nil || !strings.HasPrefix(string(raw), `{"version":3,`) {
+		t.Fatalf("after the change: %v\n%s", err, raw)
+	}
+	r, ok := st2.User("0003").OwnedRedirect("r-1")
+	if !ok || string(r.Before) != `{"id":"r-1","enabled":false}` || st2.User("0003").Applied() != "on" {
+		t.Errorf("version 3 as read back: %+v %t\n%s", r, ok, raw)
 	}
 }

@@ -1,6 +1,9 @@
 package state
 
 import (
+	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,6 +24,11 @@ type User struct {
 	replaced bool   // the DND value it replaced
 
 	session *Session
+
+	// redirectApplied is the out-of-office decision last applied ("on": redirected, "off"),
+	// "" before the first; redirects are the redirects teamsface switched on and owns, by id.
+	redirectApplied string
+	redirects       []OwnedRedirect
 
 	failures     int       // consecutive failed passes
 	lastError    string    // why the last of them failed
@@ -59,6 +67,16 @@ func (s Session) Guards(availability, activity string, now time.Time, guard time
 	return availability == s.Availability && activity == s.Activity && now.Sub(s.End()) < guard
 }
 
+// OwnedRedirect is a STARFACE redirect teamsface switched on while its user was out of office:
+// the object exactly as it was read before (whose enabled and destination go back when the user
+// returns) and the destination teamsface wrote (so that its own write can be told from a change
+// by hand). The state keeps them as JSON: it knows no STARFACE types.
+type OwnedRedirect struct {
+	ID     string
+	Before json.RawMessage
+	Wrote  json.RawMessage
+}
+
 // persisted is the part of a User that goes to disk, comparable, so that a
 // transition that changes nothing leaves the state clean.
 type persisted struct {
@@ -72,6 +90,8 @@ type persisted struct {
 	// hold a request id that changes every time) are saved with other changes only.
 	failing      bool
 	failingSince time.Time
+	// The redirects teamsface owns, as one comparable string.
+	redirectApplied, redirects string
 }
 
 func (u *User) persisted() persisted {
@@ -86,6 +106,12 @@ func (u *User) persisted() persisted {
 	if u.session != nil {
 		p.session, p.hasSession = *u.session, true
 	}
+	p.redirectApplied = u.redirectApplied
+	var b strings.Builder
+	for _, r := range u.redirects {
+		b.WriteString(r.ID + "\x00" + string(r.Before) + "\x00" + string(r.Wrote) + "\x00")
+	}
+	p.redirects = b.String()
 	return p
 }
 
@@ -277,7 +303,58 @@ func (u *User) PassSucceeded() {
 }
 
 // Forgettable reports whether nothing about the user needs remembering once
-// they left the match: no DND to release, no session to clear or guard.
-func (u *User) Forgettable() bool { return !u.owned && u.session == nil }
+// they left the match: no DND to release, no session to clear or guard, no
+// redirect to put back.
+func (u *User) Forgettable() bool { return !u.owned && u.session == nil && len(u.redirects) == 0 }
+
+// RedirectApplied is the out-of-office decision last applied: "on" (calls
+// redirected), "off", or "" before the first.
+func (u *User) RedirectApplied() string { return u.redirectApplied }
+
+// OwnedRedirects are the redirects teamsface switched on and owns, by id.
+func (u *User) OwnedRedirects() []OwnedRedirect { return slices.Clone(u.redirects) }
+
+// OwnedRedirect returns the owned redirect with this id.
+func (u *User) OwnedRedirect(id string) (OwnedRedirect, bool) {
+	i := slices.IndexFunc(u.redirects, func(r OwnedRedirect) bool { return r.ID == id })
+	if i < 0 {
+		return OwnedRedirect{}, false
+	}
+	return u.redirects[i], true
+}
+
+// RedirectDecisionApplied records that the out-of-office decision ("on" or
+// "off") holds for every redirect of the user that teamsface may touch.
+func (u *User) RedirectDecisionApplied(decision string) {
+	u.change(func() { u.redirectApplied = decision })
+}
+
+// RedirectSwitchedOn records a landed write that switched a redirect on to
+// wrote: teamsface owns it now and keeps before, the object as it was read.
+func (u *User) RedirectSwitchedOn(id string, before, wrote json.RawMessage) {
+	u.change(func() {
+		u.redirects = slices.DeleteFunc(u.redirects, func(r OwnedRedirect) bool { return r.ID == id })
+		u.redirects = append(u.redirects, OwnedRedirect{ID: id, Before: slices.Clone(before), Wrote: slices.Clone(wrote)})
+		slices.SortFunc(u.redirects, func(a, b OwnedRedirect) int { return strings.Compare(a.ID, b.ID) })
+	})
+}
+
+// RedirectRestored records a landed write that put an owned redirect back as
+// it was: teamsface no longer owns it.
+func (u *User) RedirectRestored(id string) { u.dropRedirect(id) }
+
+// RedirectDisowned records an owned redirect changed by hand since teamsface
+// switched it on (or gone from the PBX): it is the user's from then on and is
+// never put back.
+func (u *User) RedirectDisowned(id string) { u.dropRedirect(id) }
+
+func (u *User) dropRedirect(id string) {
+	if _, ok := u.OwnedRedirect(id); !ok {
+		return
+	}
+	u.change(func() {
+		u.redirects = slices.DeleteFunc(slices.Clone(u.redirects), func(r OwnedRedirect) bool { return r.ID == id })
+	})
+}
 
 func boolPtr(b bool) *bool { return &b }

@@ -1,8 +1,10 @@
 package state
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -254,5 +256,60 @@ func TestStateUsers(t *testing.T) {
 	st.Forget("0003")
 	if st.User("0003") != nil || st.Len() != 1 {
 		t.Error("Forget kept the user")
+	}
+}
+
+func TestRedirectTransitions(t *testing.T) {
+	before := json.RawMessage(`{"id":"r-1","enabled":false,"redirectDestination":{"redirectDestinationType":"PHONENUMBER","phoneNumber":"0301234"}}`)
+	wrote := json.RawMessage(`{"redirectDestinationType":"MAILBOX","mailboxId":"5"}`)
+	owning := func() *User {
+		u := &User{st: New()}
+		u.RedirectSwitchedOn("r-1", before, wrote)
+		u.RedirectDecisionApplied("on")
+		u.st.dirty = false
+		return u
+	}
+	for _, tc := range []struct {
+		name    string
+		u       *User
+		apply   func(*User)
+		owned   []string
+		applied string
+		dirty   bool
+		forget  bool
+	}{
+		{"going on holiday: owned with what was there", &User{st: New()}, func(u *User) {
+			u.RedirectSwitchedOn("r-2", before, wrote)
+			u.RedirectSwitchedOn("r-1", before, wrote)
+			u.RedirectDecisionApplied("on")
+		}, []string{"r-1", "r-2"}, "on", true, false},
+		{"switched on twice: owned once", owning(), func(u *User) { u.RedirectSwitchedOn("r-1", before, wrote) }, []string{"r-1"}, "on", false, false},
+		{"back: restored, no longer owned", owning(), func(u *User) {
+			u.RedirectRestored("r-1")
+			u.RedirectDecisionApplied("off")
+		}, nil, "off", true, true},
+		{"changed by hand: disowned", owning(), func(u *User) { u.RedirectDisowned("r-1") }, nil, "on", true, true},
+		{"disowning what is not owned changes nothing", owning(), func(u *User) { u.RedirectDisowned("r-9") }, []string{"r-1"}, "on", false, false},
+		{"the same decision again changes nothing", owning(), func(u *User) { u.RedirectDecisionApplied("on") }, []string{"r-1"}, "on", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.apply(tc.u)
+			var ids []string
+			for _, r := range tc.u.OwnedRedirects() {
+				ids = append(ids, r.ID)
+				if string(r.Before) != string(before) || string(r.Wrote) != string(wrote) {
+					t.Errorf("%s kept %s / %s", r.ID, r.Before, r.Wrote)
+				}
+			}
+			if !slices.Equal(ids, tc.owned) || tc.u.RedirectApplied() != tc.applied {
+				t.Errorf("owned %v applied %q; want %v %q", ids, tc.u.RedirectApplied(), tc.owned, tc.applied)
+			}
+			if tc.u.st.dirty != tc.dirty {
+				t.Errorf("dirty = %t, want %t", tc.u.st.dirty, tc.dirty)
+			}
+			if tc.u.Forgettable() != tc.forget {
+				t.Errorf("forgettable = %t, want %t", tc.u.Forgettable(), tc.forget)
+			}
+		})
 	}
 }

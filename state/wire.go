@@ -3,6 +3,8 @@ package state
 import (
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -10,7 +12,7 @@ import (
 // State and User so that the format is versioned on its own and nothing
 // outside this package can reach a user's fields.
 
-// wireState is state.json, version 2: compact (no indentation, short
+// wireState is state.json, version 3 (version 2 without the redirects, which it reads as it is): compact (no indentation, short
 // fields, nothing that changes every pass), about 50 bytes per user.
 type wireState struct {
 	Version        int                  `json:"version"`
@@ -29,6 +31,16 @@ type wireUser struct {
 	// FailingSince is when the failures started; the count is saved only with other changes.
 	FailingSince time.Time `json:"failing_since,omitzero"`
 	LastError    string    `json:"last_error,omitempty"`
+	// Redirect is the out-of-office decision last applied; Redirects the redirects teamsface
+	// owns (version 3).
+	Redirect  string         `json:"redirect,omitempty"`
+	Redirects []wireRedirect `json:"redirects,omitempty"`
+}
+
+type wireRedirect struct {
+	ID     string          `json:"id"`
+	Before json.RawMessage `json:"before"`
+	Wrote  json.RawMessage `json:"wrote"`
 }
 
 type wireSession struct {
@@ -49,7 +61,11 @@ func toWire(st *State) *wireState {
 	w := &wireState{Version: Version, Users: make(map[string]*wireUser, len(st.users)), GraphNotBefore: st.graphNotBefore}
 	for login, u := range st.users {
 		wu := &wireUser{StarfaceID: u.starfaceID, Applied: u.applied, Written: u.written, Owned: u.owned,
-			Replaced: u.replaced, Failures: u.failures, LastError: u.lastError, FailingSince: u.failingSince}
+			Replaced: u.replaced, Failures: u.failures, LastError: u.lastError, FailingSince: u.failingSince,
+			Redirect: u.redirectApplied}
+		for _, r := range u.redirects {
+			wu.Redirects = append(wu.Redirects, wireRedirect{ID: r.ID, Before: r.Before, Wrote: r.Wrote})
+		}
 		if s := u.session; s != nil {
 			wu.Session = &wireSession{EntraID: s.EntraID, Availability: s.Availability, Activity: s.Activity,
 				Expires: s.Expires, ClearedAt: s.ClearedAt}
@@ -66,7 +82,14 @@ func fromWire(w *wireState) *State {
 			continue
 		}
 		u := &User{st: st, starfaceID: wu.StarfaceID, applied: wu.Applied, written: wu.Written, owned: wu.Owned,
-			replaced: wu.Replaced, failures: wu.Failures, lastError: wu.LastError, failingSince: wu.FailingSince}
+			replaced: wu.Replaced, failures: wu.Failures, lastError: wu.LastError, failingSince: wu.FailingSince,
+			redirectApplied: wu.Redirect}
+		for _, r := range wu.Redirects {
+			if r.ID != "" {
+				u.redirects = append(u.redirects, OwnedRedirect{ID: r.ID, Before: r.Before, Wrote: r.Wrote})
+			}
+		}
+		slices.SortFunc(u.redirects, func(a, b OwnedRedirect) int { return strings.Compare(a.ID, b.ID) })
 		if s := wu.Session; s != nil {
 			u.session = &Session{EntraID: s.EntraID, Availability: s.Availability, Activity: s.Activity,
 				Expires: s.Expires, ClearedAt: s.ClearedAt}
