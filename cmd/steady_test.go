@@ -121,7 +121,7 @@ func TestUpgradeOfAVersion1StateFile(t *testing.T) {
 	h.ss.SetDND(2, true) // what that teamsface switched on
 	h.mustRun(ExitOK, "sync", "once")
 	raw, _ := os.ReadFile(filepath.Join(h.stateDir, "state.json"))
-	if !strings.HasPrefix(string(raw), `{"version":2,`) {
+	if !strings.HasPrefix(string(raw), `{"version":3,`) {
 		t.Fatalf("state.json not upgraded:\n%s", raw)
 	}
 	if _, err := os.Stat(filepath.Join(h.stateDir, "match.json")); err != nil {
