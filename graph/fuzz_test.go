@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -57,6 +58,12 @@ func FuzzPresenceAnswer(f *testing.F) {
 		for id, p := range res.Presences {
 			if !asked[id] || p.ID != id {
 				t.Fatalf("presence %+v under %q, which was not asked for as such", p, id)
+			}
+			// What was decoded survives a round trip through JSON, out of office included.
+			b, err := json.Marshal(p)
+			var again Presence
+			if err != nil || json.Unmarshal(b, &again) != nil || again != p {
+				t.Fatalf("round trip of %+v: %s, %+v", p, b, again)
 			}
 		}
 		for _, id := range res.Missing {

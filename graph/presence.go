@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -33,6 +34,53 @@ type Presence struct {
 	ID           string `json:"id"`
 	Availability string `json:"availability"`
 	Activity     string `json:"activity"`
+	// IsOutOfOffice is outOfOfficeSettings.isOutOfOffice: the user's automatic replies or
+	// scheduled out of office are on, or an event shown as out of office is on their calendar.
+	// False when Graph left the settings out or sent them null (older tenants, users without a
+	// mailbox), or sent something else in their place: the activity alone decides then. The
+	// settings' message, the user's automatic reply, is not kept. Use OutOfOffice to decide.
+	IsOutOfOffice bool `json:"-"`
+}
+
+// OutOfOffice reports whether Microsoft says the user is out of office: isOutOfOffice, or the
+// activity OutOfOffice (graph.md: either may be true without the other).
+func (p Presence) OutOfOffice() bool { return p.IsOutOfOffice || p.Activity == "OutOfOffice" }
+
+// presenceWire is the presence object's fields without Presence's methods (so that decoding it
+// does not recurse into UnmarshalJSON).
+type presenceWire Presence
+
+// UnmarshalJSON decodes a presence leniently: outOfOfficeSettings is read only for its
+// isOutOfOffice, and a settings value of another shape is ignored rather than failing the
+// whole answer, which carries up to 650 users.
+func (p *Presence) UnmarshalJSON(b []byte) error {
+	var w struct {
+		presenceWire
+		OutOfOfficeSettings json.RawMessage `json:"outOfOfficeSettings"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*p = Presence(w.presenceWire)
+	var ooo struct {
+		IsOutOfOffice *bool `json:"isOutOfOffice"`
+	}
+	if len(w.OutOfOfficeSettings) > 0 && json.Unmarshal(w.OutOfOfficeSettings, &ooo) == nil && ooo.IsOutOfOffice != nil {
+		p.IsOutOfOffice = *ooo.IsOutOfOffice
+	}
+	return nil
+}
+
+// MarshalJSON writes Graph's shape, outOfOfficeSettings without a message, so that a presence
+// survives a round trip through JSON.
+func (p Presence) MarshalJSON() ([]byte, error) {
+	type settings struct {
+		IsOutOfOffice bool `json:"isOutOfOffice"`
+	}
+	return json.Marshal(struct {
+		presenceWire
+		OutOfOfficeSettings settings `json:"outOfOfficeSettings"`
+	}{presenceWire(p), settings{p.IsOutOfOffice}})
 }
 
 // PresenceResult is the answer to GetPresences.

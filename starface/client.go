@@ -1,8 +1,9 @@
 // Package starface is teamsface's client for the STARFACE PBX REST API (see
 // ../shared/api/starface.md): the sign-in (the classic nonce login, or STARFACE 10's OAuth
 // password grant, chosen per PBX) with its tokens cached across runs, the user and group
-// lists, and the per-user phone config whose doNotDisturb flag is the one presence state the
-// REST API can write.
+// lists, the per-user phone config whose doNotDisturb flag is the one presence state the
+// REST API can write, and, for out of office, the users' call redirects (redirect.go,
+// behalf.go) and the voicemail boxes they can point at (voicemail.go).
 //
 // Every request goes through one helper (Client.do) that adds the credential (authToken, or
 // Authorization: Bearer) and X-Version headers, logs one debug line without secrets, retries
@@ -19,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -93,6 +95,10 @@ type Client struct {
 
 	tok    tokenState
 	logins singleflight.Group // many goroutines needing a token at once cause one renewal
+	behalf behalfState        // the actOnBehalfOf form this PBX takes (behalf.go)
+	// cacheMu serialises read-modify-writes of the cache file, which sign-ins and the
+	// actOnBehalfOf memory both update.
+	cacheMu sync.Mutex
 
 	nRequests  atomic.Int64
 	nLogins    atomic.Int64

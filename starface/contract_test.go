@@ -34,13 +34,17 @@ type swaggerDoc struct {
 }
 
 type swaggerOp struct {
-	Parameters []struct {
-		In     string         `yaml:"in"`
-		Schema *swaggerSchema `yaml:"schema"`
-	} `yaml:"parameters"`
-	Responses map[string]struct {
+	Parameters []swaggerParam `yaml:"parameters"`
+	Responses  map[string]struct {
 		Schema *swaggerSchema `yaml:"schema"`
 	} `yaml:"responses"`
+}
+
+type swaggerParam struct {
+	Name   string         `yaml:"name"`
+	In     string         `yaml:"in"`
+	Type   string         `yaml:"type"`
+	Schema *swaggerSchema `yaml:"schema"`
 }
 
 type swaggerSchema struct {
@@ -98,19 +102,64 @@ func (d *swaggerDoc) template(path string) (string, bool) {
 }
 
 func (d *swaggerDoc) resolve(s *swaggerSchema) *swaggerSchema {
-	for s != nil && s.Ref != "" {
-		s = d.Definitions[strings.TrimPrefix(s.Ref, "#/definitions/")]
-	}
+	_, s = d.named(s)
 	return s
+}
+
+// named resolves s and returns the name of the definition it is ("" for an inline schema).
+func (d *swaggerDoc) named(s *swaggerSchema) (string, *swaggerSchema) {
+	name := ""
+	for s != nil && s.Ref != "" {
+		name = strings.TrimPrefix(s.Ref, "#/definitions/")
+		s = d.Definitions[name]
+	}
+	return name, s
+}
+
+// swaggerSubtypes names the concrete definitions of the Swagger file's abstract bases, which
+// it gives no discriminator: a value is checked against the definition its type field names,
+// a summary schema against the base and all of them together.
+var swaggerSubtypes = map[string]struct {
+	by    string
+	types map[string]string
+}{
+	"RedirectDestination": {"redirectDestinationType", map[string]string{
+		"MAILBOX": "RedirectMailboxDestination", "PHONENUMBER": "RedirectPhoneNumberDestination"}},
+}
+
+// swaggerUndeclared lists properties a PBX sends, by third-party accounts, that the Swagger
+// file does not declare (the summary marks them source: third-party): the TIMEOUT trigger's
+// seconds, which the file's abstract RedirectTrigger has no subtype for.
+var swaggerUndeclared = map[string][]string{"RedirectTrigger": {"timeout"}}
+
+// union is an abstract base with the properties of all its concrete definitions; required
+// are the base's.
+func (d *swaggerDoc) union(name string, base *swaggerSchema) *swaggerSchema {
+	u := &swaggerSchema{Type: base.Type, Required: base.Required, Properties: map[string]*swaggerSchema{}}
+	for k, p := range base.Properties {
+		u.Properties[k] = p
+	}
+	for _, sub := range swaggerSubtypes[name].types {
+		for k, p := range d.Definitions[sub].Properties {
+			u.Properties[k] = p
+		}
+	}
+	return u
 }
 
 // check validates decoded JSON (numbers as json.Number) against a schema: only declared
 // properties, required ones present, JSON types as declared. null passes (STARFACE sends
 // "secret": null in the login template).
 func (d *swaggerDoc) check(where string, v any, s *swaggerSchema) []string {
-	s = d.resolve(s)
+	name, s := d.named(s)
 	if s == nil || v == nil {
 		return nil
+	}
+	if sub, ok := swaggerSubtypes[name]; ok {
+		m, _ := v.(map[string]any)
+		if t, _ := m[sub.by].(string); sub.types[t] != "" {
+			return d.check(where, v, &swaggerSchema{Ref: "#/definitions/" + sub.types[t]})
+		}
 	}
 	typ := s.Type
 	if typ == "" && s.Properties != nil {
@@ -138,8 +187,10 @@ func (d *swaggerDoc) check(where string, v any, s *swaggerSchema) []string {
 		var errs []string
 		for _, k := range sortedKeys(m) {
 			ps, declared := s.Properties[k]
-			if !declared {
+			if !declared && !slices.Contains(swaggerUndeclared[name], k) {
 				errs = append(errs, bad("property %q is not declared", k)...)
+			}
+			if !declared {
 				continue
 			}
 			errs = append(errs, d.check(where+"."+k, m[k], ps)...)
@@ -271,6 +322,15 @@ func compareSwagger(sum *apiSummary, d *swaggerDoc) []string {
 				errs = append(errs, d.compare(sum, fmt.Sprintf("%s %d", key, r.Status), r.Body, sop.Responses[fmt.Sprint(r.Status)].Schema, false)...)
 			}
 		}
+		for _, qname := range sortedFieldNames(op.Query) {
+			i := slices.IndexFunc(sop.Parameters, func(p swaggerParam) bool { return p.In == "query" && p.Name == qname })
+			switch {
+			case i < 0:
+				errs = append(errs, fmt.Sprintf("%s: query parameter %s is not in the Swagger file", key, qname))
+			case sop.Parameters[i].Type != op.Query[qname].Type:
+				errs = append(errs, fmt.Sprintf("%s: query parameter %s: summary says %s, Swagger %s", key, qname, op.Query[qname].Type, sop.Parameters[i].Type))
+			}
+		}
 		if op.Request != nil {
 			var body *swaggerSchema
 			for _, p := range sop.Parameters {
@@ -290,9 +350,12 @@ func compareSwagger(sum *apiSummary, d *swaggerDoc) []string {
 
 func (d *swaggerDoc) compare(sum *apiSummary, where, name string, sw *swaggerSchema, request bool) []string {
 	sc := sum.Schemas[name]
-	sw = d.resolve(sw)
+	swName, sw := d.named(sw)
 	if sc == nil || sw == nil {
 		return []string{where + ": no schema to compare"}
+	}
+	if _, abstract := swaggerSubtypes[swName]; abstract {
+		sw = d.union(swName, sw)
 	}
 	if sc.Items != "" {
 		if sw.Type != "array" {
@@ -303,6 +366,9 @@ func (d *swaggerDoc) compare(sum *apiSummary, where, name string, sw *swaggerSch
 	var errs []string
 	for _, fname := range sortedFieldNames(sc.Fields) {
 		f := sc.Fields[fname]
+		if f.Source != "" && f.Source != "swagger" {
+			continue // known from elsewhere; the Swagger file is not its source
+		}
 		p := d.resolve(sw.Properties[fname])
 		w := where + "." + fname
 		if p == nil {
@@ -319,8 +385,16 @@ func (d *swaggerDoc) compare(sum *apiSummary, where, name string, sw *swaggerSch
 		if request && f.Required != slices.Contains(sw.Required, fname) {
 			errs = append(errs, fmt.Sprintf("%s: summary says required=%t, Swagger the opposite", w, f.Required))
 		}
-		if f.Items != "" {
+		switch items := d.resolve(p.Items); {
+		case slices.Contains(sumTypes, f.Items):
+			if items == nil || items.Type != f.Items {
+				errs = append(errs, fmt.Sprintf("%s: summary says items of %s, Swagger not", w, f.Items))
+			}
+		case f.Items != "":
 			errs = append(errs, d.compare(sum, w, f.Items, p.Items, request)...)
+		}
+		if f.Schema != "" {
+			errs = append(errs, d.compare(sum, w, f.Schema, sw.Properties[fname], request)...)
 		}
 	}
 	if request {
@@ -365,8 +439,15 @@ func contractScenario(t *testing.T) *starfacetest.Server {
 		t.Fatal(err)
 	}
 	s.AddUser(starfacetest.User{ID: 40, Login: "0040", Phone: noPhone})
+	s.AddNumber(17, "201")
+	s.AddNumber(18, "202")
+	s.AddGroupNumber(5, "800")
+	s.AddVoicemailBox(starfacetest.VoicemailBox{ID: 5, Name: "Alice", Number: "5201", Password: "1234", UserIDs: []int{17}})
+	s.AddVoicemailBox(starfacetest.VoicemailBox{ID: 7, Name: "Bob", Number: "5202", Password: "5678", UserIDs: []int{18}, GroupIDs: []int{6}})
 	c := newClient(t, s, nil)
 	ctx := context.Background()
+	alice := starface.UserRef{ID: 17, Login: "0003"}
+	var rs []starface.Redirect
 	steps := []func() error{
 		func() error { _, _, err := c.SetDND(ctx, 40, true); return err },
 		func() error { _, err := c.Users(ctx); return err },
@@ -376,6 +457,17 @@ func contractScenario(t *testing.T) *starfacetest.Server {
 		func() error { return c.CheckWrite(ctx, 18) },
 		func() error { _, err := c.Rights(ctx); return err },
 		func() error { s.ExpireTokens(); _, err := c.PhoneConfig(ctx, 1); return err },
+		func() error { var err error; rs, err = c.Redirects(ctx, alice); return err },
+		func() error { _, err := c.Redirect(ctx, alice, rs[0].ID()); return err },
+		func() error { return c.PutRedirect(ctx, alice, rs[0].WithTarget(true, starface.MailboxDestination(5))) },
+		func() error { return c.PutRedirect(ctx, alice, rs[0]) },
+		func() error { _, err := c.VoicemailBoxes(ctx); return err },
+		func() error { // a PBX that takes the login only: the id refused, the login taken
+			s.SetActOnBehalfOf(starfacetest.BehalfByLogin)
+			defer s.SetActOnBehalfOf(starfacetest.BehalfByID)
+			_, err := newClient(t, s, nil).Redirects(ctx, alice)
+			return err
+		},
 		func() error { return c.Logout(ctx) },
 	}
 	for i, step := range steps {
@@ -388,8 +480,17 @@ func contractScenario(t *testing.T) *starfacetest.Server {
 	if _, err := wrong.Users(ctx); err == nil {
 		t.Fatal("wrong password accepted")
 	}
-	alice := newClient(t, s, func(o *starface.Options) { o.Login, o.Password = "0003", alicePW })
-	if err := alice.CheckWrite(ctx, 1); err == nil {
+	if err := c.PutRedirect(ctx, alice, rs[0].WithTarget(true, starface.MailboxDestination(99))); err == nil {
+		t.Fatal("a redirect to a box the PBX does not have was accepted")
+	}
+	if _, err := c.Redirect(ctx, alice, "no-such-redirect"); err == nil {
+		t.Fatal("an unknown redirect was found")
+	}
+	aliceC := newClient(t, s, func(o *starface.Options) { o.Login, o.Password = "0003", alicePW })
+	if _, err := aliceC.Redirects(ctx, starface.UserRef{ID: 18, Login: "0004"}); err == nil {
+		t.Fatal("a non-administrator listed another user's redirects")
+	}
+	if err := aliceC.CheckWrite(ctx, 1); err == nil {
 		t.Fatal("non-administrator wrote another user's config")
 	}
 	tok := lastToken(s)
@@ -401,6 +502,11 @@ func contractScenario(t *testing.T) *starfacetest.Server {
 		{"PUT", "/rest/users/99/phoneconfig", `{"callWaiting":true,"displayNumberId":1,"doNotDisturb":false,"primaryPhoneId":2}`},
 		{"PUT", "/rest/users/17/phoneconfig", `{"callWaiting":true}`},
 		{"GET", "/rest/groups/99", ""},
+		{"GET", "/rest/redirects?actOnBehalfOf=alice", ""},
+		{"PUT", "/rest/redirects/no-such-redirect?actOnBehalfOf=17", `{"id":"no-such-redirect","enabled":true}`},
+		{"PUT", "/rest/redirects/201-ALWAYS?actOnBehalfOf=17", `{"id":"201-ALWAYS","enabled":true,"redirectTrigger":{"redirectTriggerType":"ALWAYS"}}`},
+		{"GET", "/rest/voicemailboxes/99", ""},
+		{"GET", "/rest/voicemailboxes/7", ""}, // Bob's, read by Alice
 	} {
 		req, _ := newRawRequest(r.method, s.URL+r.path, tok)
 		if r.body != "" {
@@ -470,7 +576,9 @@ func TestContract(t *testing.T) {
 			t.Errorf("scenario did not exercise %s (%s %s)", op.ID, op.Method, op.Path)
 		}
 	}
-	for _, want := range []string{"login 400", "put-phone-config 403", "put-phone-config 400", "get-user 404", "get-phone-config 401", "list-users 400"} {
+	for _, want := range []string{"login 400", "put-phone-config 403", "put-phone-config 400", "get-user 404", "get-phone-config 401", "list-users 400",
+		"list-redirects 400", "list-redirects 403", "list-redirects 404", "get-redirect 404", "put-redirect 204", "put-redirect 400",
+		"put-redirect 404", "get-voicemail-box 403", "get-voicemail-box 404"} {
 		if !statuses[want] {
 			t.Errorf("scenario did not see %s", want)
 		}
@@ -604,6 +712,23 @@ func TestContractCheckerCatchesDrift(t *testing.T) {
 			Body: phone, Response: []byte(`{}`)}, false, "lists none"},
 		{"error not in STARFACE's shape", starfacetest.Request{Method: "GET", Path: "/rest/users", Status: 500,
 			Response: []byte(`{"error":"x"}`)}, false, `required field "code" missing`},
+		{"no actOnBehalfOf", starfacetest.Request{Method: "GET", Path: "/rest/redirects", Header: client}, true,
+			`query parameter "actOnBehalfOf" missing`},
+		{"unlisted query parameter", starfacetest.Request{Method: "GET", Path: "/rest/redirects", Query: "actOnBehalfOf=17&x=1", Header: client}, true,
+			`query parameter "x" is not listed`},
+		{"actOnBehalfOf twice", starfacetest.Request{Method: "GET", Path: "/rest/redirects/a", Query: "actOnBehalfOf=17&actOnBehalfOf=0003", Header: client}, true,
+			"sent 2 times"},
+		{"redirect without enabled", starfacetest.Request{Method: "PUT", Path: "/rest/redirects/a", Query: "actOnBehalfOf=17", Header: withCT(client),
+			Body: []byte(`{"id":"a","redirectTrigger":{"redirectTriggerType":"ALWAYS"},"redirectDestination":{"redirectDestinationType":"MAILBOX","mailboxId":"5"}}`)}, true,
+			`required field "enabled" missing`},
+		{"destination without its type", starfacetest.Request{Method: "PUT", Path: "/rest/redirects/a", Query: "actOnBehalfOf=17", Header: withCT(client),
+			Body: []byte(`{"id":"a","enabled":true,"redirectTrigger":{"redirectTriggerType":"ALWAYS"},"redirectDestination":{"mailboxId":"5"}}`)}, true,
+			`required field "redirectDestinationType" missing`},
+		{"redirect without groupNumber", starfacetest.Request{Method: "GET", Path: "/rest/redirects", Status: 200,
+			Response: []byte(`[{"id":"a","enabled":true,"phoneNumber":"201","redirectTrigger":{"redirectTriggerType":"ALWAYS"},"redirectDestination":{"redirectDestinationType":"MAILBOX","mailboxId":"5"}}]`)}, false,
+			`required field "groupNumber" missing`},
+		{"box detail without voicemailUsers", starfacetest.Request{Method: "GET", Path: "/rest/voicemailboxes/5", Status: 200,
+			Response: []byte(`{"id":5,"name":"x"}`)}, false, `required field "voicemailUsers" missing`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -633,10 +758,40 @@ func TestContractCheckerCatchesDrift(t *testing.T) {
 	drifted.Schemas["User"].Fields["mail"] = &sumField{Type: "string"}
 	delete(drifted.Schemas["PhoneConfig"].Fields, "callWaiting")
 	drifted.Operations = append(drifted.Operations, &sumOp{ID: "x", Method: "GET", Path: "/rest/presence", Auth: "token", Source: "swagger"})
+	drifted.Schemas["RedirectDestination"].Fields["mailboxId"].Type = "integer"
+	drifted.Schemas["RedirectTrigger"].Fields["timeout"].Source = "" // a third-party field claimed for the Swagger file
+	drifted.find("GET", "/rest/redirects").Query["actOnBehalf"] = &sumField{Type: "string"}
+	drifted.find("GET", "/rest/redirects/x").Query["actOnBehalfOf"].Type = "integer"
 	got := strings.Join(compareSwagger(drifted, d), "\n")
-	for _, want := range []string{"doNotDisturb: summary says string", `mail: not a Swagger property`, `"callWaiting" is not in the summary`, "GET /rest/presence: not in the Swagger file"} {
+	for _, want := range []string{"doNotDisturb: summary says string", `mail: not a Swagger property`, `"callWaiting" is not in the summary`, "GET /rest/presence: not in the Swagger file",
+		"redirectDestination.mailboxId: summary says integer, Swagger string", "redirectTrigger.timeout: not a Swagger property",
+		"GET /rest/redirects: query parameter actOnBehalf is not in the Swagger file", "query parameter actOnBehalfOf: summary says integer, Swagger string"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Swagger comparison of a drifted summary lacks %q:\n%s", want, got)
+		}
+	}
+
+	// And an exchange checked against the Swagger file directly: a destination is held to the
+	// concrete definition its type names, and only the TIMEOUT trigger's seconds are let pass.
+	put := func(dest, trigger string) starfacetest.Request {
+		return starfacetest.Request{Method: "PUT", Path: "/rest/redirects/a", Status: 204, Body: []byte(`{"id":"a","enabled":true,` +
+			`"phoneNumber":"201","groupNumber":false,"lastMailboxDestination":null,"lastPhoneNumberDestination":null,` +
+			`"redirectTrigger":` + trigger + `,"redirectDestination":` + dest + `}`)}
+	}
+	for _, tt := range []struct {
+		r    starfacetest.Request
+		want string // "" no error
+	}{
+		{put(`{"redirectDestinationType":"MAILBOX","mailboxId":"5"}`, `{"redirectTriggerType":"TIMEOUT","timeout":20}`), ""},
+		{put(`{"redirectDestinationType":"MAILBOX","mailboxId":"5","phoneNumber":"1"}`, `{"redirectTriggerType":"ALWAYS"}`), `property "phoneNumber" is not declared`},
+		{put(`{"redirectDestinationType":"PHONENUMBER"}`, `{"redirectTriggerType":"ALWAYS"}`), `required property "phoneNumber" missing`},
+		{put(`{"redirectDestinationType":"MAILBOX","mailboxId":5}`, `{"redirectTriggerType":"ALWAYS"}`), "want a string"},
+		{put(`{"redirectDestinationType":"MAILBOX","mailboxId":"5"}`, `{"redirectTriggerType":"ALWAYS","delay":3}`), `property "delay" is not declared`},
+	} {
+		_, errs := d.verify(tt.r)
+		got := strings.Join(errs, "\n")
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("verify %s: %q, want %q", tt.r.Body, got, tt.want)
 		}
 	}
 }

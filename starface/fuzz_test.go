@@ -3,6 +3,7 @@ package starface
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"reflect"
 	"strings"
@@ -233,6 +234,102 @@ func FuzzRights(f *testing.F) {
 			if r == "" || strings.IndexFunc(r, unicode.IsControl) >= 0 {
 				t.Fatalf("right %q accepted", r)
 			}
+		}
+	})
+}
+
+// FuzzRedirect: a redirect that decodes writes itself back as read (a fixed point), and
+// WithTarget changes enabled and redirectDestination and nothing else: every other member keeps
+// its key, its place and its bytes, and putting back what was read restores the object.
+func FuzzRedirect(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte, enabled bool, boxID int) {
+		r, err := decodeRedirect(b)
+		if err != nil {
+			return
+		}
+		enc, err := r.MarshalJSON()
+		if err != nil || !json.Valid(enc) {
+			t.Fatalf("decoded redirect writes %q, %v", enc, err)
+		}
+		again, err := decodeRedirect(enc)
+		if err != nil || again.ID() != r.ID() || again.Enabled() != r.Enabled() || again.PhoneNumber() != r.PhoneNumber() ||
+			again.GroupNumber() != r.GroupNumber() || again.Trigger() != r.Trigger() || !again.Destination().Equal(r.Destination()) {
+			t.Fatalf("%s decodes as %v, %v; want %v", enc, again, err, r)
+		}
+		if enc2, _ := again.MarshalJSON(); !bytes.Equal(enc, enc2) {
+			t.Fatalf("not a fixed point:\n%s\n%s", enc, enc2)
+		}
+
+		target := MailboxDestination(boxID)
+		w := r.WithTarget(enabled, target)
+		wenc, _ := w.MarshalJSON()
+		got, err := decodeRedirect(wenc)
+		if err != nil || !got.Shows(enabled, target) || !w.Shows(enabled, target) || got.ID() != r.ID() || got.Trigger() != r.Trigger() {
+			t.Fatalf("WithTarget(%t, %v) wrote %s: %v, %v", enabled, target, wenc, got, err)
+		}
+		before, _ := objectMembers(enc)
+		after, _ := objectMembers(wenc)
+		if len(before) != len(after) && len(after) != len(before)+1 {
+			t.Fatalf("WithTarget changed the members: %s → %s", enc, wenc)
+		}
+		for i, m := range before {
+			if after[i].key != m.key || (m.key != "enabled" && m.key != "redirectDestination" && after[i].raw != m.raw) {
+				t.Fatalf("member %d: %s=%s became %s=%s", i, m.key, m.raw, after[i].key, after[i].raw)
+			}
+		}
+
+		back := w.WithTarget(r.Enabled(), r.Destination())
+		if !r.Destination().IsZero() && !back.SameTarget(r) {
+			t.Fatalf("put back: %v, want the target of %v", back, r)
+		}
+		benc, _ := back.MarshalJSON()
+		if !r.Destination().IsZero() && !hasDuplicateKeys(before) && !bytes.Equal(benc, enc) {
+			t.Fatalf("put back as read, the object changed:\n%s\n%s", enc, benc)
+		}
+	})
+}
+
+func hasDuplicateKeys(ms []member) bool {
+	seen := map[string]bool{}
+	for _, m := range ms {
+		if seen[m.key] {
+			return true
+		}
+		seen[m.key] = true
+	}
+	return false
+}
+
+// FuzzVoicemailBox: the password has no part in what decoding a box's detail gives. Changing
+// the password's value changes neither the box nor the error; an answer that is not valid JSON
+// (the password may be what breaks it) gets an error of fixed words.
+func FuzzVoicemailBox(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, err := decodeVoicemailBox(b)
+		if !json.Valid(b) {
+			if err == nil || (err.Error() != "decode answer: not a voicemail box object" && err.Error() != "empty answer") {
+				t.Fatalf("invalid JSON %q: error %v", b, err)
+			}
+			return
+		}
+		members, merr := objectMembers(b)
+		if merr != nil {
+			return
+		}
+		rebuild := func(pw string) []byte {
+			ms := append([]member(nil), members...)
+			for i := range ms {
+				if strings.EqualFold(ms[i].key, "password") {
+					ms[i].raw = pw
+				}
+			}
+			out, _ := Redirect{members: ms}.MarshalJSON()
+			return out
+		}
+		box1, err1 := decodeVoicemailBox(rebuild(`"one secret"`))
+		box2, err2 := decodeVoicemailBox(rebuild(`"another"`))
+		if !reflect.DeepEqual(box1, box2) || fmt.Sprint(err1) != fmt.Sprint(err2) {
+			t.Fatalf("the password changes the result: %+v, %v / %+v, %v", box1, err1, box2, err2)
 		}
 	})
 }

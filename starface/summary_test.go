@@ -34,14 +34,15 @@ type sumCommon struct {
 }
 
 type sumOp struct {
-	ID        string        `yaml:"id"`
-	Method    string        `yaml:"method"`
-	Path      string        `yaml:"path"`
-	Auth      string        `yaml:"auth"` // none | token | client
-	Source    string        `yaml:"source"`
-	Note      string        `yaml:"note"`
-	Request   *sumRequest   `yaml:"request"`
-	Responses []sumResponse `yaml:"responses"`
+	ID        string               `yaml:"id"`
+	Method    string               `yaml:"method"`
+	Path      string               `yaml:"path"`
+	Auth      string               `yaml:"auth"` // none | token | client
+	Source    string               `yaml:"source"`
+	Note      string               `yaml:"note"`
+	Query     map[string]*sumField `yaml:"query"` // the query parameters the client may send
+	Request   *sumRequest          `yaml:"request"`
+	Responses []sumResponse        `yaml:"responses"`
 }
 
 type sumRequest struct {
@@ -79,12 +80,14 @@ type sumField struct {
 	Items    string `yaml:"items"`  // type array: the items' schema
 	Schema   string `yaml:"schema"` // type object: its schema
 	Const    string `yaml:"const"`  // the only value a request may carry
+	Source   string `yaml:"source"` // "": as its schema; else not held to the Swagger file
 }
 
 var (
 	sumSources = []string{"swagger", "kb", "third-party", "assumed"}
 	sumAuths   = []string{"none", "token", "client"}
 	sumTypes   = []string{"string", "integer", "boolean", "array", "object"}
+	queryTypes = []string{"string", "integer", "boolean"}
 )
 
 func loadSummary(t *testing.T) *apiSummary {
@@ -146,6 +149,11 @@ func (s *apiSummary) consistency() []string {
 		if !slices.Contains(sumSources, op.Source) {
 			bad("%s: source %q is not one of %v", key, op.Source, sumSources)
 		}
+		for name, q := range op.Query {
+			if !slices.Contains(queryTypes, q.Type) {
+				bad("%s: query %s: type %q is not one of %v", key, name, q.Type, queryTypes)
+			}
+		}
 		if op.Request != nil {
 			if op.Request.Content != "json" && op.Request.Content != "form" {
 				bad("%s: request content %q, want json or form", key, op.Request.Content)
@@ -171,6 +179,9 @@ func (s *apiSummary) consistency() []string {
 			w := "schema " + name + "." + fname
 			if !slices.Contains(sumTypes, f.Type) {
 				bad("%s: type %q is not one of %v", w, f.Type, sumTypes)
+			}
+			if f.Source != "" && !slices.Contains(sumSources, f.Source) {
+				bad("%s: source %q is not one of %v", w, f.Source, sumSources)
 			}
 			if (f.Type == "array") != (f.Items != "") {
 				bad("%s: arrays and only arrays name their items", w)
@@ -261,6 +272,7 @@ func (s *apiSummary) checkRequest(r starfacetest.Request) []string {
 			bad("the token endpoint takes client authentication (Basic or form), nothing else")
 		}
 	}
+	errs = append(errs, checkQuery(key, op.Query, r.Query)...)
 	if op.Request == nil {
 		if len(bytes.TrimSpace(r.Body)) > 0 {
 			bad("sent a body the operation does not take")
@@ -319,6 +331,39 @@ func (s *apiSummary) checkRequest(r starfacetest.Request) []string {
 		}
 	}
 	return append(errs, best...)
+}
+
+// checkQuery holds a request's query to the operation's: only listed parameters, each once,
+// of its type, the required ones present.
+func checkQuery(key string, listed map[string]*sumField, raw string) []string {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return []string{key + ": query is not valid: " + err.Error()}
+	}
+	var errs []string
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		f, v := listed[name], q[name]
+		switch {
+		case f == nil:
+			errs = append(errs, fmt.Sprintf("%s: query parameter %q is not listed", key, name))
+		case len(v) != 1:
+			errs = append(errs, fmt.Sprintf("%s: query parameter %q sent %d times", key, name, len(v)))
+		case f.Type == "integer" && typeMismatch("integer", json.Number(v[0])) != "",
+			f.Type == "boolean" && v[0] != "true" && v[0] != "false":
+			errs = append(errs, fmt.Sprintf("%s: query parameter %q = %q, want %s", key, name, v[0], f.Type))
+		}
+	}
+	for _, name := range sortedFieldNames(listed) {
+		if _, ok := q[name]; !ok && listed[name].Required {
+			errs = append(errs, fmt.Sprintf("%s: query parameter %q missing", key, name))
+		}
+	}
+	return errs
 }
 
 // checkClientAuth demands one client authentication: HTTP Basic, or client_id and

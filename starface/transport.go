@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -23,7 +24,11 @@ const maxBody = 64 << 20
 // sign-in) and the call is repeated once.
 func (c *Client) do(ctx context.Context, method, path string, in any) ([]byte, error) {
 	var body []byte
-	if in != nil {
+	switch v := in.(type) {
+	case nil:
+	case rawBody:
+		body = v
+	default:
 		var err error
 		if body, err = json.Marshal(in); err != nil {
 			return nil, err
@@ -43,11 +48,16 @@ func (c *Client) do(ctx context.Context, method, path string, in any) ([]byte, e
 			continue
 		}
 		if status < 200 || status > 299 {
-			return nil, newError(status, method, path, resp)
+			p, _, _ := strings.Cut(path, "?")
+			return nil, newError(status, method, p, resp)
 		}
 		return resp, nil
 	}
 }
+
+// rawBody is a request body that is already JSON: do sends it as it is. json.Marshal would
+// compact it and escape HTML characters, and a redirect goes back byte for byte as read.
+type rawBody []byte
 
 // outgoing is one HTTP request before it is sent.
 type outgoing struct {

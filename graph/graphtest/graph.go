@@ -17,6 +17,11 @@ type User struct {
 	ProxyAddresses                           []string
 	AccountEnabled                           bool
 	Availability, Activity                   string // what the user's own Teams clients report
+	// OutOfOffice is outOfOfficeSettings.isOutOfOffice (automatic replies, scheduled out of
+	// office, or an out-of-office calendar event), OutOfOfficeMessage its message ("" is
+	// served as null, as in Microsoft's example). See SetUserOutOfOffice.
+	OutOfOffice        bool
+	OutOfOfficeMessage string
 }
 
 // Session is an application's presence session (setPresence) as the double keeps it.
@@ -33,6 +38,7 @@ type graphState struct {
 	pageSize   int                   // >0: forced page size for collections
 	clearLag   time.Duration
 	pageTokens map[string]pageCursor // $skiptoken → where the next page starts
+	omitOOO    bool                  // presences without outOfOfficeSettings (OmitOutOfOfficeSettings)
 }
 
 type userEntry struct {
@@ -359,17 +365,21 @@ func (s *Server) handleGetPresence(w http.ResponseWriter, r *http.Request) {
 }
 
 // presenceJSONLocked renders a presence the way Graph does today, including fields teamsface does
-// not use (statusMessage null, outOfOfficeSettings), so clients must decode leniently.
+// not use (statusMessage null), so clients must decode leniently; outOfOfficeSettings as in
+// Microsoft's example (outofoffice.go), or not at all.
 func (s *Server) presenceJSONLocked(u *userEntry) map[string]any {
 	p := s.visibleLocked(u)
-	return map[string]any{
-		"@odata.type":         "#microsoft.graph.presence",
-		"id":                  u.ID,
-		"availability":        p.availability,
-		"activity":            p.activity,
-		"statusMessage":       nil,
-		"outOfOfficeSettings": map[string]any{"message": nil, "isOutOfOffice": false},
+	m := map[string]any{
+		"@odata.type":   "#microsoft.graph.presence",
+		"id":            u.ID,
+		"availability":  p.availability,
+		"activity":      p.activity,
+		"statusMessage": nil,
 	}
+	if !s.omitOOO {
+		m["outOfOfficeSettings"] = outOfOfficeSettings(u.User)
+	}
+	return m
 }
 
 // The refusal Graph gives a delegated token that writes another user's presence. Reported for

@@ -24,6 +24,7 @@ func (s *Server) routes() {
 	s.route("GET /rest/groups", s.listGroups)
 	s.route("GET /rest/groups/{id}", s.getGroup)
 	s.route("GET /rest/permissions/users/{id}", s.getUserPermissions)
+	s.redirectRoutes() // redirects.go
 	s.realmRoutes()
 	// Anything else is a 404 in STARFACE's error shape, not a route.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
