@@ -124,6 +124,9 @@ type MatchCache struct {
 	// Key identifies the configuration the match was made with; another key means match anew.
 	Key     string       `json:"key,omitempty"`
 	Entries []MatchEntry `json:"entries"`
+	// MailboxesRead: the voicemail boxes were read for this match, so an entry without
+	// Mailboxes has none.
+	MailboxesRead bool `json:"mailboxes_read,omitempty"`
 }
 
 // MatchEntry is one STARFACE user's match; the fields follow the JSON of
@@ -140,6 +143,9 @@ type MatchEntry struct {
 	UPN        string `json:"upn,omitempty"`
 	// OneHubID is the user's id on STARFACE 10's OneHub, once looked up.
 	OneHubID string `json:"onehub_id,omitempty"`
+	// Mailboxes are the ids of the voicemail boxes that belong to the user, once looked up
+	// (MatchCache.MailboxesRead): out_of_office.redirect voicemail needs exactly one.
+	Mailboxes []int `json:"mailboxes,omitempty"`
 }
 
 // Intent is a write about to be made: a STARFACE DND write (Kind ""), or a

@@ -308,7 +308,8 @@ func (u *User) PassSucceeded() {
 func (u *User) Forgettable() bool { return !u.owned && u.session == nil && len(u.redirects) == 0 }
 
 // RedirectApplied is the out-of-office decision last applied: "on" (calls
-// redirected), "off", or "" before the first.
+// redirected), or "" (not redirected; nothing is kept for the many users who
+// never are).
 func (u *User) RedirectApplied() string { return u.redirectApplied }
 
 // OwnedRedirects are the redirects teamsface switched on and owns, by id.
@@ -323,10 +324,16 @@ func (u *User) OwnedRedirect(id string) (OwnedRedirect, bool) {
 	return u.redirects[i], true
 }
 
-// RedirectDecisionApplied records that the out-of-office decision ("on" or
-// "off") holds for every redirect of the user that teamsface may touch.
-func (u *User) RedirectDecisionApplied(decision string) {
-	u.change(func() { u.redirectApplied = decision })
+// RedirectDecisionApplied records that the out-of-office decision (calls
+// redirected or not) holds for every redirect of the user that teamsface may
+// touch.
+func (u *User) RedirectDecisionApplied(on bool) {
+	u.change(func() {
+		u.redirectApplied = ""
+		if on {
+			u.redirectApplied = "on"
+		}
+	})
 }
 
 // RedirectSwitchedOn records a landed write that switched a redirect on to

@@ -265,7 +265,7 @@ func TestRedirectTransitions(t *testing.T) {
 	owning := func() *User {
 		u := &User{st: New()}
 		u.RedirectSwitchedOn("r-1", before, wrote)
-		u.RedirectDecisionApplied("on")
+		u.RedirectDecisionApplied(true)
 		u.st.dirty = false
 		return u
 	}
@@ -281,16 +281,16 @@ func TestRedirectTransitions(t *testing.T) {
 		{"going on holiday: owned with what was there", &User{st: New()}, func(u *User) {
 			u.RedirectSwitchedOn("r-2", before, wrote)
 			u.RedirectSwitchedOn("r-1", before, wrote)
-			u.RedirectDecisionApplied("on")
+			u.RedirectDecisionApplied(true)
 		}, []string{"r-1", "r-2"}, "on", true, false},
 		{"switched on twice: owned once", owning(), func(u *User) { u.RedirectSwitchedOn("r-1", before, wrote) }, []string{"r-1"}, "on", false, false},
 		{"back: restored, no longer owned", owning(), func(u *User) {
 			u.RedirectRestored("r-1")
-			u.RedirectDecisionApplied("off")
-		}, nil, "off", true, true},
+			u.RedirectDecisionApplied(false)
+		}, nil, "", true, true},
 		{"changed by hand: disowned", owning(), func(u *User) { u.RedirectDisowned("r-1") }, nil, "on", true, true},
 		{"disowning what is not owned changes nothing", owning(), func(u *User) { u.RedirectDisowned("r-9") }, []string{"r-1"}, "on", false, false},
-		{"the same decision again changes nothing", owning(), func(u *User) { u.RedirectDecisionApplied("on") }, []string{"r-1"}, "on", false, false},
+		{"the same decision again changes nothing", owning(), func(u *User) { u.RedirectDecisionApplied(true) }, []string{"r-1"}, "on", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.apply(tc.u)

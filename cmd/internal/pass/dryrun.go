@@ -67,6 +67,11 @@ func (d dryStarface) PutPhoneConfig(_ context.Context, userID int, pc starface.P
 	return nil
 }
 
+func (d dryStarface) PutRedirect(_ context.Context, u starface.UserRef, r starface.Redirect) error {
+	d.w.add("starface: put redirect %s of %s", r, u)
+	return nil
+}
+
 type dryJournal struct{ w *Withheld }
 
 func (d dryJournal) RecordIntents(in []state.Intent) error {

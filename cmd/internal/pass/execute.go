@@ -22,6 +22,10 @@ type outcome struct {
 	err     error // the first failure; nothing further is done for the user this pass
 	changes []Change
 	intent  *state.Intent // the DND write announced, until it is known to have landed
+	// redirects are the redirect writes announced, in the order of the user's RedirectPlans
+	// that write; redirectsDone how many of them landed.
+	redirects     []state.Intent
+	redirectsDone int
 }
 
 func (o *outcome) failed() bool { return o.err != nil }
@@ -62,12 +66,16 @@ func (p *Plan) Execute(ctx context.Context, env Env, st *state.State) (*Report, 
 	if p.matchFresh || p.lookedUp {
 		cacheOneHubIDs(st, p.oneHubIDs)
 	}
+	if p.mailboxesLooked {
+		cacheMailboxes(st, p.mailboxes)
+	}
 	x.observe()
 	if err := x.recordIntents(); err != nil {
 		return nil, err
 	}
 	x.clearOldSessions(ctx, rep)
 	x.writePhones(ctx, rep)
+	x.writeRedirects(ctx, rep)
 	x.applyHeld()
 	x.syncSessions(ctx, rep)
 	x.finish(rep)
@@ -175,6 +183,16 @@ func (x *executor) recordIntents() error {
 		}
 		if up.OldSession != nil && up.OldSession.Live() {
 			intents = append(intents, state.Intent{Kind: state.KindSessionClear, Login: up.Login, EntraID: up.OldSession.EntraID, At: x.now})
+		}
+		for _, rp := range up.RedirectPlans {
+			if rp.Step.Writes() {
+				in, err := redirectIntent(up, rp, x.now)
+				if err != nil {
+					return err
+				}
+				x.outs[i].redirects = append(x.outs[i].redirects, in)
+				intents = append(intents, in)
+			}
 		}
 		switch up.Session {
 		case mapping.SessionSet, mapping.SessionRefresh:

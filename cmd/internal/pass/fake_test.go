@@ -2,10 +2,12 @@ package pass
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -30,6 +32,56 @@ type fakes struct {
 	calls    []string
 	// notBefore is the Graph client's Retry-After: nothing is sent before it.
 	notBefore time.Time
+	// redirects are each user's redirects as the PBX serves them, by REST id; boxes the
+	// voicemail boxes.
+	redirects map[int][]starface.Redirect
+	boxes     []starface.VoicemailBox
+}
+
+// redirect builds a redirect as the PBX serves one (starface.Redirect keeps the object as read).
+func redirect(t testing.TB, id, number, trigger string, group, enabled bool, dest string) starface.Redirect {
+	t.Helper()
+	var r starface.Redirect
+	raw := fmt.Sprintf(`{"id":%q,"enabled":%t,"phoneNumber":%q,"groupNumber":%t,"redirectTrigger":{"redirectTriggerType":%q},`+
+		`"redirectDestination":%s,"lastMailboxDestination":{"redirectDestinationType":"MAILBOX","mailboxId":"1"},"futureField":[1,{"x":null}]}`,
+		id, enabled, number, group, trigger, dest)
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (f *fakes) Redirects(_ context.Context, u starface.UserRef) ([]starface.Redirect, error) {
+	if err := f.call(fmt.Sprintf("redirects %d", u.ID)); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.redirects[u.ID]), nil
+}
+
+func (f *fakes) PutRedirect(_ context.Context, u starface.UserRef, r starface.Redirect) error {
+	if err := f.call("put-redirect " + r.ID()); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, cur := range f.redirects[u.ID] {
+		if cur.ID() == r.ID() {
+			f.redirects[u.ID][i] = r
+			return nil
+		}
+	}
+	return errors.New("404 no such redirect")
+}
+
+func (f *fakes) VoicemailBoxes(context.Context) ([]starface.VoicemailBox, error) {
+	if err := f.call("boxes"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.boxes), nil
 }
 
 func (f *fakes) SetNotBefore(t time.Time) {
@@ -46,7 +98,7 @@ func (f *fakes) NotBefore() time.Time {
 
 func newFakes(n int) *fakes {
 	f := &fakes{presence: map[string]graph.Presence{}, phones: map[int]starface.PhoneConfig{},
-		sessions: map[string]graph.SessionPresence{}, fail: map[string]error{}}
+		sessions: map[string]graph.SessionPresence{}, fail: map[string]error{}, redirects: map[int][]starface.Redirect{}}
 	for i := 2; i < n+2; i++ {
 		mail := fmt.Sprintf("u%d@contoso.example", i)
 		id := fmt.Sprintf("e-%d", i)

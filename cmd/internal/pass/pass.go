@@ -57,15 +57,20 @@ type PBXDirectory interface {
 	GroupMembers(ctx context.Context, name string) ([]int, error)
 }
 
-// PhoneWriter is STARFACE's write side.
+// PhoneWriter is STARFACE's write side: phone configs (DND) and redirects.
 type PhoneWriter interface {
 	PutPhoneConfig(ctx context.Context, userID int, pc starface.PhoneConfig) error
+	PutRedirect(ctx context.Context, u starface.UserRef, r starface.Redirect) error
 }
 
 // Starface is what a pass needs from STARFACE.
 type Starface interface {
 	PBXDirectory
 	PhoneConfig(ctx context.Context, userID int) (starface.PhoneConfig, error)
+	// Redirects lists a user's redirects (out of office); VoicemailBoxes the voicemail boxes
+	// with their users.
+	Redirects(ctx context.Context, u starface.UserRef) ([]starface.Redirect, error)
+	VoicemailBoxes(ctx context.Context) ([]starface.VoicemailBox, error)
 	PhoneWriter
 }
 

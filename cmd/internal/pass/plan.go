@@ -42,6 +42,13 @@ type Plan struct {
 	matchFresh bool // the match was made now, not taken from the cache
 	freshState bool // nothing was remembered: the first pass with this state directory
 	executed   bool
+
+	// mailboxes are the matched users' voicemail boxes by REST id, when a redirect to
+	// voicemail needs them (nil: not read, see mailboxErr); mailboxesLooked: read now, to be
+	// cached with the match.
+	mailboxes       map[int][]int
+	mailboxErr      error
+	mailboxesLooked bool
 }
 
 // UserPlan is one user's part of a plan: what was read, what the mapping decided, and what
@@ -82,7 +89,15 @@ type UserPlan struct {
 	// live session, so the status the user picked by hand in Teams is what colleagues see.
 	UserPreferred bool
 
-	readNeeded bool        // the phone config is read this pass
+	// RedirectWant is the out-of-office decision; Redirects the user's redirects as read this
+	// pass (read only when the decision may need a write); RedirectPlans what becomes of them.
+	RedirectWant  mapping.RedirectWant
+	Redirects     []starface.Redirect
+	RedirectPlans []RedirectPlan
+
+	redirectsNeeded bool // the redirects are read this pass
+	redirectsRead   bool // and were
+	readNeeded      bool // the phone config is read this pass
 	u          *state.User // what is remembered of the user (a fresh one for a new user), read only
 }
 
@@ -165,18 +180,24 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 		if up.Err == nil {
 			p.decide(env, up, now)
 		}
+		up.decideRedirect(env.Config)
 		if up.Err == nil && !up.readNeeded && up.needsPhone() {
 			rd.read(up)
+		}
+		if up.Err == nil && !up.redirectsNeeded && up.needsRedirects() {
+			rd.readRedirects(up)
 		}
 	})
 	rd.wait()
 	if err != nil {
 		return throttled(now, err)
 	}
+	p.readMailboxes(ctx, env, st)
 	for _, up := range p.Users {
 		if up.Err == nil {
 			p.planDND(up)
 			planSession(env.Config, up, now)
+			p.planRedirects(env, up)
 		}
 	}
 	return p, nil
@@ -379,7 +400,7 @@ func (p *Plan) decide(env Env, up *UserPlan, now time.Time) {
 // leaving the match with a DND to release, the STARFACE → Teams direction's turn of the others,
 // or everyone with ReadAll. With OneHub, everyone's DND and calls come in one read and this
 // direction reads nobody over REST.
-func (p *Plan) markEarlyReads(ctx context.Context, env Env, st *state.State, o PlanOptions, now time.Time, rd *reader) {
+func (p *Plan) markEarlyReads(ctx context.Context, env Env, st *state.State, o PlanOptions, now time.Time, rd *readers) {
 	s2t := env.Config.StarfaceToTeams
 	bulk := (s2t.Enabled || o.ReadAll) && env.OneHub != nil && p.readOneHub(ctx, env, st)
 	for _, up := range p.Users {
@@ -388,6 +409,12 @@ func (p *Plan) markEarlyReads(ctx context.Context, env Env, st *state.State, o P
 		// since OneHub's view may not have caught up with teamsface's own write.
 		ownedOff := up.OneHub != nil && !up.OneHub.DND && up.u.Owned()
 		up.readNeeded = o.ReadAll || (live && !up.Leaving && up.OneHub == nil) || (up.Leaving && up.needsPhone()) || ownedOff
+		if up.Leaving {
+			up.decideRedirect(env.Config)
+		}
+		if up.Leaving && up.needsRedirects() || o.ReadAll && env.Config.OutOfOffice.Enabled() {
+			rd.readRedirects(up)
+		}
 	}
 	if s2t.Enabled && !o.ReadAll && !bulk {
 		p.scheduleReads(env, o.Elapsed, now)
@@ -414,37 +441,40 @@ func (p *Plan) scheduleReads(env Env, elapsed time.Duration, now time.Time) {
 	}
 }
 
-// reader reads phone configs, starface.concurrency at a time, as they are asked for. Asking
-// never blocks, so that the planning goroutine goes on taking Graph's answers while STARFACE
-// reads are queued. The readers hand their results back; wait gives them to the users, in the
-// planning goroutine.
-type reader struct {
-	ctx     context.Context
-	env     Env
-	p       *Plan
+// reader reads one thing per user from STARFACE (a phone config, a list of redirects) as it is
+// asked for. Asking never blocks, so that the planning goroutine goes on taking Graph's answers
+// while STARFACE reads are queued. The readers hand their results back; wait gives them to the
+// users in the planning goroutine. All readers of a plan share starface.concurrency slots.
+type reader[T any] struct {
 	queue   chan *UserPlan
-	results chan phoneRead
+	results chan readResult[T]
 	g       errgroup.Group
 	task    *progress.Task
 	done    atomic.Int64
 }
 
-// phoneRead is one phone-config read's outcome.
-type phoneRead struct {
+type readResult[T any] struct {
 	up  *UserPlan
-	pc  starface.PhoneConfig
+	v   T
 	err error
 }
 
-func (p *Plan) startReads(ctx context.Context, env Env) *reader {
-	rd := &reader{ctx: ctx, env: env, p: p, queue: make(chan *UserPlan, len(p.Users)),
-		results: make(chan phoneRead, len(p.Users)), task: env.Progress.Start("reading STARFACE phone settings")}
-	for range concurrencyOf(env.Config.Starface.Concurrency) {
+// startReader starts a reader of up to n users that calls read for each user queued.
+func startReader[T any](ctx context.Context, env Env, slots chan struct{}, n int, what string,
+	read func(context.Context, *UserPlan) (T, error)) *reader[T] {
+	rd := &reader[T]{queue: make(chan *UserPlan, n), results: make(chan readResult[T], n), task: env.Progress.Start(what)}
+	for range cap(slots) {
 		rd.g.Go(func() error {
 			for up := range rd.queue {
-				pc, err := readPhone(rd.ctx, rd.env.Starface, up.Match.StarfaceID)
+				var v T
+				err := ctx.Err()
+				if err == nil {
+					slots <- struct{}{}
+					v, err = read(ctx, up)
+					<-slots
+				}
 				rd.task.Update(int(rd.done.Add(1)), 0)
-				rd.results <- phoneRead{up, pc, err}
+				rd.results <- readResult[T]{up, v, err}
 			}
 			return nil
 		})
@@ -452,31 +482,80 @@ func (p *Plan) startReads(ctx context.Context, env Env) *reader {
 	return rd
 }
 
-// read marks up as read this pass and queues the read.
-func (rd *reader) read(up *UserPlan) {
-	up.readNeeded = true
-	rd.start(up)
-}
-
 // start queues up's read; each user is queued at most once, so neither channel ever fills.
-func (rd *reader) start(up *UserPlan) { rd.queue <- up }
+func (rd *reader[T]) start(up *UserPlan) { rd.queue <- up }
 
-// wait waits for every read and gives each user its phone config, or its failure.
-func (rd *reader) wait() {
+// wait waits for every read and hands each result to apply, in this goroutine.
+func (rd *reader[T]) wait(apply func(up *UserPlan, v T, err error)) {
 	close(rd.queue)
 	_ = rd.g.Wait()
 	close(rd.results)
 	rd.task.Done()
 	for r := range rd.results {
-		switch {
-		case r.err != nil && r.up.Err == nil:
-			r.up.Err = userError("read phone config of", r.up.Login, r.err)
-		case r.err == nil:
-			pc := r.pc
-			r.up.Phone = &pc
-			rd.p.Summary.PhoneReads++
+		apply(r.up, r.v, r.err)
+	}
+}
+
+// readers are a plan's STARFACE reads: phone configs (DND) and redirects (out of office).
+type readers struct {
+	p         *Plan
+	phones    *reader[starface.PhoneConfig]
+	redirects *reader[[]starface.Redirect]
+}
+
+func (p *Plan) startReads(ctx context.Context, env Env) *readers {
+	slots := make(chan struct{}, concurrencyOf(env.Config.Starface.Concurrency))
+	return &readers{p: p,
+		phones: startReader(ctx, env, slots, len(p.Users), "reading STARFACE phone settings",
+			func(ctx context.Context, up *UserPlan) (starface.PhoneConfig, error) {
+				return env.Starface.PhoneConfig(ctx, up.Match.StarfaceID)
+			}),
+		redirects: startReader(ctx, env, slots, len(p.Users), "reading STARFACE redirects",
+			func(ctx context.Context, up *UserPlan) ([]starface.Redirect, error) {
+				return env.Starface.Redirects(ctx, up.ref())
+			}),
+	}
+}
+
+// read marks up's phone config as read this pass and queues the read.
+func (rd *readers) read(up *UserPlan) {
+	up.readNeeded = true
+	rd.phones.start(up)
+}
+
+// start queues up's phone-config read (readNeeded is set already).
+func (rd *readers) start(up *UserPlan) { rd.phones.start(up) }
+
+// readRedirects queues the read of up's redirects.
+func (rd *readers) readRedirects(up *UserPlan) {
+	up.redirectsNeeded = true
+	rd.redirects.start(up)
+}
+
+// wait waits for every read and gives each user what was read, or the failure.
+func (rd *readers) wait() {
+	fail := func(up *UserPlan, what string, err error) {
+		if up.Err == nil {
+			up.Err = userError(what, up.Login, err)
 		}
 	}
+	rd.phones.wait(func(up *UserPlan, pc starface.PhoneConfig, err error) {
+		if err != nil {
+			fail(up, "read phone config of", err)
+			return
+		}
+		up.Phone = &pc
+		rd.p.Summary.PhoneReads++
+	})
+	rd.redirects.wait(func(up *UserPlan, rs []starface.Redirect, err error) {
+		if err != nil {
+			fail(up, "read redirects of", err)
+			return
+		}
+		up.Redirects = rs
+		up.redirectsRead = true
+		rd.p.Summary.RedirectReads++
+	})
 }
 
 func readPhone(ctx context.Context, sf Starface, id int) (starface.PhoneConfig, error) {

@@ -31,12 +31,17 @@ func PlanRelease(ctx context.Context, env Env, st *state.State) *Plan {
 		if up.needsPhone() {
 			rd.read(up)
 		}
+		up.decideRedirect(env.Config)
+		if up.needsRedirects() {
+			rd.readRedirects(up)
+		}
 	}
 	rd.wait()
 	for _, up := range p.Users {
 		if up.Err == nil {
 			p.planDND(up)
 			planSession(env.Config, up, now)
+			p.planRedirects(env, up)
 			if up.Session == mapping.SessionClear {
 				up.SessionReason = "teamsface release"
 			}

@@ -17,7 +17,11 @@ const (
 	ActionAlreadyOff    = "already-off"  // an owned DND was switched off by hand: ownership dropped
 	ActionSetPresence   = "set-presence" // STARFACE → Teams session set or refreshed
 	ActionClearPresence = "clear-presence"
-	ActionSettled       = "settled" // an earlier run's write, found landed
+	ActionRedirectOn    = "redirect-on"       // out of office: a redirect switched on; teamsface owns it
+	ActionRedirectBack  = "redirect-back"     // back: an owned redirect put back as it was
+	ActionRedirectHand  = "redirect-by-hand"  // a redirect already on by hand: left alone, not owned
+	ActionRedirectLeave = "redirect-disowned" // an owned redirect changed by hand: left, no longer owned
+	ActionSettled       = "settled"           // an earlier run's write, found landed
 	ActionFailed        = "failed"
 )
 
@@ -36,6 +40,12 @@ type Summary struct {
 	PhoneReads      int `json:"phone_reads"`
 	// OneHubStates counts users whose DND and call state came from OneHub.
 	OneHubStates int `json:"onehub_states,omitempty"`
+	// Out of office: redirects switched on and put back; the users whose redirects were read,
+	// and the reads of all voicemail boxes (once per user match, when a redirect needs them).
+	RedirectsOn       int `json:"redirects_on"`
+	RedirectsRestored int `json:"redirects_restored"`
+	RedirectReads     int `json:"redirect_reads,omitempty"`
+	MailboxReads      int `json:"mailbox_reads,omitempty"`
 }
 
 // Add adds the counts of one pass to a running total; the scope counts are the last pass's.
@@ -51,6 +61,10 @@ func (t *Summary) Add(s Summary) {
 	t.SessionsCleared += s.SessionsCleared
 	t.PhoneReads += s.PhoneReads
 	t.OneHubStates += s.OneHubStates
+	t.RedirectsOn += s.RedirectsOn
+	t.RedirectsRestored += s.RedirectsRestored
+	t.RedirectReads += s.RedirectReads
+	t.MailboxReads += s.MailboxReads
 }
 
 // Change is one line of a pass's report (or, in a dry run, of its plan).

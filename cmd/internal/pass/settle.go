@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/state"
 )
 
@@ -17,8 +18,17 @@ import (
 // run still knows them.
 func Settle(ctx context.Context, env Env, st *state.State, pending []state.Intent) (settled []Change, leftover []state.Intent) {
 	now := env.Now()
+	redirects := map[string][]starface.Redirect{} // by login, read once per user
 	for _, in := range pending {
 		switch in.Kind {
+		case state.KindRedirect:
+			c, ok := settleRedirect(ctx, env, st, in, redirects)
+			if !ok {
+				leftover = append(leftover, in)
+			} else if c != nil {
+				settled = append(settled, *c)
+			}
+			continue
 		case state.KindSessionSet:
 			env.Log.Info("an earlier run may have set a Teams presence session; taking it as live and due now", "login", in.Login)
 			st.Take(in.Login).SessionMayHaveLanded(in.EntraID, in.Availability, in.Activity, now)

@@ -1,0 +1,299 @@
+package pass
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/teamsface/teamsface/mapping"
+	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/state"
+)
+
+// Out of office → STARFACE redirect (DESIGN.md): the same presence read tells whether a user is
+// out of office; mapping decides what becomes of each redirect (PlanRedirect); the state
+// remembers the redirects teamsface switched on with the object as it was. A user whose
+// decision did not change costs no STARFACE request.
+
+// RedirectPlan is what a pass does with one of a user's redirects.
+type RedirectPlan struct {
+	// Redirect is the redirect as read this pass; Write the object to PUT (SwitchOn, Restore).
+	Redirect starface.Redirect
+	Write    starface.Redirect
+	Step     mapping.RedirectStep
+	Reason   string
+}
+
+// ref names the user to the redirect calls.
+func (up *UserPlan) ref() starface.UserRef {
+	return starface.UserRef{ID: up.Match.StarfaceID, Login: up.Login}
+}
+
+// redirectMemory is what the state remembers of the user's redirects, as the rules take it.
+func (up *UserPlan) redirectMemory() mapping.RedirectMemory {
+	return mapping.RedirectMemory{Applied: mapping.RedirectWant(up.u.RedirectApplied()), Owned: len(up.u.OwnedRedirects())}
+}
+
+// decideRedirect takes the out-of-office decision for a user whose presence is known (or not).
+func (up *UserPlan) decideRedirect(cfg *mapping.Config) {
+	switch {
+	case up.Leaving:
+		up.RedirectWant = mapping.RedirectBack
+	case up.Err != nil:
+		up.RedirectWant = mapping.RedirectKeep
+	default:
+		p := up.Presence
+		up.RedirectWant = cfg.OutOfOffice.DecideRedirect(mapping.Presence{Availability: p.Availability, Activity: p.Activity,
+			OutOfOffice: p.IsOutOfOffice}, up.PresenceKnown)
+	}
+}
+
+// needsRedirects says whether the user's redirects must be read this pass.
+func (up *UserPlan) needsRedirects() bool { return up.redirectMemory().NeedsRedirects(up.RedirectWant) }
+
+// planRedirects decides each of the user's redirects read this pass (mapping.PlanRedirect): the
+// object to write for those switched on or put back. An owned redirect the PBX no longer lists
+// is disowned. A user who must be redirected to their voicemail box and has not exactly one
+// fails with that reason; nobody is ever redirected to another user's box.
+func (p *Plan) planRedirects(env Env, up *UserPlan) {
+	if !up.redirectsRead {
+		return
+	}
+	var target starface.Destination
+	if up.RedirectWant == mapping.RedirectOn {
+		var err error
+		if target, err = p.redirectTarget(env.Config, up); err != nil {
+			up.Err = userError("redirect the calls of", up.Login, err)
+			return
+		}
+	}
+	listed := map[string]bool{}
+	for _, r := range up.Redirects {
+		listed[r.ID()] = true
+		facts := mapping.RedirectFacts{Always: r.Trigger() == starface.TriggerAlways, Group: r.GroupNumber(), Enabled: r.Enabled()}
+		var before starface.Redirect
+		if own, ok := up.u.OwnedRedirect(r.ID()); ok {
+			facts.Owned = true
+			var wrote starface.Destination
+			if json.Unmarshal(own.Wrote, &wrote) == nil && json.Unmarshal(own.Before, &before) == nil {
+				facts.ShowsOwn = r.Shows(true, wrote)
+			}
+		}
+		step, reason := mapping.PlanRedirect(up.RedirectWant, facts)
+		rp := RedirectPlan{Redirect: r, Step: step, Reason: reason}
+		switch step {
+		case mapping.RedirectSwitchOn:
+			rp.Write = r.WithTarget(true, target)
+			rp.Reason += " to " + target.String()
+		case mapping.RedirectRestore:
+			rp.Write = r.WithTarget(before.Enabled(), before.Destination())
+		}
+		if step != mapping.RedirectNothing || facts.Always && !facts.Group {
+			up.RedirectPlans = append(up.RedirectPlans, rp)
+		}
+	}
+	for _, own := range up.u.OwnedRedirects() {
+		if !listed[own.ID] {
+			var gone starface.Redirect
+			_ = json.Unmarshal(own.Before, &gone)
+			up.RedirectPlans = append(up.RedirectPlans, RedirectPlan{Redirect: gone, Step: mapping.RedirectDisown,
+				Reason: "no longer listed by the PBX: forgotten"})
+		}
+	}
+}
+
+// redirectTarget is where the user's calls go while they are out of office: the configured
+// number, or the user's own voicemail box.
+func (p *Plan) redirectTarget(cfg *mapping.Config, up *UserPlan) (starface.Destination, error) {
+	if n := cfg.OutOfOffice.Number(); n != "" {
+		return starface.PhoneNumberDestination(n), nil
+	}
+	boxes, ok := p.mailboxes[up.Match.StarfaceID]
+	switch {
+	case !ok:
+		return starface.Destination{}, fmt.Errorf("the voicemail boxes could not be read: %w", p.mailboxErr)
+	case len(boxes) == 0:
+		return starface.Destination{}, fmt.Errorf("no voicemail box of %s's own (out_of_office.redirect voicemail needs exactly one)", up.Login)
+	case len(boxes) > 1:
+		ids := make([]string, len(boxes))
+		for i, b := range boxes {
+			ids[i] = strconv.Itoa(b)
+		}
+		return starface.Destination{}, fmt.Errorf("%d voicemail boxes belong to %s (%s); out_of_office.redirect voicemail needs exactly one",
+			len(boxes), up.Login, strings.Join(ids, ", "))
+	}
+	return starface.MailboxDestination(boxes[0]), nil
+}
+
+// readMailboxes finds each matched user's voicemail boxes when a redirect needs them: from the
+// cached match, or once (all boxes and their users) when the match has not read them yet, to be
+// cached with it. A failure fails only the users whose calls were to go to voicemail.
+func (p *Plan) readMailboxes(ctx context.Context, env Env, st *state.State) {
+	need := slices.ContainsFunc(p.Users, func(up *UserPlan) bool {
+		return up.Err == nil && up.redirectsRead && up.RedirectWant == mapping.RedirectOn
+	})
+	if !need || !env.Config.OutOfOffice.Voicemail() {
+		return
+	}
+	p.mailboxes = map[int][]int{}
+	if c := st.Match(); c != nil && c.MailboxesRead && !p.matchFresh {
+		for _, e := range c.Entries {
+			p.mailboxes[e.StarfaceID] = e.Mailboxes
+		}
+		return
+	}
+	boxes, err := env.Starface.VoicemailBoxes(ctx)
+	if err != nil {
+		p.mailboxes, p.mailboxErr = nil, err
+		return
+	}
+	p.Summary.MailboxReads++
+	for _, up := range p.matched() {
+		var ids []int
+		for _, b := range starface.BoxesOf(boxes, up.Match.StarfaceID) {
+			ids = append(ids, b.ID)
+		}
+		p.mailboxes[up.Match.StarfaceID] = ids
+	}
+	p.mailboxesLooked = true
+}
+
+// cacheMailboxes keeps the voicemail boxes read this pass with the user match.
+func cacheMailboxes(st *state.State, boxes map[int][]int) {
+	c := st.Match()
+	if c == nil {
+		return
+	}
+	n := *c
+	n.Entries = slices.Clone(c.Entries)
+	for i, e := range n.Entries {
+		n.Entries[i].Mailboxes = boxes[e.StarfaceID]
+	}
+	n.MailboxesRead = true
+	st.SetMatch(&n)
+}
+
+// redirectIntent announces a redirect write: the object as read (what a switched-on redirect
+// goes back to) and the object written.
+func redirectIntent(up *UserPlan, rp RedirectPlan, now time.Time) (state.Intent, error) {
+	read, err := json.Marshal(rp.Redirect)
+	if err != nil {
+		return state.Intent{}, fmt.Errorf("record the redirect write of %s: %w", up.Login, err)
+	}
+	write, err := json.Marshal(rp.Write)
+	if err != nil {
+		return state.Intent{}, fmt.Errorf("record the redirect write of %s: %w", up.Login, err)
+	}
+	return state.Intent{Kind: state.KindRedirect, Login: up.Login, StarfaceID: up.Match.StarfaceID, At: now,
+		RedirectID: rp.Redirect.ID(), Redirect: read, Write: write, Restore: rp.Step == mapping.RedirectRestore}, nil
+}
+
+// writeRedirects sends the planned redirect writes, a user's one after the other, each a PUT of
+// the whole object; then it records in the state what landed: a redirect switched on is owned
+// with the object as read, one put back is no longer owned, one changed by hand is disowned. A
+// user whose every redirect is as decided has the decision applied, so that the next pass reads
+// nothing while it holds.
+func (x *executor) writeRedirects(ctx context.Context, rep *Report) {
+	x.each(ctx, x.env.Config.Starface.Concurrency, func(up *UserPlan, o *outcome) bool { return len(o.redirects) > 0 },
+		func(up *UserPlan, o *outcome) error {
+			for _, rp := range up.RedirectPlans {
+				if !rp.Step.Writes() {
+					continue
+				}
+				if err := x.env.Starface.PutRedirect(ctx, up.ref(), rp.Write); err != nil {
+					return userError("write the redirect "+strconv.Quote(rp.Redirect.ID())+" of", up.Login, err)
+				}
+				o.redirectsDone++
+			}
+			return nil
+		})
+	for i, up := range x.p.Users {
+		o := &x.outs[i]
+		if x.p.Users[i].Err != nil {
+			continue
+		}
+		u := x.st.Take(up.Login)
+		done := 0
+		for _, rp := range up.RedirectPlans {
+			id := rp.Redirect.ID()
+			switch rp.Step {
+			case mapping.RedirectSwitchOn, mapping.RedirectRestore:
+				if done >= o.redirectsDone {
+					continue // not written: its intent outlives the save
+				}
+				done++
+				if rp.Step == mapping.RedirectRestore {
+					u.RedirectRestored(id)
+					rep.Summary.RedirectsRestored++
+					o.changes = append(o.changes, x.redirectChange(up, rp, ActionRedirectBack))
+					break
+				}
+				before, _ := json.Marshal(rp.Redirect)
+				wrote, _ := json.Marshal(rp.Write.Destination())
+				u.RedirectSwitchedOn(id, before, wrote)
+				rep.Summary.RedirectsOn++
+				o.changes = append(o.changes, x.redirectChange(up, rp, ActionRedirectOn))
+			case mapping.RedirectDisown:
+				u.RedirectDisowned(id)
+				x.env.Log.Warn("a redirect teamsface switched on was changed by hand; it is left as it is and no longer teamsface's",
+					"login", up.Login, "redirect", rp.Redirect.String())
+				o.changes = append(o.changes, x.redirectChange(up, rp, ActionRedirectLeave))
+			case mapping.RedirectOnByHand:
+				o.changes = append(o.changes, x.redirectChange(up, rp, ActionRedirectHand))
+			}
+		}
+		rep.Leftover = append(rep.Leftover, o.redirects[o.redirectsDone:]...)
+		if !o.failed() && up.RedirectWant != mapping.RedirectKeep && (up.redirectsRead || !up.needsRedirects()) {
+			u.RedirectDecisionApplied(up.RedirectWant == mapping.RedirectOn)
+		}
+	}
+}
+
+func (x *executor) redirectChange(up *UserPlan, rp RedirectPlan, action string) Change {
+	return x.change(up, action, rp.Reason+": "+rp.Redirect.String())
+}
+
+// settleRedirect resolves a redirect write an earlier run announced: the redirect read now tells
+// whether it landed (it shows what was to be written, and did not before). A write that landed
+// is recorded as it would have been: a redirect switched on is owned with the object as read
+// then, one put back is no longer owned. ok is false when the user's redirects cannot be read
+// now; the intent is then kept.
+func settleRedirect(ctx context.Context, env Env, st *state.State, in state.Intent, read map[string][]starface.Redirect) (c *Change, ok bool) {
+	rs, done := read[in.Login]
+	if !done {
+		var err error
+		if rs, err = env.Starface.Redirects(ctx, starface.UserRef{ID: in.StarfaceID, Login: in.Login}); err != nil {
+			env.Log.Warn("cannot settle an earlier run's redirect write yet", "login", in.Login, "error", err)
+			return nil, false
+		}
+		read[in.Login] = rs
+	}
+	var before, write starface.Redirect
+	if json.Unmarshal(in.Redirect, &before) != nil || json.Unmarshal(in.Write, &write) != nil {
+		env.Log.Warn("an earlier run's redirect write cannot be read back; it is dropped", "login", in.Login, "redirect", in.RedirectID)
+		return nil, true
+	}
+	i := slices.IndexFunc(rs, func(r starface.Redirect) bool { return r.ID() == in.RedirectID })
+	if i < 0 || !rs[i].SameTarget(write) || before.SameTarget(write) {
+		env.Log.Info("earlier run's redirect write did not land", "login", in.Login, "redirect", in.RedirectID)
+		return nil, true
+	}
+	u := st.Take(in.Login)
+	if u.StarfaceID() == 0 {
+		u.Identify(in.StarfaceID)
+	}
+	what := "switched a redirect on"
+	if in.Restore {
+		u.RedirectRestored(in.RedirectID)
+		what = "put a redirect back"
+	} else {
+		wrote, _ := json.Marshal(write.Destination())
+		u.RedirectSwitchedOn(in.RedirectID, in.Redirect, wrote)
+	}
+	return &Change{Login: in.Login, UPN: upnOf(st, in.Login), Action: ActionSettled,
+		Reason: "an earlier run " + what + " and stopped before recording it: " + rs[i].String()}, true
+}
