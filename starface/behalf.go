@@ -6,23 +6,31 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Acting for another user. The redirect calls take actOnBehalfOf ("This requires administrative
 // privileges", typed string in the Swagger file). Which form of the user it takes is not
 // documented: one third-party client sends the numeric REST id, the login ("0003") is the other
-// candidate (../shared/api/starface.md "Redirects"). So the id is sent first; when the PBX
-// refuses that with a 4xx, the login is tried once, and the form that worked is remembered for
-// this PBX: in memory for the client's life and, with a token cache directory, in the cache file
-// across runs, so a cron run on a PBX that takes logins does not pay the refused try every time.
-// A remembered form that stops working (the PBX was upgraded) falls back to the other the same
-// way.
+// candidate (../shared/api/starface.md "Redirects": send the id; if the PBX refuses it with a
+// 4xx, try the login once and remember which form the PBX takes).
+//
+// That rule is applied once per PBX, to the signed-in login itself, rather than to each user:
+// logins are numbers too, and a PBX that takes ids reads the login "0003" as the id 3, which
+// may well be someone else. Falling back to the login whenever a user's id is refused (say,
+// the user was deleted since the user list was read) would list, and then change, another
+// user's redirects, and remember the login form for everyone. The signed-in login exists, so
+// its id is refused only by a PBX that does not take ids; and an answer is accepted only when it
+// lists the same redirects as the login's own list (the call without actOnBehalfOf). The form
+// found is kept for the client's life: a run that touches redirects pays the probe (three or
+// four requests) once, and a user's call never falls back.
 
-// UserRef names the user a call acts for. Both forms are needed for the fallback: a ref with
-// only one of them is sent in that form alone.
+// UserRef names the user a call acts for: both forms, as the PBX may take either.
 type UserRef struct {
 	ID    int    // the REST id (User.ID)
 	Login string // the login id ("0003")
@@ -45,113 +53,109 @@ const (
 	BehalfLogin = "login" // the login, "0003"
 )
 
-// behalfState is the remembered form. Guarded by mu.
+// behalfState is the form found. Guarded by mu; the probe runs outside it, in probes.
 type behalfState struct {
 	mu     sync.Mutex
-	form   string // BehalfID or BehalfLogin; "" until loaded
-	loaded bool   // the cache file has been consulted
+	form   string // BehalfID or BehalfLogin; "" until probed
+	probes singleflight.Group
 }
 
-// ActOnBehalfOfForm is the form of actOnBehalfOf this client sends first: BehalfID (the
-// default) or BehalfLogin, once this PBX was seen to take only that.
-func (c *Client) ActOnBehalfOfForm() string {
+// ActOnBehalfOfForm returns the form of actOnBehalfOf this PBX takes, BehalfID or BehalfLogin,
+// probing it with the signed-in login on first use (login --check may report it). Concurrent
+// callers share one probe; a failed probe is not remembered.
+func (c *Client) ActOnBehalfOfForm(ctx context.Context) (string, error) {
+	form, err := c.behalfForm(ctx)
+	if err != nil {
+		return "", fmt.Errorf("starface: %w", err)
+	}
+	return form, nil
+}
+
+func (c *Client) behalfForm(ctx context.Context) (string, error) {
 	c.behalf.mu.Lock()
-	defer c.behalf.mu.Unlock()
-	return c.behalfFormLocked()
-}
-
-func (c *Client) behalfFormLocked() string {
-	if !c.behalf.loaded {
-		c.behalf.loaded = true
-		c.behalf.form = BehalfID
-		if c.cacheDir != "" {
-			c.cacheMu.Lock()
-			f := c.readCache().ActOnBehalfOf[c.behalfKey()]
-			c.cacheMu.Unlock()
-			if f == BehalfLogin {
-				c.behalf.form = f
+	form := c.behalf.form
+	c.behalf.mu.Unlock()
+	if form != "" {
+		return form, nil
+	}
+	// As with token renewals (session.go): the probe runs with the context of the caller that
+	// started it; a waiter whose own context is alive starts one of its own when that ended.
+	for attempt := 0; ; attempt++ {
+		ch := c.behalf.probes.DoChan("probe", func() (any, error) { return c.probeBehalf(ctx) })
+		select {
+		case res := <-ch:
+			if res.Err != nil {
+				if attempt == 0 && ctx.Err() == nil && isContextErr(res.Err) {
+					continue
+				}
+				return "", fmt.Errorf("find the form of actOnBehalfOf: %w", res.Err)
 			}
+			return res.Val.(string), nil
+		case <-ctx.Done():
+			return "", ctx.Err()
 		}
 	}
-	return c.behalf.form
 }
 
-func (c *Client) behalfKey() string { return strings.ToLower(c.base) }
-
-// rememberBehalf records that the PBX took form, in the cache file too when it changed. A
-// failed cache write costs the refused try again next run, nothing more: it is logged.
-func (c *Client) rememberBehalf(ctx context.Context, form string) {
-	c.behalf.mu.Lock()
-	changed := c.behalfFormLocked() != form
-	c.behalf.form = form
-	c.behalf.mu.Unlock()
-	if !changed {
-		return
+// probeBehalf reads the login's own redirects, then asks for them on behalf of its id and, if
+// the PBX refuses that with a 4xx, of its login.
+func (c *Client) probeBehalf(ctx context.Context) (string, error) {
+	b, err := c.do(ctx, http.MethodGet, "/rest/users/me", nil)
+	var me User
+	if err == nil {
+		me, err = decodeUser(b)
 	}
-	c.log.InfoContext(ctx, "starface: this PBX takes actOnBehalfOf as "+form, "form", form)
-	if c.cacheDir == "" {
-		return
+	if err != nil {
+		return "", fmt.Errorf("read own user: %w", err)
 	}
-	c.cacheMu.Lock()
-	defer c.cacheMu.Unlock()
-	cf := c.readCache()
-	if cf.ActOnBehalfOf == nil {
-		cf.ActOnBehalfOf = map[string]string{}
+	own, err := c.redirectIDs(ctx, "")
+	if err != nil {
+		return "", fmt.Errorf("list own redirects: %w", err)
 	}
-	if form == BehalfID {
-		delete(cf.ActOnBehalfOf, c.behalfKey())
-	} else {
-		cf.ActOnBehalfOf[c.behalfKey()] = form
+	var first error
+	for _, f := range [][2]string{{BehalfID, strconv.Itoa(me.ID)}, {BehalfLogin, me.Login}} {
+		got, err := c.redirectIDs(ctx, f[1])
+		switch {
+		case err == nil && !slices.Equal(got, own):
+			return "", fmt.Errorf("with actOnBehalfOf=%s (the %s of %s) the PBX lists other redirects than %s's own", f[1], f[0], me.Login, me.Login)
+		case err == nil:
+			c.behalf.mu.Lock()
+			c.behalf.form = f[0]
+			c.behalf.mu.Unlock()
+			c.log.DebugContext(ctx, "starface: the PBX takes actOnBehalfOf as "+f[0], "form", f[0])
+			return f[0], nil
+		case first == nil && refusesUser(err):
+			first = err
+		case first == nil:
+			return "", err
+		default:
+			return "", fmt.Errorf("the PBX refuses both the id and the login of %s: %w; %w", me.Login, first, err)
+		}
 	}
-	if err := c.writeCache(cf); err != nil {
-		c.log.WarnContext(ctx, "starface: actOnBehalfOf form not cached", "error", err)
-	}
+	return "", first // not reached: the login's answer returns above
 }
 
-// behalfForms lists the forms to try for u, the remembered one first.
-func (c *Client) behalfForms(u UserRef) ([][2]string, error) {
-	id, login := "", strings.TrimSpace(u.Login)
-	if u.ID > 0 {
-		id = strconv.Itoa(u.ID)
+// redirectIDs lists the ids of the redirects of the user named by behalf ("": the login's
+// own), sorted.
+func (c *Client) redirectIDs(ctx context.Context, behalf string) ([]string, error) {
+	path := "/rest/redirects"
+	if behalf != "" {
+		path += "?actOnBehalfOf=" + url.QueryEscape(behalf)
 	}
-	switch {
-	case id == "" && login == "":
-		return nil, errors.New("no user id or login to act for")
-	case id == "":
-		return [][2]string{{BehalfLogin, login}}, nil
-	case login == "":
-		return [][2]string{{BehalfID, id}}, nil
-	case c.ActOnBehalfOfForm() == BehalfLogin:
-		return [][2]string{{BehalfLogin, login}, {BehalfID, id}}, nil
-	}
-	return [][2]string{{BehalfID, id}, {BehalfLogin, login}}, nil
-}
-
-// doBehalf sends one call for u with ?actOnBehalfOf=, in the remembered form and, when the PBX
-// refuses that with a 4xx, once more in the other. When both are refused, the error holds both
-// answers; errors.As finds the first.
-func (c *Client) doBehalf(ctx context.Context, u UserRef, method, path string, in any) ([]byte, error) {
-	forms, err := c.behalfForms(u)
+	b, err := c.do(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return nil, err
 	}
-	var first error
-	for i, f := range forms {
-		b, err := c.do(ctx, method, path+"?actOnBehalfOf="+url.QueryEscape(f[1]), in)
-		if err == nil {
-			c.rememberBehalf(ctx, f[0])
-			return b, nil
-		}
-		if i == 0 {
-			first = err
-			if refusesUser(err) {
-				continue
-			}
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w; with actOnBehalfOf as %s (%s) instead: %w", first, f[0], f[1], err)
+	rs, err := decodeRedirects(b)
+	if err != nil {
+		return nil, err
 	}
-	return nil, first
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.id
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // refusesUser reports whether an answer may mean "not a user in the form this PBX takes": the
@@ -167,6 +171,25 @@ func refusesUser(err error) bool {
 		return true
 	}
 	return false
+}
+
+// doBehalf sends one call for u with ?actOnBehalfOf= in the form this PBX takes.
+func (c *Client) doBehalf(ctx context.Context, u UserRef, method, path string, in any) ([]byte, error) {
+	form, err := c.behalfForm(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := strings.TrimSpace(u.Login)
+	if form == BehalfID {
+		v = ""
+		if u.ID > 0 {
+			v = strconv.Itoa(u.ID)
+		}
+	}
+	if v == "" {
+		return nil, fmt.Errorf("no %s to act for (the PBX takes actOnBehalfOf as the %s)", form, form)
+	}
+	return c.do(ctx, method, path+"?actOnBehalfOf="+url.QueryEscape(v), in)
 }
 
 func redirectPath(id string) string { return "/rest/redirects/" + url.PathEscape(id) }

@@ -20,9 +20,6 @@ const CacheFileName = "token-starface.json"
 // only and reads as a classic session.
 type cacheFile struct {
 	Tokens map[string]session `json:"tokens"`
-	// ActOnBehalfOf maps a PBX (its base URL, lower case) to the form of actOnBehalfOf it
-	// takes when that is not the default, the REST id: BehalfLogin (behalf.go).
-	ActOnBehalfOf map[string]string `json:"act_on_behalf_of,omitempty"`
 }
 
 // forgetAfter is how long an entry of another PBX or login is kept after its last token ran
@@ -75,8 +72,6 @@ func (c *Client) saveCache(s session) error {
 	if c.cacheDir == "" {
 		return nil
 	}
-	c.cacheMu.Lock()
-	defer c.cacheMu.Unlock()
 	cf := c.readCache()
 	now := c.now()
 	for k, e := range cf.Tokens {
@@ -92,11 +87,9 @@ func (c *Client) removeCache() error {
 	if c.cacheDir == "" {
 		return nil
 	}
-	c.cacheMu.Lock()
-	defer c.cacheMu.Unlock()
 	cf := c.readCache()
 	delete(cf.Tokens, c.cacheKey())
-	if len(cf.Tokens) == 0 && len(cf.ActOnBehalfOf) == 0 {
+	if len(cf.Tokens) == 0 {
 		if err := os.Remove(c.cachePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove token cache: %w", err)
 		}

@@ -20,7 +20,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -96,9 +95,6 @@ type Client struct {
 	tok    tokenState
 	logins singleflight.Group // many goroutines needing a token at once cause one renewal
 	behalf behalfState        // the actOnBehalfOf form this PBX takes (behalf.go)
-	// cacheMu serialises read-modify-writes of the cache file, which sign-ins and the
-	// actOnBehalfOf memory both update.
-	cacheMu sync.Mutex
 
 	nRequests  atomic.Int64
 	nLogins    atomic.Int64

@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/teamsface/teamsface/starface"
@@ -272,6 +275,10 @@ func TestRedirectIDEscaped(t *testing.T) {
 	const id = "a/b?c=1#d %e+f"
 	s.SetRedirectID("201", starface.TriggerAlways, id)
 	c := newClient(t, s, nil)
+	if _, err := c.ActOnBehalfOfForm(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.ResetRequests()
 	r, err := c.Redirect(t.Context(), alice, id)
 	if err != nil || r.ID() != id {
 		t.Fatalf("Redirect(%q) = %v, %v", id, r, err)
@@ -280,9 +287,6 @@ func TestRedirectIDEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, req := range s.Requests() {
-		if req.Path == "/rest/login" {
-			continue
-		}
 		if req.Path != "/rest/redirects/"+id || req.Query != "actOnBehalfOf=17" {
 			t.Errorf("%s %s?%s, want the id as one path segment", req.Method, req.Path, req.Query)
 		}
@@ -292,80 +296,183 @@ func TestRedirectIDEscaped(t *testing.T) {
 	}
 }
 
-// actOnBehalfOf: the id first; when the PBX refuses it, the login once; the form that worked
-// is remembered for the PBX, across runs through the cache directory, and a remembered form
-// that stops working falls back the same way.
-func TestActOnBehalfOfFallback(t *testing.T) {
-	s := newRedirectServer(t)
-	dir := t.TempDir()
-	withCache := func(o *starface.Options) { o.TokenCacheDir = dir }
-	behalfSent := func() []string {
-		var out []string
-		for _, r := range s.Requests() {
-			if strings.HasPrefix(r.Path, "/rest/redirects") {
-				q, _ := url.ParseQuery(r.Query)
-				out = append(out, fmt.Sprintf("%s=%d", q.Get("actOnBehalfOf"), r.Status))
+// behalfSent lists the actOnBehalfOf values of the redirect requests logged since the last
+// call, "-" for none, with the answer's status; and empties the log.
+func behalfSent(s *starfacetest.Server) []string {
+	var out []string
+	for _, r := range s.Requests() {
+		if strings.HasPrefix(r.Path, "/rest/redirects") {
+			q, _ := url.ParseQuery(r.Query)
+			v := "-"
+			if q.Has("actOnBehalfOf") {
+				v = q.Get("actOnBehalfOf")
 			}
+			out = append(out, fmt.Sprintf("%s=%d", v, r.Status))
 		}
-		s.ResetRequests()
-		return out
 	}
-	steps := []struct {
+	s.ResetRequests()
+	return out
+}
+
+// The form of actOnBehalfOf is probed once per client with the signed-in login (id 1, login
+// 0001): its own list, then the same on behalf of its id and, if refused, of its login.
+func TestActOnBehalfOfProbe(t *testing.T) {
+	tests := []struct {
 		name  string
 		pbx   starfacetest.BehalfForm
-		fresh bool // a new client (a new run) on the same cache directory
-		want  []string
+		first []string // the first call: the probe, then the call
+		then  []string // the second call
 		form  string
 	}{
-		{"id taken", starfacetest.BehalfByID, false, []string{"17=200"}, starface.BehalfID},
-		{"login only: id refused, login tried", starfacetest.BehalfByLogin, false, []string{"17=404", "0003=200"}, starface.BehalfLogin},
-		{"remembered", starfacetest.BehalfByLogin, false, []string{"0003=200"}, starface.BehalfLogin},
-		{"remembered across runs", starfacetest.BehalfByLogin, true, []string{"0003=200"}, starface.BehalfLogin},
-		// "0003" read as an id names user 3, whom the PBX does not have.
-		{"the PBX changed back", starfacetest.BehalfByID, false, []string{"0003=404", "17=200"}, starface.BehalfID},
-		{"forgotten across runs", starfacetest.BehalfByID, true, []string{"17=200"}, starface.BehalfID},
+		{"the PBX takes ids", starfacetest.BehalfByID,
+			[]string{"-=200", "1=200", "17=200"}, []string{"17=200"}, starface.BehalfID},
+		{"the PBX takes logins", starfacetest.BehalfByLogin,
+			[]string{"-=200", "1=404", "0001=200", "0003=200"}, []string{"0003=200"}, starface.BehalfLogin},
 	}
-	c := newClient(t, s, withCache)
-	for _, st := range steps {
-		if st.fresh {
-			c = newClient(t, s, withCache)
-		}
-		s.SetActOnBehalfOf(st.pbx)
-		s.ResetRequests()
-		rs, err := c.Redirects(t.Context(), alice)
-		if err != nil || len(rs) != 9 {
-			t.Fatalf("%s: %d redirects, %v", st.name, len(rs), err)
-		}
-		if got := behalfSent(); !reflect.DeepEqual(got, st.want) {
-			t.Errorf("%s: sent %v, want %v", st.name, got, st.want)
-		}
-		if got := c.ActOnBehalfOfForm(); got != st.form {
-			t.Errorf("%s: form %s, want %s", st.name, got, st.form)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newRedirectServer(t)
+			s.AddNumber(1, "200") // the administrator's own, so that the lists compared differ by user
+			s.SetActOnBehalfOf(tt.pbx)
+			c := newClient(t, s, nil)
+			s.ResetRequests()
+			for i, want := range [][]string{tt.first, tt.then} {
+				rs, err := c.Redirects(t.Context(), alice)
+				if err != nil || len(rs) != 9 {
+					t.Fatalf("call %d: %d redirects, %v", i+1, len(rs), err)
+				}
+				if got := behalfSent(s); !reflect.DeepEqual(got, want) {
+					t.Errorf("call %d sent %v, want %v", i+1, got, want)
+				}
+			}
+			if form, err := c.ActOnBehalfOfForm(t.Context()); form != tt.form || err != nil {
+				t.Errorf("form %s, %v; want %s", form, err, tt.form)
+			}
+			if n := s.CountRequests("", ""); n != 0 {
+				t.Errorf("ActOnBehalfOfForm after the probe sent %d requests", n)
+			}
+		})
+	}
+}
+
+// A user's refused id never falls back to the login: on a PBX that takes ids, the login "0003"
+// is the id 3, someone else.
+func TestActOnBehalfOfNeverAnotherUser(t *testing.T) {
+	s := newRedirectServer(t)
+	s.AddUser(starfacetest.User{ID: 3, Login: "0009"})
+	s.AddNumber(3, "209")
+	c := newClient(t, s, nil)
+	gone := starface.UserRef{ID: 40, Login: "0003"} // deleted since the user list was read
+	rs, err := c.Redirects(t.Context(), gone)
+	var se *starface.Error
+	if !errors.As(err, &se) || se.Status != 404 || len(rs) != 0 {
+		t.Fatalf("redirects of a deleted user: %v, %v", rs, err)
+	}
+	for _, r := range s.Requests() {
+		if strings.Contains(r.Query, "0003") {
+			t.Errorf("sent %s?%s: user 3's redirects taken for %s's", r.Path, r.Query, gone)
 		}
 	}
-	// The cache file holds the form only while it is not the default, and never a password.
-	b, err := os.ReadFile(filepath.Join(dir, starface.CacheFileName))
-	if err != nil || strings.Contains(string(b), "act_on_behalf_of") || strings.Contains(string(b), adminPW) {
-		t.Errorf("cache file: %s, %v", b, err)
+}
+
+// The probe's failures: nothing is remembered, the next call probes again.
+func TestActOnBehalfOfProbeFails(t *testing.T) {
+	tests := []struct {
+		name string
+		rt   func(base http.RoundTripper) http.RoundTripper
+		err  string
+	}{
+		{"both forms refused", func(base http.RoundTripper) http.RoundTripper {
+			return answerBehalf(base, func(string) (int, string) { return 400, `{"code":"400","message":"invalid actOnBehalfOf"}` })
+		}, "the PBX refuses both the id and the login of 0001: 400 Bad Request: invalid actOnBehalfOf; 400 Bad Request"},
+		{"another user's list", func(base http.RoundTripper) http.RoundTripper {
+			return answerBehalf(base, func(v string) (int, string) {
+				return 200, `[{"id":"x","enabled":false,"phoneNumber":"9","groupNumber":false}]`
+			})
+		}, "with actOnBehalfOf=1 (the id of 0001) the PBX lists other redirects than 0001's own"},
+		{"the PBX fails", func(base http.RoundTripper) http.RoundTripper {
+			return answerBehalf(base, func(string) (int, string) { return 503, `{"code":"503","message":"busy"}` })
+		}, "503 Service Unavailable: busy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newRedirectServer(t)
+			c := newClient(t, s, func(o *starface.Options) {
+				o.HTTPClient = &http.Client{Transport: tt.rt(s.Client().Transport)}
+			})
+			_, err := c.Redirects(t.Context(), alice)
+			if err == nil || !strings.Contains(err.Error(), "starface: list redirects of 0003: find the form of actOnBehalfOf: ") ||
+				!strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("err = %v, want %q", err, tt.err)
+			}
+			before := s.CountRequests("GET", "/rest/users/me")
+			if _, err := c.Redirects(t.Context(), alice); err == nil {
+				t.Fatal("the second call succeeded")
+			}
+			if s.CountRequests("GET", "/rest/users/me") != before+1 {
+				t.Error("a failed probe was remembered")
+			}
+		})
+	}
+}
+
+// answerBehalf answers every request carrying actOnBehalfOf itself, as a PBX of another kind
+// would; the rest goes to the double.
+func answerBehalf(base http.RoundTripper, answer func(value string) (int, string)) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if !r.URL.Query().Has("actOnBehalfOf") {
+			return base.RoundTrip(r)
+		}
+		status, body := answer(r.URL.Query().Get("actOnBehalfOf"))
+		return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Concurrent first calls share one probe.
+func TestActOnBehalfOfOneProbe(t *testing.T) {
+	s := newRedirectServer(t)
+	c := newClient(t, s, nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			_, err := c.Redirects(t.Context(), alice)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.CountRequests("GET", "/rest/users/me"); n != 1 {
+		t.Errorf("%d probes, want 1", n)
 	}
 }
 
 func TestActOnBehalfOfForms(t *testing.T) {
 	tests := []struct {
-		name   string
-		pbx    starfacetest.BehalfForm
-		user   starface.UserRef
-		login  string // the client's login; "" the administrator
-		sent   []string
-		status int // the *Error's status, 0 for success
+		name  string
+		pbx   starfacetest.BehalfForm
+		user  starface.UserRef
+		login string // the client's login; "" the administrator
+		sent  []string
+		err   string
 	}{
-		{"login only", starfacetest.BehalfByLogin, starface.UserRef{Login: "0003"}, "", []string{"0003"}, 0},
-		{"id only", starfacetest.BehalfByID, starface.UserRef{ID: 17}, "", []string{"17"}, 0},
-		{"id only, the PBX takes logins", starfacetest.BehalfByLogin, starface.UserRef{ID: 17}, "", []string{"17"}, 404},
-		{"nobody", starfacetest.BehalfByID, starface.UserRef{ID: 99, Login: "0099"}, "", []string{"99", "0099"}, 404},
-		{"a non-administrator for another user", starfacetest.BehalfByID, bob, "0003", []string{"18", "0004"}, 403},
-		{"a non-administrator for herself", starfacetest.BehalfByID, alice, "0003", []string{"17"}, 0},
-		{"no user", starfacetest.BehalfByID, starface.UserRef{}, "", nil, -1},
+		{"login only, the PBX takes logins", starfacetest.BehalfByLogin, starface.UserRef{Login: "0003"}, "", []string{"0003=200"}, ""},
+		{"id only, the PBX takes ids", starfacetest.BehalfByID, starface.UserRef{ID: 17}, "", []string{"17=200"}, ""},
+		{"id only, the PBX takes logins", starfacetest.BehalfByLogin, starface.UserRef{ID: 17}, "", nil, "no login to act for"},
+		{"login only, the PBX takes ids", starfacetest.BehalfByID, starface.UserRef{Login: "0003"}, "", nil, "no id to act for"},
+		{"nobody", starfacetest.BehalfByID, starface.UserRef{ID: 99, Login: "0099"}, "", []string{"99=404"}, "404 Not Found"},
+		{"a non-administrator for another user", starfacetest.BehalfByID, bob, "0003", []string{"18=403"}, "403 Forbidden"},
+		{"a non-administrator for herself", starfacetest.BehalfByID, alice, "0003", []string{"17=200"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -376,51 +483,37 @@ func TestActOnBehalfOfForms(t *testing.T) {
 					o.Login, o.Password = tt.login, alicePW
 				}
 			})
-			_, err := c.Redirects(t.Context(), tt.user)
-			var sent []string
-			for _, r := range s.Requests() {
-				if r.Path == "/rest/redirects" {
-					q, _ := url.ParseQuery(r.Query)
-					sent = append(sent, q.Get("actOnBehalfOf"))
-				}
-			}
-			if !reflect.DeepEqual(sent, tt.sent) {
-				t.Errorf("sent %v, want %v", sent, tt.sent)
-			}
-			var se *starface.Error
-			switch {
-			case tt.status == 0 && err != nil:
+			if _, err := c.ActOnBehalfOfForm(t.Context()); err != nil {
 				t.Fatal(err)
-			case tt.status > 0 && (!errors.As(err, &se) || se.Status != tt.status):
-				t.Fatalf("err = %v, want status %d", err, tt.status)
-			case tt.status < 0 && err == nil:
-				t.Fatal("no error")
 			}
-			if len(tt.sent) == 2 && tt.status > 0 && !strings.Contains(err.Error(), "with actOnBehalfOf as login ("+tt.user.Login+") instead") {
-				t.Errorf("error %q does not tell both answers", err)
+			s.ResetRequests()
+			_, err := c.Redirects(t.Context(), tt.user)
+			if got := behalfSent(s); !reflect.DeepEqual(got, tt.sent) {
+				t.Errorf("sent %v, want %v", got, tt.sent)
+			}
+			if (tt.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+				t.Errorf("err = %v, want %q", err, tt.err)
 			}
 		})
 	}
 }
 
-// A failing PBX is not a refused user: no fallback, the GET retries as any other.
-func TestActOnBehalfOfNoFallbackOnServerError(t *testing.T) {
+// A failing PBX is not a refused user: the GET retries as any other, and fails.
+func TestRedirectsServerError(t *testing.T) {
 	s := newRedirectServer(t)
-	s.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/redirects", Status: 503})
 	c := newClient(t, s, nil)
-	if _, err := c.Redirects(t.Context(), alice); err == nil {
-		t.Fatal("no error")
+	if _, err := c.ActOnBehalfOfForm(t.Context()); err != nil {
+		t.Fatal(err)
 	}
-	for _, r := range s.Requests() {
-		if r.Path == "/rest/redirects" && r.Query != "actOnBehalfOf=17" {
-			t.Errorf("sent %s after a 503", r.Query)
-		}
+	s.ResetRequests()
+	s.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/redirects", Status: 503})
+	_, err := c.Redirects(t.Context(), alice)
+	var se *starface.Error
+	if !errors.As(err, &se) || se.Status != 503 {
+		t.Fatalf("err = %v", err)
 	}
-	if n := s.CountRequests("GET", "/rest/redirects"); n != 3 {
-		t.Errorf("%d GETs, want 3 (two retries)", n)
-	}
-	if c.ActOnBehalfOfForm() != starface.BehalfID {
-		t.Error("a 503 changed the form")
+	if got := behalfSent(s); !reflect.DeepEqual(got, []string{"17=503", "17=503", "17=503"}) {
+		t.Errorf("sent %v, want three tries with the id", got)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,8 +15,8 @@ import (
 	"github.com/teamsface/teamsface/starface"
 )
 
-// Redirects and voicemail boxes, from ../shared/api/starface.md "Redirects" and the Swagger
-// file (Redirection, Voicemailbox, VoicemailboxListItem):
+// Redirects, from ../shared/api/starface.md "Redirects" and the Swagger file (Redirection,
+// RedirectDestination and its two concrete kinds, RedirectTrigger):
 //
 //   - Every number has one redirect per trigger (ALWAYS, BUSY, TIMEOUT); REST can change them,
 //     never create or delete them. A user sees the redirects of their own numbers
@@ -25,22 +24,21 @@ import (
 //     one object shared by the members).
 //   - actOnBehalfOf ("requires administrative privileges") names the user acted for: by default
 //     their REST id, parsed as an integer the way a Java PBX would (so "0003" names id 3); with
-//     SetActOnBehalfOf(BehalfByLogin) only the login, as some versions may (the fallback the
-//     client must try). A value naming nobody answers 404, a non-number where an id is expected
+//     SetActOnBehalfOf(BehalfByLogin) only the login, as some versions may (the form the client
+//     must find). A value naming nobody answers 404, a non-number where an id is expected
 //     400, a non-administrator acting for someone else 403 (all assumed: the Swagger file
 //     documents only 500; starface.md expects 400/403/404).
 //   - A PUT must carry the Swagger's required fields (enabled, id, redirectDestination,
 //     redirectTrigger) with their JSON types, may not change the id, the number, groupNumber
 //     or the trigger, and must name a destination the PBX has: an existing voicemail box, or a
-//     number (digits, an optional leading +; empty only while the redirect is off). Anything
+//     number (digits, an optional leading +; empty only while the redirect is off;
+//     SetRefusePlusNumbers refuses the + as a third-party wiki says STARFACE 7 does). Anything
 //     else answers 400. Fields the double does not know are ignored; lastMailboxDestination and
 //     lastPhoneNumberDestination are the PBX's own: it sets them from the destination written.
 //     The Swagger file says nothing about group numbers' redirects being refused, so they are
 //     not.
 //   - A TIMEOUT trigger carries "timeout" (seconds), as a third-party client sends it.
-//   - GET /rest/voicemailboxes lists the boxes the caller can access (an administrator: all;
-//     otherwise their own and their groups'); the detail holds voicemailUsers and the box's
-//     password. Another's box answers 403, an unknown one 404 (assumed).
+//   - Voicemail boxes, the destinations of MAILBOX, are in voicemail.go.
 //
 // The state lives beside the Server (keyed by a weak pointer, as telephony.go does), guarded by
 // Server.mu, so server.go needs no new fields.
@@ -50,18 +48,8 @@ type BehalfForm int
 
 const (
 	BehalfByID    BehalfForm = iota // the user's REST id (default), as a third-party client sends it
-	BehalfByLogin                   // the login only ("0003"): the client's fallback
+	BehalfByLogin                   // the login only ("0003"), as some versions may
 )
-
-// VoicemailBox is a voicemail box as the double knows it.
-type VoicemailBox struct {
-	ID       int
-	Name     string
-	Number   string
-	Password string // served in the detail, as the PBX does
-	UserIDs  []int  // REST ids of the users it belongs to (voicemailUsers)
-	GroupIDs []int  // ids of the groups it belongs to (voicemailGroups)
-}
 
 // RedirectState is a redirect as the PBX holds it (RedirectOf).
 type RedirectState struct {
@@ -133,8 +121,7 @@ func (s *Server) redirectRoutes() {
 	s.route("GET /rest/redirects", s.listRedirects)
 	s.route("GET /rest/redirects/{id}", s.getRedirect)
 	s.route("PUT /rest/redirects/{id}", s.putRedirect)
-	s.route("GET /rest/voicemailboxes", s.listVoicemailBoxes)
-	s.route("GET /rest/voicemailboxes/{id}", s.getVoicemailBox)
+	s.voicemailRoutes()
 }
 
 // ---- test hooks ----
@@ -281,15 +268,6 @@ func (e *redirectEntry) setDest(d dest) {
 			e.lastPN = &d
 		}
 	}
-}
-
-// AddVoicemailBox adds or replaces a voicemail box.
-func (s *Server) AddVoicemailBox(b VoicemailBox) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b.UserIDs = slices.Clone(b.UserIDs)
-	b.GroupIDs = slices.Clone(b.GroupIDs)
-	s.book().boxes[b.ID] = &b
 }
 
 // SetActOnBehalfOf sets the form of actOnBehalfOf the double takes (default BehalfByID).
@@ -522,35 +500,42 @@ func (s *Server) parseRedirectLocked(r *http.Request, e *redirectEntry) (bool, d
 			return false, dest{}, "field " + k + " must be a RedirectDestination object"
 		}
 	}
-	if target.Type == nil {
-		return false, dest{}, "redirectDestination needs a redirectDestinationType"
+	d, msg := s.parseDestLocked(target.Type, target.Mailbox, target.Number, enabled)
+	return enabled, d, msg
+}
+
+// parseDestLocked checks a PUT's redirectDestination: a box the PBX has, or a number (empty
+// only while the redirect is off).
+func (s *Server) parseDestLocked(kind, mailbox, number *string, enabled bool) (dest, string) {
+	if kind == nil {
+		return dest{}, "redirectDestination needs a redirectDestinationType"
 	}
-	switch d := (dest{kind: starface.DestinationKind(*target.Type)}); d.kind {
+	switch d := (dest{kind: starface.DestinationKind(*kind)}); d.kind {
 	case starface.DestinationMailbox:
-		if target.Mailbox == nil {
-			return false, dest{}, "a MAILBOX destination needs a mailboxId"
+		if mailbox == nil {
+			return dest{}, "a MAILBOX destination needs a mailboxId"
 		}
-		n, err := strconv.Atoi(*target.Mailbox)
+		n, err := strconv.Atoi(*mailbox)
 		if err != nil || s.book().boxes[n] == nil {
-			return false, dest{}, "no voicemail box " + strconv.Quote(*target.Mailbox)
+			return dest{}, "no voicemail box " + strconv.Quote(*mailbox)
 		}
-		d.mailbox = *target.Mailbox
-		return enabled, d, ""
+		d.mailbox = *mailbox
+		return d, ""
 	case starface.DestinationPhoneNumber:
-		if target.Number == nil {
-			return false, dest{}, "a PHONENUMBER destination needs a phoneNumber"
+		if number == nil {
+			return dest{}, "a PHONENUMBER destination needs a phoneNumber"
 		}
-		d.number = *target.Number
+		d.number = *number
 		switch {
 		case d.number == "" && !enabled:
 		case !redirectNumber.MatchString(d.number):
-			return false, dest{}, "invalid redirect target number " + strconv.Quote(d.number)
+			return dest{}, "invalid redirect target number " + strconv.Quote(d.number)
 		case s.book().refusePlus && strings.HasPrefix(d.number, "+"):
-			return false, dest{}, "external redirect targets must start with 00, not +"
+			return dest{}, "external redirect targets must start with 00, not +"
 		}
-		return enabled, d, ""
+		return d, ""
 	}
-	return false, dest{}, "unknown redirectDestinationType " + strconv.Quote(*target.Type)
+	return dest{}, "unknown redirectDestinationType " + strconv.Quote(*kind)
 }
 
 // requiredField decodes a required field of the Redirection schema into v (a *bool, a *string
@@ -587,111 +572,4 @@ func isJSONNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(r
 func isJSONObject(raw json.RawMessage) bool {
 	t := bytes.TrimSpace(raw)
 	return len(t) > 0 && t[0] == '{'
-}
-
-// canAccessBoxLocked: an administrator accesses every box; another user their own and their
-// groups'.
-func (s *Server) canAccessBoxLocked(u *User, b *VoicemailBox) bool {
-	if u.Admin || slices.Contains(b.UserIDs, u.ID) {
-		return true
-	}
-	for _, g := range b.GroupIDs {
-		if s.groups[g] != nil && s.groups[g].members[u.ID] {
-			return true
-		}
-	}
-	return false
-}
-
-type voicemailListItem struct {
-	ID             int      `json:"id"`
-	MailboxNumber  string   `json:"mailboxnumber"`
-	VoiceboxName   string   `json:"voiceboxname"`
-	AssignedUsers  []string `json:"assignedusers"`
-	AssignedGroups []string `json:"assignedgroups"`
-}
-
-func (s *Server) listVoicemailBoxes(w http.ResponseWriter, r *http.Request) {
-	c := caller(r)
-	s.mu.Lock()
-	b := s.book()
-	out := []voicemailListItem{}
-	for _, id := range sortedIDs(b.boxes) {
-		box := b.boxes[id]
-		if !s.canAccessBoxLocked(c, box) {
-			continue
-		}
-		// What assignedusers/assignedgroups hold is not documented; the double shows names.
-		item := voicemailListItem{ID: box.ID, MailboxNumber: box.Number, VoiceboxName: box.Name,
-			AssignedUsers: []string{}, AssignedGroups: []string{}}
-		for _, uid := range box.UserIDs {
-			if u := s.users[uid]; u != nil {
-				item.AssignedUsers = append(item.AssignedUsers, strings.TrimSpace(u.FirstName+" "+u.FamilyName))
-			}
-		}
-		for _, gid := range box.GroupIDs {
-			if g := s.groups[gid]; g != nil {
-				item.AssignedGroups = append(item.AssignedGroups, g.name)
-			}
-		}
-		out = append(out, item)
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
-}
-
-type voicemailUser struct {
-	AccountID        int    `json:"accountId"`
-	Name             string `json:"name"`
-	SendMail         bool   `json:"sendMail"`
-	VoicemailboxName string `json:"voicemailboxName"`
-}
-
-type voicemailGroup struct {
-	AccountID int    `json:"accountId"`
-	Name      string `json:"name"`
-	SendMail  bool   `json:"sendMail"`
-}
-
-type voicemailDetail struct {
-	ID              int              `json:"id"`
-	Name            string           `json:"name"`
-	Number          string           `json:"number"`
-	MaximumDuration int              `json:"maximumDuration"`
-	NoRecord        bool             `json:"noRecord"`
-	Password        string           `json:"password"`
-	VoicemailUsers  []voicemailUser  `json:"voicemailUsers"`
-	VoicemailGroups []voicemailGroup `json:"voicemailGroups"`
-}
-
-func (s *Server) getVoicemailBox(w http.ResponseWriter, r *http.Request) {
-	c := caller(r)
-	id, err := strconv.Atoi(r.PathValue("id"))
-	s.mu.Lock()
-	box := s.book().boxes[id]
-	if err != nil || box == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, "a voicemail box with the id "+r.PathValue("id")+" was not found")
-		return
-	}
-	if !s.canAccessBoxLocked(c, box) {
-		s.mu.Unlock()
-		writeError(w, http.StatusForbidden, "no permission to read this voicemail box")
-		return
-	}
-	out := voicemailDetail{ID: box.ID, Name: box.Name, Number: box.Number, MaximumDuration: 180,
-		Password: box.Password, VoicemailUsers: []voicemailUser{}, VoicemailGroups: []voicemailGroup{}}
-	for _, uid := range box.UserIDs {
-		if u := s.users[uid]; u != nil {
-			out.VoicemailUsers = append(out.VoicemailUsers, voicemailUser{AccountID: u.ID,
-				Name: strings.TrimSpace(u.FirstName + " " + u.FamilyName), VoicemailboxName: box.Name})
-		}
-	}
-	for _, gid := range box.GroupIDs {
-		if g := s.groups[gid]; g != nil {
-			out.VoicemailGroups = append(out.VoicemailGroups, voicemailGroup{AccountID: g.id, Name: g.name})
-		}
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
 }
