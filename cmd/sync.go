@@ -202,7 +202,7 @@ func runSyncOnce(ctx context.Context, f *factory, o syncOptions) error {
 		if passErr != nil {
 			return passErr
 		}
-		if err := f.g.printPass(rep, true, f.cfg().StarfaceToTeams.Enabled); err != nil {
+		if err := f.g.printPass(rep, true, f.cfg().StarfaceToTeams.Enabled, f.cfg().OutOfOffice.Enabled()); err != nil {
 			return err
 		}
 		if rep.Held != nil || rep.Throttled != nil {
@@ -218,7 +218,7 @@ func runSyncOnce(ctx context.Context, f *factory, o syncOptions) error {
 		return passErr
 	}
 	if !o.quiet {
-		if err := f.g.printPass(rep, false, f.cfg().StarfaceToTeams.Enabled); err != nil {
+		if err := f.g.printPass(rep, false, f.cfg().StarfaceToTeams.Enabled, f.cfg().OutOfOffice.Enabled()); err != nil {
 			return err
 		}
 	}
@@ -301,7 +301,7 @@ func nextPause(prev, interval time.Duration, err error) time.Duration {
 const maxPause = time.Minute
 
 // printPass prints `sync once`'s summary (stderr) and changes (stdout).
-func (g *globals) printPass(rep *pass.Report, dryRun, s2t bool) error {
+func (g *globals) printPass(rep *pass.Report, dryRun, s2t, ooo bool) error {
 	w := g.deps.Stdout
 	if g.output == "json" {
 		return printJSON(w, rep)
@@ -318,6 +318,9 @@ func (g *globals) printPass(rep *pass.Report, dryRun, s2t bool) error {
 		verb, s.InScope, s.Matched, s.PresenceRead, s.SwitchedOn, s.Released, s.Unchanged, s.Kept, s.Failed)
 	if s2t || s.SessionsSet+s.SessionsCleared > 0 {
 		fmt.Fprintf(g.deps.Stderr, ", %s set, %d cleared", plural(s.SessionsSet, "Teams session", "Teams sessions"), s.SessionsCleared)
+	}
+	if ooo || s.RedirectsOn+s.RedirectsRestored > 0 {
+		fmt.Fprintf(g.deps.Stderr, ", %s on, %d restored", plural(s.RedirectsOn, "redirect", "redirects"), s.RedirectsRestored)
 	}
 	fmt.Fprintln(g.deps.Stderr)
 	if len(rep.Changes) == 0 {

@@ -1,0 +1,197 @@
+package cmd
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/starface/starfacetest"
+)
+
+const oooYAML = "out_of_office:\n  redirect: voicemail\n"
+
+// holiday gives person i (REST id i+2) an internal and an external number, membership of a group
+// with a number of its own, and a voicemail box of their own (id 100+i); person i's internal
+// ALWAYS redirect points at a colleague's number, off, as a user might have left it.
+func (h *harness) holiday(i int) (internal, external string) {
+	p := h.people[i]
+	internal, external = "2"+p.login[1:], "00493011"+p.login
+	h.ss.AddNumber(p.sfID, internal)
+	h.ss.AddNumber(p.sfID, external)
+	h.ss.SetRedirect(internal, starface.TriggerAlways, false, starface.PhoneNumberDestination("2999"))
+	h.ss.SetRedirectExtra(internal, starface.TriggerAlways, "futureField", json.RawMessage(`{"kept":[1,"x"]}`))
+	h.ss.AddVoicemailBox(starfacetest.VoicemailBox{ID: 100 + i, Name: "box " + p.login, Number: "8" + p.login[1:],
+		Password: "pin-" + p.login + "-never-logged", UserIDs: []int{p.sfID}})
+	return internal, external
+}
+
+func (h *harness) outOfOffice(i int, on bool) { h.gs.SetUserOutOfOffice(h.people[i].entraID, on) }
+
+func (h *harness) redirectRequests() int {
+	return h.ss.CountRequests("", "/rest/redirects") + h.ss.CountRequests("", "/rest/voicemailboxes")
+}
+
+func (h *harness) redirectOf(number string, tr starface.Trigger) starfacetest.RedirectState {
+	h.t.Helper()
+	r, ok := h.ss.RedirectOf(number, tr)
+	if !ok {
+		h.t.Fatalf("no %s redirect for %s", tr, number)
+	}
+	return r
+}
+
+// checkPutsKeepEverythingElse holds every redirect PUT since the last reset against the object
+// the last list before it served: only enabled and redirectDestination may differ, every other
+// member byte for byte.
+func (h *harness) checkPutsKeepEverythingElse() (puts int) {
+	h.t.Helper()
+	served := map[string]map[string]json.RawMessage{}
+	for _, r := range h.ss.Requests() {
+		switch {
+		case r.Method == "GET" && r.Path == "/rest/redirects" && r.Status == 200:
+			var list []map[string]json.RawMessage
+			if err := json.Unmarshal(r.Response, &list); err != nil {
+				h.t.Fatalf("list: %v", err)
+			}
+			for _, o := range list {
+				var id string
+				_ = json.Unmarshal(o["id"], &id)
+				served[id] = o
+			}
+		case r.Method == "PUT" && strings.HasPrefix(r.Path, "/rest/redirects/"):
+			puts++
+			var put map[string]json.RawMessage
+			if err := json.Unmarshal(r.Body, &put); err != nil {
+				h.t.Fatalf("PUT body: %v", err)
+			}
+			var id string
+			_ = json.Unmarshal(put["id"], &id)
+			was := served[id]
+			if was == nil {
+				h.t.Fatalf("PUT %s without a list before it", id)
+			}
+			for k, v := range was {
+				if k == "enabled" || k == "redirectDestination" {
+					continue
+				}
+				if !bytes.Equal(compact(v), compact(put[k])) {
+					h.t.Errorf("PUT %s changed %s: %s → %s", id, k, v, put[k])
+				}
+			}
+			if len(put) != len(was) {
+				h.t.Errorf("PUT %s has %d members, the object read %d", id, len(put), len(was))
+			}
+		}
+	}
+	return puts
+}
+
+// listReadsFor counts the reads of person i's redirects since the last reset.
+func (h *harness) listReadsFor(i int) int {
+	n := 0
+	for _, r := range h.ss.Requests() {
+		if r.Method == "GET" && r.Path == "/rest/redirects" && strings.Contains(r.Query, fmt.Sprintf("actOnBehalfOf=%d", h.people[i].sfID)) {
+			n++
+		}
+	}
+	return n
+}
+
+func compact(b []byte) []byte {
+	var out bytes.Buffer
+	_ = json.Compact(&out, b)
+	return out.Bytes()
+}
+
+// One user goes on holiday and comes back: exactly the ALWAYS redirects of their own numbers go
+// to their own voicemail box and come back as they were; busy and timeout redirects and the
+// group's number are untouched; a pass while nothing changes makes no redirect request.
+func TestOutOfOfficeGoAndReturn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 2, oooYAML)
+	internal, external := h.holiday(0)
+	h.holiday(1)
+	h.ss.AddGroup(10, "Sales", h.people[0].sfID)
+	h.ss.AddGroupNumber(10, "300")
+	before := map[string]starfacetest.RedirectState{}
+	for _, n := range []string{internal, external, "300"} {
+		for _, tr := range []starface.Trigger{starface.TriggerAlways, starface.TriggerBusy, starface.TriggerTimeout} {
+			before[n+string(tr)] = h.redirectOf(n, tr)
+		}
+	}
+	h.mustRun(ExitOK, "sync", "once")
+	if n := h.redirectRequests(); n != 0 {
+		t.Fatalf("in the office: %d redirect requests, want none", n)
+	}
+
+	h.outOfOffice(0, true)
+	h.resetLogs()
+	h.advance(10 * time.Second)
+	out, errs := h.mustRun(ExitOK, "sync", "once")
+	for _, n := range []string{internal, external} {
+		if r := h.redirectOf(n, starface.TriggerAlways); !r.Enabled || !r.Destination.Equal(starface.MailboxDestination(100)) {
+			t.Errorf("%s ALWAYS after going: %+v", n, r)
+		}
+	}
+	for k, b := range before {
+		if strings.HasSuffix(k, "ALWAYS") && !strings.HasPrefix(k, "300") {
+			continue
+		}
+		n, tr := k[:len(k)-len("ALWAYS")], starface.TriggerAlways
+		for _, t2 := range []starface.Trigger{starface.TriggerBusy, starface.TriggerTimeout, starface.TriggerAlways} {
+			if strings.HasSuffix(k, string(t2)) {
+				n, tr = k[:len(k)-len(t2)], t2
+			}
+		}
+		if got := h.redirectOf(n, tr); got.Enabled != b.Enabled || !got.Destination.Equal(b.Destination) {
+			t.Errorf("%s %s was touched: %+v", n, tr, got)
+		}
+	}
+	// Going costs one list read and a PUT per redirect written (the boxes once per match, and
+	// the client's one check of the actOnBehalfOf form per run).
+	if puts, reads := h.checkPutsKeepEverythingElse(), h.listReadsFor(0); puts != 2 || reads != 1 {
+		t.Errorf("going: %d PUTs, %d list reads; want 2 and 1", puts, reads)
+	}
+	if !strings.Contains(out, "redirect-on") || !strings.Contains(errs, "2 redirects on") {
+		t.Errorf("sync once does not say so:\n%s%s", out, errs)
+	}
+	if strings.Contains(out+errs, "never-logged") {
+		t.Error("a voicemail box password was printed")
+	}
+
+	h.resetLogs()
+	h.advance(10 * time.Second)
+	h.mustRun(ExitOK, "sync", "once") // still away
+	if n := h.redirectRequests(); n != 0 {
+		t.Errorf("still away: %d redirect requests, want none", n)
+	}
+
+	h.outOfOffice(0, false)
+	h.resetLogs()
+	h.advance(10 * time.Second)
+	_, errs = h.mustRun(ExitOK, "sync", "once")
+	for k, b := range before {
+		n, tr := k, starface.Trigger("")
+		for _, t2 := range []starface.Trigger{starface.TriggerAlways, starface.TriggerBusy, starface.TriggerTimeout} {
+			if strings.HasSuffix(k, string(t2)) {
+				n, tr = strings.TrimSuffix(k, string(t2)), t2
+			}
+		}
+		if got := h.redirectOf(n, tr); got.Enabled != b.Enabled || !got.Destination.Equal(b.Destination) {
+			t.Errorf("%s %s after the return: %+v, was %+v", n, tr, got, b)
+		}
+	}
+	if puts := h.checkPutsKeepEverythingElse(); puts != 2 || !strings.Contains(errs, "2 restored") {
+		t.Errorf("coming back: %d PUTs; stderr %s", puts, errs)
+	}
+	h.resetLogs()
+	h.advance(10 * time.Second)
+	h.mustRun(ExitOK, "sync", "once")
+	if n := h.redirectRequests(); n != 0 {
+		t.Errorf("back: %d redirect requests, want none", n)
+	}
+}
