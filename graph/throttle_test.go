@@ -109,11 +109,7 @@ func TestRetryAfter(t *testing.T) {
 func TestThrottledUntilHoldsLaterCalls(t *testing.T) {
 	clk := &clock{t: t0}
 	e := newEnv(t, everything, func(o *graph.Options) { o.MaxWait, o.Now, o.Concurrency = 10*time.Second, clk.now, 1 })
-	ids := make([]string, 1400)
-	for i := range ids {
-		ids[i] = guid(i)
-		e.s.AddUser(graphtest.User{ID: ids[i]})
-	}
+	ids := guids(e.s, 1400, 1400)
 	e.s.AddFault(graphtest.Fault{Path: presencePath, Status: 503, RetryAfter: "60", Times: 1})
 	_, err := e.c.GetPresences(t.Context(), ids)
 	var te *graph.ThrottledError
