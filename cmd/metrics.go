@@ -16,8 +16,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/teamsface/teamsface/cmd/internal/pass"
+	"github.com/teamsface/teamsface/internal/atomicfile"
 	"github.com/teamsface/teamsface/mapping"
-	"github.com/teamsface/teamsface/state"
 )
 
 // requestCounts are the clients' request counters at one moment.
@@ -265,7 +265,7 @@ func (e *exporter) writeFile(path string) error {
 	if err != nil {
 		return err
 	}
-	return state.WriteFileAtomic(path, data, 0o644)
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 // previousSuccess reads the last success time from an earlier metrics file, so that a failed

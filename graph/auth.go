@@ -19,6 +19,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	azruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/teamsface/teamsface/internal/ctxtime"
 )
 
 // Sign-in modes, the values of the configuration key microsoft.auth.
@@ -128,7 +130,7 @@ func NewTokenSource(cfg AuthConfig) (*CachedTokenSource, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.Sleep = ctxtime.Sleep
 	}
 	t := &CachedTokenSource{
 		cfg: cfg,
@@ -407,15 +409,4 @@ func LoadCertificate(path string) ([]*x509.Certificate, crypto.PrivateKey, error
 		return nil, nil, &ConfigError{Field: path, Msg: "not a PEM or unencrypted PKCS#12 file with a certificate and its private key: " + strings.ToLower(err.Error())}
 	}
 	return certs, key, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -23,6 +23,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/teamsface/teamsface/internal/ctxtime"
 )
 
 // TokenSource gives Graph access tokens; the sign-in code implements it.
@@ -124,7 +126,7 @@ func NewClient(o Options) *Client {
 		c.now = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleepContext
+		c.sleep = ctxtime.Sleep
 	}
 	return c
 }
@@ -181,17 +183,6 @@ func defaultHTTPClient() *http.Client {
 	// A page of 999 users is a few hundred kB; a minute covers a slow link without letting a stuck
 	// connection hang a cron run for ever.
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // call is one logical Graph request; do may send it several times.

@@ -127,7 +127,7 @@ func TestRequestHeaders(t *testing.T) {
 	e := newEnv(t, everything, nil)
 	e.s.AddUser(graphtest.User{ID: "u1"})
 	for range 2 {
-		if _, err := e.c.GetUser(t.Context(), "u1"); err != nil {
+		if _, err := e.c.GetPresences(t.Context(), []string{"u1"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,7 +145,7 @@ func TestRequestHeaders(t *testing.T) {
 		if got := r.Header.Get("client-request-id"); !guidRE.MatchString(got) {
 			t.Errorf("client-request-id %q is not a GUID", got)
 		}
-		if r.Path != "/v1.0/users/u1" {
+		if r.Path != presencePath {
 			t.Errorf("path %q: the trailing slash of the endpoint leaked", r.Path)
 		}
 	}
@@ -306,7 +306,7 @@ func TestTokenRenewedOnlyOnce(t *testing.T) {
 	e := newEnv(t, everything, nil)
 	e.tokens.ttl = -time.Minute // every token the source hands out is already expired
 	e.s.AddUser(graphtest.User{ID: "u1"})
-	_, err := e.c.GetUser(t.Context(), "u1")
+	_, err := e.c.GetPresences(t.Context(), []string{"u1"})
 	var ge *graph.Error
 	if !errors.As(err, &ge) || ge.Status != 401 || ge.Code != "InvalidAuthenticationToken" || !graph.IsAuth(err) {
 		t.Fatalf("got %v, want a 401 InvalidAuthenticationToken", err)
@@ -364,7 +364,7 @@ func TestDebugLogHasNoToken(t *testing.T) {
 	if _, err := e.c.GetPresences(ctx, []string{"a", "b"}); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = e.c.GetUser(ctx, "nobody") // a 404, with Graph's error body
+	_ = e.c.ClearPresence(ctx, "nobody", "app") // a 404, with Graph's error body
 	log := buf.String()
 	for _, tok := range e.tokens.issued {
 		for _, part := range strings.Split(tok, ".") {

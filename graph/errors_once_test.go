@@ -62,9 +62,9 @@ func TestErrorsNameTheServiceOnce(t *testing.T) {
 			_, err := c.GetPresences(e.ctx, []string{"u1"})
 			return err
 		}},
-		{name: "token source refuses", want: "get user u1: get access token: renew sign-in: not signed in", run: func(t *testing.T, e env) error {
+		{name: "token source refuses", want: "get presences (ids 1-1): get access token: renew sign-in: not signed in", run: func(t *testing.T, e env) error {
 			ts := mustSource(t, testConfig(t, e.s, ModeDeviceCode))
-			_, err := e.client(Options{Tokens: ts}).GetUser(e.ctx, "u1")
+			_, err := e.client(Options{Tokens: ts}).GetPresences(e.ctx, []string{"u1"})
 			return err
 		}},
 		{name: "sign-in unreachable", want: "list users (page 1): get access token: sign in to", run: func(t *testing.T, e env) error {
@@ -89,17 +89,17 @@ func TestErrorsNameTheServiceOnce(t *testing.T) {
 			e.s.RegisterApp(graphtest.App{Tenant: testTenant, ClientID: testClient, ClientSecret: "other"})
 			cfg := testConfig(t, e.s, ModeClientSecret)
 			cfg.ClientSecret = testSecret
-			_, err := e.client(Options{Tokens: mustSource(t, cfg)}).GetUser(e.ctx, "u1")
+			_, err := e.client(Options{Tokens: mustSource(t, cfg)}).ListUsers(e.ctx)
 			return err
 		}},
-		{name: "graph unreachable", want: "get user u1: Get ", run: func(t *testing.T, e env) error {
+		{name: "graph unreachable", want: "list users (page 1): Get ", run: func(t *testing.T, e env) error {
 			c := e.client(Options{Endpoint: closedOrigin(t), MaxAttempts: 2})
-			_, err := c.GetUser(e.ctx, "u1")
+			_, err := c.ListUsers(e.ctx)
 			return err
 		}},
 		{name: "retries run out", want: "(gave up after 2 attempts)", run: func(t *testing.T, e env) error {
-			e.s.AddFault(graphtest.Fault{Path: "/v1.0/users/u1", Status: 503})
-			_, err := e.client(Options{MaxAttempts: 2}).GetUser(e.ctx, "u1")
+			e.s.AddFault(graphtest.Fault{Path: "/v1.0/users", Status: 503})
+			_, err := e.client(Options{MaxAttempts: 2}).ListUsers(e.ctx)
 			return err
 		}},
 		{name: "wait cut short", want: "(while waiting to retry: context canceled)", run: func(t *testing.T, e env) error {
@@ -117,9 +117,9 @@ func TestErrorsNameTheServiceOnce(t *testing.T) {
 			_, err := c.ListGroupUsers(e.ctx, "g1")
 			return err
 		}},
-		{name: "answer not JSON", want: "get user u1: decode 200 answer:", run: func(t *testing.T, e env) error {
+		{name: "answer not JSON", want: "list users (page 1): decode 200 answer:", run: func(t *testing.T, e env) error {
 			c := e.client(Options{HTTPClient: &http.Client{Transport: canned(200, "<html>")}})
-			_, err := c.GetUser(e.ctx, "u1")
+			_, err := c.ListUsers(e.ctx)
 			return err
 		}},
 		{name: "next link elsewhere", want: "list users: page 1: next link leaves the Graph endpoint", run: func(t *testing.T, e env) error {
@@ -130,16 +130,16 @@ func TestErrorsNameTheServiceOnce(t *testing.T) {
 		{name: "invalid pair", want: "set presence for u1: invalid presence: setPresence does not accept", run: func(t *testing.T, e env) error {
 			return e.client(Options{}).SetPresence(e.ctx, "u1", SessionPresence{SessionID: "app", Availability: "Busy", Activity: "Busy"})
 		}},
-		{name: "no token source", want: "get user u1: no token source configured", run: func(t *testing.T, e env) error {
-			_, err := NewClient(Options{Endpoint: e.s.Origin()}).GetUser(e.ctx, "u1")
+		{name: "no token source", want: "list users (page 1): no token source configured", run: func(t *testing.T, e env) error {
+			_, err := NewClient(Options{Endpoint: e.s.Origin()}).ListUsers(e.ctx)
 			return err
 		}},
 		{name: "endpoint not a URL", want: "not an absolute URL", run: func(t *testing.T, e env) error {
-			_, err := e.client(Options{Endpoint: "graph.microsoft.com"}).GetUser(e.ctx, "u1")
+			_, err := e.client(Options{Endpoint: "graph.microsoft.com"}).ListUsers(e.ctx)
 			return err
 		}},
 		{name: "empty token", want: "get access token: token source returned an empty token", run: func(t *testing.T, e env) error {
-			_, err := e.client(Options{Tokens: fixedTokens{}}).GetUser(e.ctx, "u1")
+			_, err := e.client(Options{Tokens: fixedTokens{}}).ListUsers(e.ctx)
 			return err
 		}},
 		{name: "bad configuration", want: "microsoft.tenant", run: func(t *testing.T, e env) error {

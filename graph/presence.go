@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -89,94 +91,187 @@ type PresenceResult struct {
 	Missing   []string            // ids asked for but absent from the answers
 }
 
-// MaxPresenceIDs is getPresencesByUserId's documented limit per request: GetPresences sends
+// PresenceAnswer is one getPresencesByUserId request's outcome.
+type PresenceAnswer struct {
+	IDs       []string            // the ids this request asked for (as given, trimmed and deduplicated)
+	Presences map[string]Presence // keyed by the id as asked for
+	Missing   []string            // asked for but absent from the answer
+	Err       error               // this request failed (after retries); its ids are in neither map
+}
+
+// MaxPresenceIDs is getPresencesByUserId's documented limit per request: StreamPresences sends
 // one request per MaxPresenceIDs ids.
 const MaxPresenceIDs = 650
 
-// GetPresences reads the presence of many users by object id, in ceil(n/650) requests with at
-// most Options.Concurrency in flight. Duplicate and empty ids are dropped first; zero ids make
-// no request.
+// StreamPresences reads the presence of many users by object id in ceil(n/650) requests, at most
+// Options.Concurrency in flight, and calls got once per request as it answers. Ids are trimmed,
+// empty ones dropped and duplicates (in any letter case) dropped, keeping the first spelling;
+// the requests take them in that order, 650 at a time. Zero ids make no request and no call.
+//
+// got is never called concurrently: every call is made from the goroutine that called
+// StreamPresences, which returns only after the last one, so got needs no lock. Progress
+// (WithProgress) is reported before got is called, once per request that answered.
+//
+// A request that fails after its retries (a 5xx, a 404, the network) does not stop the others:
+// its answer carries Err, wrapped as "graph: get presences (ids 651-1300): ...", with the
+// positions of its ids among the deduplicated ones. Three things do stop requests:
+//   - A 401/403 answer (the token or a permission is refused, so every other request would be
+//     refused too, and the run ends with exit code 4 anyway): its answer is delivered, requests
+//     not yet sent are not sent, and those in flight are cancelled and not delivered. The
+//     returned error is that answer's Err (IsAuth reports true).
+//   - Graph asking to wait longer than the client waits (a Retry-After beyond Options.MaxWait,
+//     the attempts or ctx's deadline): the client keeps that time (NotBefore), so every request
+//     not yet sent ends at once, without being sent, with a *ThrottledError of its own (Err nil),
+//     and is delivered like any failed request; requests already in flight finish. The same
+//     holds when the client was held off before the call (SetNotBefore). The returned error
+//     wraps the first *ThrottledError delivered.
+//   - The end of ctx: requests not yet sent are not sent; those in flight fail with ctx's
+//     error and are delivered. When N of the M requests were never sent, the returned error
+//     (joined with a *ThrottledError, if any) reads "graph: get presences: N of M requests not
+//     sent: " and wraps context.Cause(ctx).
+//
+// Otherwise StreamPresences returns nil, even when requests failed: their answers say so.
+func (c *Client) StreamPresences(ctx context.Context, ids []string, got func(PresenceAnswer)) error {
+	return c.streamPresences(ctx, uniqueIDs(ids), got).err()
+}
+
+// presenceStream is what stopped a stream of presence requests, if anything.
+type presenceStream struct {
+	cause     error // context.Cause of the caller's ctx at the end
+	refusal   error // the first 401/403 answer's Err
+	throttled error // the first *ThrottledError answer's Err
+	unsent    int   // requests never sent
+	requests  int
+}
+
+func (s presenceStream) err() error {
+	if s.refusal != nil {
+		return s.refusal
+	}
+	return errors.Join(s.throttled, s.notSent())
+}
+
+// notSent is the error for requests the end of ctx kept from being sent (a refusal says enough
+// on its own).
+func (s presenceStream) notSent() error {
+	if s.unsent == 0 || s.refusal != nil {
+		return nil
+	}
+	return wrapOp("get presences", fmt.Errorf("%d of %d requests not sent: %w", s.unsent, s.requests, s.cause))
+}
+
+// streamPresences is StreamPresences on ids already deduplicated.
+func (c *Client) streamPresences(ctx context.Context, ids []string, got func(PresenceAnswer)) presenceStream {
+	s := presenceStream{requests: (len(ids) + MaxPresenceIDs - 1) / MaxPresenceIDs}
+	if s.requests == 0 {
+		return s
+	}
+	// Buffered for every request, so no request waits for got.
+	answers := make(chan PresenceAnswer, s.requests)
+	var sent atomic.Int64
+	// Only a refusal is returned to the group, so only a refusal (or the end of ctx) cancels
+	// gctx; every other failure stays with its request.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.concurrency)
+	go func() {
+		for first := 0; first < len(ids) && gctx.Err() == nil; first += MaxPresenceIDs {
+			chunk := ids[first:min(first+MaxPresenceIDs, len(ids))]
+			g.Go(func() error {
+				if gctx.Err() != nil {
+					return nil // refused elsewhere, or the caller gave up while this one waited
+				}
+				sent.Add(1)
+				a := c.presenceRequest(gctx, first, chunk)
+				if cutShort(ctx, gctx, a.Err) {
+					return nil // it adds nothing to the refusal that cut it short
+				}
+				answers <- a
+				if IsAuth(a.Err) {
+					return a.Err
+				}
+				return nil
+			})
+		}
+		_ = g.Wait()
+		close(answers)
+	}()
+	answered := 0
+	for a := range answers {
+		var te *ThrottledError
+		switch {
+		case a.Err == nil:
+			answered++
+			reportProgress(ctx, answered, s.requests)
+		case IsAuth(a.Err) && s.refusal == nil:
+			s.refusal = a.Err
+		case errors.As(a.Err, &te) && s.throttled == nil:
+			s.throttled = a.Err
+		}
+		got(a)
+	}
+	s.unsent = s.requests - int(sent.Load())
+	s.cause = context.Cause(ctx)
+	return s
+}
+
+// cutShort reports whether err ended a request because another request was refused: gctx (the
+// group's) was cancelled, ctx (the caller's) was not, and err is that cancellation, which
+// errgroup gives the refusal as its cause.
+func cutShort(ctx, gctx context.Context, err error) bool {
+	return err != nil && gctx.Err() != nil && ctx.Err() == nil &&
+		(errors.Is(err, context.Cause(gctx)) || errors.Is(err, context.Canceled))
+}
+
+// presenceRequest makes the request for ids, which start at position first of all the ids.
+func (c *Client) presenceRequest(ctx context.Context, first int, ids []string) PresenceAnswer {
+	a := PresenceAnswer{IDs: ids}
+	got, err := c.presenceChunk(ctx, ids)
+	if err != nil {
+		a.Err = wrapOp(fmt.Sprintf("get presences (ids %d-%d)", first+1, first+len(ids)), err)
+		return a
+	}
+	a.Presences = got
+	for _, id := range ids {
+		if _, ok := got[id]; !ok {
+			a.Missing = append(a.Missing, id)
+		}
+	}
+	return a
+}
+
+// GetPresences reads the presence of many users by object id: StreamPresences, with the answers
+// gathered in the order of the ids. Duplicate and empty ids are dropped first; zero ids make no
+// request.
 //
 // A failed request (after its retries) does not stop the others: the error names the failed id
 // ranges and the result holds what the other requests returned, so that a pass can go on with
 // them. Ids of a failed range are in neither Presences nor Missing.
 //
-// Two things do stop the requests not yet sent, and cancel those in flight: a 401/403 (the
-// token or a permission is refused, so every other request would be refused too, and the run
-// ends with exit code 4 anyway) and the end of ctx.
+// A 401/403, a wait Graph asked for that the client does not make, and the end of ctx stop the
+// requests not yet sent, as StreamPresences says. The error joins, in the order of the ids, the
+// error of every request delivered that failed, then (unless a request was refused) how many
+// requests the end of ctx kept from being sent.
 func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult, error) {
 	ids = uniqueIDs(ids)
 	res := PresenceResult{Presences: make(map[string]Presence, len(ids))}
-	if len(ids) == 0 {
-		return res, nil
-	}
-	type chunk struct {
-		first int // index into ids
-		ids   []string
-		sent  bool
-		got   map[string]Presence
-		err   error
-	}
-	var chunks []*chunk
+	var answers []PresenceAnswer
+	s := c.streamPresences(ctx, ids, func(a PresenceAnswer) { answers = append(answers, a) })
+	// The requests took the ids in order, so a request's first id orders the answers.
+	pos := make(map[string]int, len(answers))
 	for i := 0; i < len(ids); i += MaxPresenceIDs {
-		chunks = append(chunks, &chunk{first: i, ids: ids[i:min(i+MaxPresenceIDs, len(ids))]})
+		pos[ids[i]] = i
 	}
-
-	// Only a refusal is returned to the group, so only a refusal (or the end of ctx) cancels
-	// gctx; every other failure stays with its chunk.
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.concurrency)
-	var finished atomic.Int64
-	for _, ch := range chunks {
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			if gctx.Err() != nil {
-				return nil // refused elsewhere, or the caller gave up while this one waited
-			}
-			ch.sent = true
-			ch.got, ch.err = c.presenceChunk(gctx, ch.ids)
-			switch {
-			case ch.err == nil:
-				reportProgress(ctx, int(finished.Add(1)), len(chunks))
-			case IsAuth(ch.err):
-				return ch.err
-			}
-			return nil
-		})
-	}
-	refused := g.Wait() != nil
-
+	slices.SortFunc(answers, func(a, b PresenceAnswer) int { return pos[a.IDs[0]] - pos[b.IDs[0]] })
 	var errs []error
-	unsent := 0
-	for _, ch := range chunks {
-		switch {
-		case !ch.sent:
-			unsent++
-		case ch.err != nil:
-			// A request cut short because another one was refused adds nothing to that refusal.
-			if refused && ctx.Err() == nil && errors.Is(ch.err, context.Canceled) {
-				continue
-			}
-			op := fmt.Sprintf("get presences (ids %d-%d)", ch.first+1, ch.first+len(ch.ids))
-			errs = append(errs, wrapOp(op, ch.err))
-		default:
-			for _, id := range ch.ids {
-				if p, ok := ch.got[id]; ok {
-					res.Presences[id] = p
-				} else {
-					res.Missing = append(res.Missing, id)
-				}
-			}
+	for _, a := range answers {
+		if a.Err != nil {
+			errs = append(errs, a.Err)
+			continue
 		}
+		maps.Copy(res.Presences, a.Presences)
+		res.Missing = append(res.Missing, a.Missing...)
 	}
-	if unsent > 0 && !refused {
-		// Only the end of ctx leaves requests unsent without a refusal to report.
-		errs = append(errs, wrapOp("get presences", fmt.Errorf("%d of %d requests not sent: %w",
-			unsent, len(chunks), context.Cause(ctx))))
-	}
-	return res, errors.Join(errs...)
+	return res, errors.Join(append(errs, s.notSent())...)
 }
 
 // presenceChunk makes one getPresencesByUserId request and maps the answers back to the ids as

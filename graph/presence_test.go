@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +18,18 @@ import (
 )
 
 func guid(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-000000000000", i) }
+
+// guids makes n object ids; the double knows the first `known` of them, Away/Away.
+func guids(s *graphtest.Server, n, known int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = guid(i)
+		if i < known {
+			s.AddUser(graphtest.User{ID: ids[i], Availability: "Away", Activity: "Away"})
+		}
+	}
+	return ids
+}
 
 func TestGetPresencesChunks(t *testing.T) {
 	tests := []struct {
@@ -31,13 +45,7 @@ func TestGetPresencesChunks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.n), func(t *testing.T) {
 			e := newEnv(t, everything, nil)
-			ids := make([]string, tt.n)
-			for i := range ids {
-				ids[i] = guid(i)
-				if i < tt.known {
-					e.s.AddUser(graphtest.User{ID: ids[i], Availability: "Away", Activity: "Away"})
-				}
-			}
+			ids := guids(e.s, tt.n, tt.known)
 			res, err := e.c.GetPresences(t.Context(), ids)
 			if err != nil {
 				t.Fatal(err)
@@ -134,10 +142,7 @@ func TestGetPresencesConcurrency(t *testing.T) {
 		bt = &barrierTransport{base: o.HTTPClient.Transport, limit: 3, full: make(chan struct{})}
 		o.HTTPClient = &http.Client{Transport: bt}
 	})
-	ids := make([]string, 10*650)
-	for i := range ids {
-		ids[i] = guid(i)
-	}
+	ids := guids(e.s, 10*650, 0)
 	if _, err := e.c.GetPresences(t.Context(), ids); err != nil {
 		t.Fatal(err)
 	}
@@ -159,11 +164,7 @@ func TestGetPresencesChunkFails(t *testing.T) {
 			}
 		}}}
 	})
-	ids := make([]string, 1400)
-	for i := range ids {
-		ids[i] = guid(i)
-		e.s.AddUser(graphtest.User{ID: ids[i]})
-	}
+	ids := guids(e.s, 1400, 1400)
 	res, err := e.c.GetPresences(t.Context(), ids)
 	var ge *graph.Error
 	if !errors.As(err, &ge) || ge.Status != 500 || !strings.HasPrefix(err.Error(), "graph: get presences (ids 651-1300): 500 Internal Server Error") {
@@ -182,29 +183,35 @@ func TestGetPresencesChunkFails(t *testing.T) {
 func TestGetPresencesRefusalStopsTheRest(t *testing.T) {
 	tests := []struct {
 		status       int
-		wantRequests int // the first range only; a 401 is retried once with a renewed token
+		held         int // ranges held in flight while another is refused (Concurrency held+1)
+		wantRequests int // without held ranges: the first range only; a 401 is retried once with a renewed token
 	}{
-		{http.StatusForbidden, 1},
-		{http.StatusUnauthorized, 2},
+		{http.StatusForbidden, 0, 1},
+		{http.StatusUnauthorized, 0, 2},
+		{http.StatusForbidden, 2, 0}, // the two in flight are cancelled and add nothing
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
-			e := newEnv(t, everything, func(o *graph.Options) { o.Concurrency = 1 })
-			ids := make([]string, 1400)
-			for i := range ids {
-				ids[i] = guid(i)
-				e.s.AddUser(graphtest.User{ID: ids[i]})
+		t.Run(fmt.Sprint(tt.status, "/", tt.held), func(t *testing.T) {
+			e := newEnv(t, everything, func(o *graph.Options) { o.Concurrency = tt.held + 1 })
+			ids := guids(e.s, 1400, 1400)
+			if tt.held > 0 {
+				e.s.AddFault(graphtest.Fault{Path: presencePath, Delay: time.Minute, Times: tt.held})
 			}
 			e.s.AddFault(graphtest.Fault{Path: presencePath, Status: tt.status})
 			res, err := e.c.GetPresences(t.Context(), ids)
 			if !graph.IsAuth(err) {
 				t.Fatalf("got %v, want the %d", err, tt.status)
 			}
-			if n := e.s.CountRequests("POST", presencePath); n != tt.wantRequests {
+			// Held requests are logged only once the server sees them cancelled; they were
+			// in flight all together.
+			if n := e.s.MaxInFlight(); tt.held > 0 && n != tt.held+1 {
+				t.Errorf("%d requests in flight, want %d", n, tt.held+1)
+			}
+			if n := e.s.CountRequests("POST", presencePath); tt.held == 0 && n != tt.wantRequests {
 				t.Errorf("%d requests, want %d: nothing after the refusal", n, tt.wantRequests)
 			}
-			if msg := err.Error(); !strings.HasPrefix(msg, "graph: get presences (ids 1-650): ") || strings.Count(msg, "graph:") != 1 {
-				t.Errorf("error %q, want the first range's refusal alone", msg)
+			if msg := err.Error(); !strings.HasPrefix(msg, "graph: get presences (ids ") || !strings.Contains(msg, ": 40") || strings.Count(msg, "graph:") != 1 {
+				t.Errorf("error %q, want one range's refusal alone", msg)
 			}
 			if len(res.Presences)+len(res.Missing) != 0 {
 				t.Errorf("result %+v from refused requests", res)
@@ -213,23 +220,188 @@ func TestGetPresencesRefusalStopsTheRest(t *testing.T) {
 	}
 }
 
-func TestGetPresencesCancelStopsTheRest(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	e := newEnv(t, everything, func(o *graph.Options) {
-		o.Concurrency = 1
-		o.HTTPClient = &http.Client{Transport: &hookTransport{base: o.HTTPClient.Transport, after: func(int) { cancel() }}}
-	})
-	ids := make([]string, 1400)
-	for i := range ids {
-		ids[i] = guid(i)
+// answerLog is a got for StreamPresences that records the answers and fails the test when a
+// call overlaps another. The slice is appended to without a lock, so the race detector also
+// catches calls from two goroutines.
+type answerLog struct {
+	t       *testing.T
+	inside  atomic.Int32
+	answers []graph.PresenceAnswer
+}
+
+func (l *answerLog) got(a graph.PresenceAnswer) {
+	if l.inside.Add(1) != 1 {
+		l.t.Error("got called while another call was running")
 	}
-	_, err := e.c.GetPresences(ctx, ids)
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "2 of 3 requests not sent") {
-		t.Fatalf("got %v, want context.Canceled saying 2 of 3 requests were not sent", err)
+	defer l.inside.Add(-1)
+	time.Sleep(20 * time.Millisecond) // long enough for an overlapping call to show
+	l.answers = append(l.answers, a)
+}
+
+func TestStreamPresences(t *testing.T) {
+	var bt *barrierTransport
+	e := newEnv(t, everything, func(o *graph.Options) {
+		o.Concurrency = 3
+		// All three requests in flight at once, so their answers come together.
+		bt = &barrierTransport{base: o.HTTPClient.Transport, limit: 3, full: make(chan struct{})}
+		o.HTTPClient = &http.Client{Transport: bt}
+	})
+	ids := guids(e.s, 1400, 1350)
+	var progress [][2]int
+	ctx := graph.WithProgress(t.Context(), func(done, total int) { progress = append(progress, [2]int{done, total}) })
+	l := &answerLog{t: t}
+	if err := e.c.StreamPresences(ctx, append(ids, ids[0], " "+ids[1]+" "), l.got); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.s.Requests()); n != 3 || bt.max != 3 {
+		t.Fatalf("%d requests, %d in flight at most; want 3 and 3", n, bt.max)
+	}
+	if len(l.answers) != 3 {
+		t.Fatalf("got called %d times, want once per request", len(l.answers))
+	}
+	delivered := map[string]int{}
+	sizes := map[int]bool{}
+	for _, a := range l.answers {
+		if a.Err != nil {
+			t.Fatalf("answer for %d ids: %v", len(a.IDs), a.Err)
+		}
+		sizes[len(a.IDs)] = true
+		if len(a.Presences)+len(a.Missing) != len(a.IDs) {
+			t.Errorf("answer for %d ids has %d presences and %d missing", len(a.IDs), len(a.Presences), len(a.Missing))
+		}
+		for _, id := range a.IDs {
+			delivered[id]++
+			if p, ok := a.Presences[id]; ok && p != (graph.Presence{ID: id, Availability: "Away", Activity: "Away"}) {
+				t.Errorf("presence of %s = %+v", id, p)
+			}
+		}
+		for _, id := range a.Missing {
+			if _, ok := a.Presences[id]; ok || !slices.Contains(ids[1350:], id) {
+				t.Errorf("%s missing, but it exists or was answered", id)
+			}
+		}
+	}
+	if len(delivered) != len(ids) || !sizes[650] || !sizes[100] {
+		t.Errorf("%d distinct ids delivered in answers of sizes %v; want all %d in 650, 650 and 100", len(delivered), sizes, len(ids))
+	}
+	for id, n := range delivered {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", id, n)
+		}
+	}
+	if want := [][2]int{{1, 3}, {2, 3}, {3, 3}}; !slices.Equal(progress, want) {
+		t.Errorf("progress %v, want %v", progress, want)
+	}
+}
+
+// A refusal stops the stream: the requests not yet sent are not sent, and those in flight are
+// cancelled and not delivered; the refusal is returned.
+func TestStreamPresencesRefusal(t *testing.T) {
+	tests := []struct {
+		name        string
+		concurrency int
+		faults      []graphtest.Fault
+		wantSent    int
+	}{
+		{"the rest not sent", 1, []graphtest.Fault{{Path: presencePath, Status: 403}}, 1},
+		{"the rest in flight cancelled", 3, []graphtest.Fault{
+			{Path: presencePath, Delay: time.Minute, Times: 2}, // the first two held until the client leaves
+			{Path: presencePath, Status: 403},
+		}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, everything, func(o *graph.Options) { o.Concurrency = tt.concurrency })
+			ids := guids(e.s, 1400, 1400)
+			for _, f := range tt.faults {
+				e.s.AddFault(f)
+			}
+			l := &answerLog{t: t}
+			err := e.c.StreamPresences(t.Context(), ids, l.got)
+			if !graph.IsAuth(err) {
+				t.Fatalf("got %v, want the 403", err)
+			}
+			if len(l.answers) != 1 || l.answers[0].Err != err || l.answers[0].Presences != nil {
+				for _, a := range l.answers {
+					t.Errorf("answer for %d ids from %s: %v", len(a.IDs), a.IDs[0], a.Err)
+				}
+				t.Fatalf("%d answers; want only the refused one, with the error returned", len(l.answers))
+			}
+			if n := e.s.MaxInFlight(); n != tt.wantSent {
+				t.Errorf("%d requests in flight at most, want %d", n, tt.wantSent)
+			}
+			if n := e.s.CountRequests("POST", presencePath); n != tt.wantSent {
+				t.Errorf("%d requests, want %d", n, tt.wantSent)
+			}
+		})
+	}
+}
+
+// A Retry-After longer than the client waits stops the requests not yet sent: each is delivered
+// with a *ThrottledError of its own without being sent, and the first one is returned.
+func TestStreamPresencesThrottled(t *testing.T) {
+	clk := &clock{t: t0}
+	e := newEnv(t, everything, func(o *graph.Options) { o.MaxWait, o.Now, o.Concurrency = 10*time.Second, clk.now, 1 })
+	ids := guids(e.s, 1400, 1400)
+	e.s.AddFault(graphtest.Fault{Path: presencePath, Status: 429, RetryAfter: "120"})
+	l := &answerLog{t: t}
+	err := e.c.StreamPresences(t.Context(), ids, l.got)
+	var te *graph.ThrottledError
+	if !errors.As(err, &te) || te.Err == nil || te.Err.Status != 429 || !te.Until.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("got %v, want the 429's *ThrottledError until 09:02:00", err)
+	}
+	if !strings.HasPrefix(err.Error(), "graph: get presences (ids 1-650): throttled: ") {
+		t.Errorf("error %q, want the first range's", err)
 	}
 	if n := len(e.s.Requests()); n != 1 {
-		t.Errorf("%d requests after the caller gave up, want 1", n)
+		t.Errorf("%d requests, want 1: nothing is sent before 09:02:00", n)
+	}
+	if len(l.answers) != 3 {
+		t.Fatalf("got called %d times, want 3", len(l.answers))
+	}
+	for i, a := range l.answers {
+		if !errors.As(a.Err, &te) || (i > 0) != (te.Err == nil) || a.Presences != nil {
+			t.Errorf("answer %d for ids %s..: %v; want a *ThrottledError, with Graph's answer only for the first", i, a.IDs[0], a.Err)
+		}
+	}
+}
+
+// The end of ctx: the requests not sent are counted in the error; the one in flight is
+// delivered (StreamPresences) or joined to the error (GetPresences).
+func TestPresencesCancelStopsTheRest(t *testing.T) {
+	tests := []struct {
+		name string
+		read func(t *testing.T, ctx context.Context, c *graph.Client, ids []string) error
+	}{
+		{"GetPresences", func(t *testing.T, ctx context.Context, c *graph.Client, ids []string) error {
+			_, err := c.GetPresences(ctx, ids)
+			return err
+		}},
+		{"StreamPresences", func(t *testing.T, ctx context.Context, c *graph.Client, ids []string) error {
+			l := &answerLog{t: t}
+			err := c.StreamPresences(ctx, ids, l.got)
+			if len(l.answers) != 1 || len(l.answers[0].IDs) != 650 || l.answers[0].IDs[0] != ids[0] {
+				t.Errorf("%d answers, want the first range's alone", len(l.answers))
+			}
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			e := newEnv(t, everything, func(o *graph.Options) {
+				o.Concurrency = 1
+				o.HTTPClient = &http.Client{Transport: &hookTransport{base: o.HTTPClient.Transport, after: func(int) { cancel() }}}
+			})
+			err := tt.read(t, ctx, e.c, guids(e.s, 1400, 0))
+			if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "graph: get presences: 2 of 3 requests not sent: context canceled") {
+				t.Fatalf("got %v, want context.Canceled saying 2 of 3 requests were not sent", err)
+			}
+			if n := len(e.s.Requests()); n != 1 {
+				t.Errorf("%d requests after the caller gave up, want 1", n)
+			}
+		})
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"slices"
 	"time"
+
+	"github.com/teamsface/teamsface/internal/atomicfile"
 )
 
 // tokenCacheFile is the name of the Graph token cache inside the state directory.
@@ -89,9 +91,9 @@ func readTokenFile(dir string, key cacheKey, log *slog.Logger) *tokenFile {
 	return &f
 }
 
-// writeTokenFile replaces the cache atomically: a temporary file in the same directory, created
-// 0600, synced, then renamed over the old one, so a run killed half-way leaves the old or the new
-// file, never a torn one, and no other process ever sees a partly written token.
+// writeTokenFile replaces the cache atomically (see atomicfile.WriteFile), created 0600, so a run
+// killed half-way leaves the old or the new file, never a torn one, and no other process ever sees
+// a partly written token.
 func writeTokenFile(dir string, f *tokenFile) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("save token: %w", err)
@@ -101,42 +103,10 @@ func writeTokenFile(dir string, f *tokenFile) error {
 	if err != nil {
 		return fmt.Errorf("save token: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".token-graph-*.tmp") // CreateTemp opens 0600
-	if err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, tokenCacheFile), data, 0o600); err != nil {
 		return fmt.Errorf("save token: %w", err)
 	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName) // no-op after a successful rename
-	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		tmp.Close()
-		return fmt.Errorf("save token: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save token: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save token: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save token: %w", err)
-	}
-	if err := os.Rename(tmpName, filepath.Join(dir, tokenCacheFile)); err != nil {
-		return fmt.Errorf("save token: %w", err)
-	}
-	syncDir(dir)
 	return nil
-}
-
-// syncDir makes the rename durable; failure only costs durability, not correctness.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	_ = d.Close()
 }
 
 // Logout forgets the cached Graph tokens by removing token-graph.json from cacheDir. A missing file

@@ -90,18 +90,3 @@ func (c *Client) listUsers(ctx context.Context, op, next string, header map[stri
 	}
 	return all, nil
 }
-
-// GetUser reads one user by object id or user principal name. An unknown user is an *Error with
-// Status 404.
-func (c *Client) GetUser(ctx context.Context, idOrUPN string) (User, error) {
-	op := "get user " + idOrUPN
-	if strings.TrimSpace(idOrUPN) == "" {
-		return User{}, wrapOp("get user", errors.New("empty id or user principal name"))
-	}
-	var w wireUser
-	u := c.url("/v1.0/users/"+url.PathEscape(idOrUPN), "$select="+userSelect)
-	if err := c.do(ctx, call{method: http.MethodGet, url: u}, &w); err != nil {
-		return User{}, wrapOp(op, err)
-	}
-	return w.user(), nil
-}

@@ -103,30 +103,6 @@ func TestListGroupUsers(t *testing.T) {
 	}
 }
 
-func TestGetUser(t *testing.T) {
-	e := newEnv(t, everything, nil)
-	e.s.AddUser(graphtest.User{ID: "11111111-0000-4000-8000-000000000001", UserPrincipalName: "alice@contoso.com", AccountEnabled: true})
-	e.s.AddUser(graphtest.User{ID: "guest-1", UserPrincipalName: "bob_fabrikam.com#EXT#@contoso.onmicrosoft.com"})
-	for _, tt := range []struct{ in, wantID string }{
-		{"11111111-0000-4000-8000-000000000001", "11111111-0000-4000-8000-000000000001"},
-		{"Alice@Contoso.com", "11111111-0000-4000-8000-000000000001"},
-		{"bob_fabrikam.com#EXT#@contoso.onmicrosoft.com", "guest-1"}, // '#' must be escaped, not cut off as a fragment
-	} {
-		u, err := e.c.GetUser(t.Context(), tt.in)
-		if err != nil || u.ID != tt.wantID {
-			t.Errorf("GetUser(%q) = %+v, %v; want id %s", tt.in, u, err, tt.wantID)
-		}
-	}
-	_, err := e.c.GetUser(t.Context(), "carol@contoso.com")
-	var ge *graph.Error
-	if !errors.As(err, &ge) || ge.Status != 404 || ge.Code != "Request_ResourceNotFound" {
-		t.Fatalf("got %v, want *graph.Error 404 Request_ResourceNotFound", err)
-	}
-	if !strings.HasPrefix(err.Error(), "graph: get user carol@contoso.com: 404 Not Found") {
-		t.Errorf("error %q", err)
-	}
-}
-
 // A nextLink pointing anywhere but the Graph endpoint is not followed: it would get our token.
 func TestNextLinkMustStayOnEndpoint(t *testing.T) {
 	var hits int

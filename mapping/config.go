@@ -40,7 +40,8 @@ type Microsoft struct {
 	CertificateFile  string `yaml:"certificate_file"`
 	Group            string `yaml:"group"`
 	// AuthorityHost and GraphEndpoint are origins without a trailing slash
-	// once loaded; empty means the cloud's default (see Authority, GraphRoot).
+	// once loaded; empty means the cloud's default, which the Graph client's
+	// cloud table knows (graph.ResolveCloud).
 	AuthorityHost string `yaml:"authority_host"`
 	GraphEndpoint string `yaml:"graph_endpoint"`
 	// Concurrency is how many presence requests may be in flight at once.
@@ -216,32 +217,9 @@ func DefaultRules() []Rule {
 	}
 }
 
-// Clouds maps microsoft.cloud to its sign-in host and Graph root.
-var Clouds = map[string]struct{ AuthorityHost, GraphEndpoint string }{
-	"global":    {"https://login.microsoftonline.com", "https://graph.microsoft.com"},
-	"usgov":     {"https://login.microsoftonline.us", "https://graph.microsoft.us"},
-	"usgov-dod": {"https://login.microsoftonline.us", "https://dod-graph.microsoft.us"},
-	"china":     {"https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"},
-}
-
+// cloudNames are the values microsoft.cloud accepts: the names of the Graph client's cloud
+// table (graph.CloudNames), which holds each cloud's sign-in host and Graph root.
 var cloudNames = []string{"global", "usgov", "usgov-dod", "china"}
-
-// Authority is the sign-in origin: authority_host if set, else the cloud's.
-func (m Microsoft) Authority() string {
-	if m.AuthorityHost != "" {
-		return strings.TrimSuffix(m.AuthorityHost, "/")
-	}
-	return Clouds[m.Cloud].AuthorityHost
-}
-
-// GraphRoot is the Graph origin (without /v1.0): graph_endpoint if set, else
-// the cloud's. The token scope is GraphRoot()+"/.default".
-func (m Microsoft) GraphRoot() string {
-	if m.GraphEndpoint != "" {
-		return strings.TrimSuffix(m.GraphEndpoint, "/")
-	}
-	return Clouds[m.Cloud].GraphEndpoint
-}
 
 // Load reads, parses and validates the file at path and fills in defaults.
 // Every problem is a *ConfigError (several come as ConfigErrors).

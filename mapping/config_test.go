@@ -71,12 +71,6 @@ func TestParseDefaults(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
 	}
-	if got := c.Microsoft.Authority(); got != "https://login.microsoftonline.com" {
-		t.Errorf("Authority() = %q", got)
-	}
-	if got := c.Microsoft.GraphRoot(); got != "https://graph.microsoft.com" {
-		t.Errorf("GraphRoot() = %q", got)
-	}
 }
 
 func TestParseGraphConcurrency(t *testing.T) {
@@ -132,11 +126,11 @@ tests:
 	if m.ClientSecretEnv != "" || m.ClientSecretFile != "/etc/teamsface/secret" {
 		t.Errorf("a secret file must not get the default variable as well: %+v", m)
 	}
-	if m.AuthorityHost != "https://127.0.0.1:8443" || m.Authority() != "https://127.0.0.1:8443" {
+	if m.AuthorityHost != "https://127.0.0.1:8443" {
 		t.Errorf("authority_host not trimmed: %q", m.AuthorityHost)
 	}
-	if m.GraphRoot() != "https://graph.example.test" {
-		t.Errorf("GraphRoot() = %q", m.GraphRoot())
+	if m.GraphEndpoint != "https://graph.example.test" {
+		t.Errorf("graph_endpoint = %q", m.GraphEndpoint)
 	}
 
 	u := c.Users

@@ -125,26 +125,6 @@ func (c *Client) PutPhoneConfig(ctx context.Context, userID int, pc PhoneConfig)
 	return nil
 }
 
-// SetDND switches one user's Do-Not-Disturb: it reads the phone config, changes only
-// doNotDisturb and writes the whole config back, so call waiting, the shown number and the
-// primary phone stay as they were. Nothing is written when DND already has the wanted value.
-// before is the config as read (zero if the read failed).
-func (c *Client) SetDND(ctx context.Context, userID int, on bool) (wrote bool, before PhoneConfig, err error) {
-	before, err = c.PhoneConfig(ctx, userID)
-	if err != nil {
-		return false, PhoneConfig{}, err
-	}
-	if before.DoNotDisturb == on {
-		return false, before, nil
-	}
-	after := before
-	after.DoNotDisturb = on
-	if _, err := c.do(ctx, http.MethodPut, phoneConfigPath(userID), after); err != nil {
-		return false, before, fmt.Errorf("starface: set DND of user %d: %w", userID, err)
-	}
-	return true, before, nil
-}
-
 // CheckWrite proves the login may write phone configs (login --check): it reads one user's
 // config and puts it back unchanged.
 func (c *Client) CheckWrite(ctx context.Context, userID int) error {

@@ -94,49 +94,6 @@ func fields(p starface.PhoneConfig) [4]any {
 	return [4]any{p.CallWaiting, p.DisplayNumberID, p.DoNotDisturb, p.PrimaryPhoneID}
 }
 
-func TestSetDND(t *testing.T) {
-	tests := []struct {
-		name     string
-		user     int
-		handSet  *bool // the user pressed DND on the phone before
-		on       bool
-		wantWrit bool
-	}{
-		{"switch on", 17, nil, true, true},
-		{"already on by hand", 17, ptr(true), true, false},
-		{"switch off", 18, nil, false, true},
-		{"already off", 17, nil, false, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t)
-			if tt.handSet != nil {
-				s.SetDND(tt.user, *tt.handSet)
-			}
-			orig := s.PhoneConfigOf(tt.user)
-			c := newClient(t, s, nil)
-			wrote, before, err := c.SetDND(context.Background(), tt.user, tt.on)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if wrote != tt.wantWrit || fields(before) != fields(orig) {
-				t.Errorf("wrote = %v, before = %v; want %v, %v", wrote, before, tt.wantWrit, orig)
-			}
-			after := s.PhoneConfigOf(tt.user)
-			want := orig
-			want.DoNotDisturb = tt.on
-			if fields(after) != fields(want) {
-				t.Errorf("PBX holds %v, want %v (the other three fields unchanged)", after, want)
-			}
-			if n := s.CountRequests("PUT", ""); (n == 1) != tt.wantWrit || n > 1 {
-				t.Errorf("%d PUTs, want write=%v", n, tt.wantWrit)
-			}
-		})
-	}
-}
-
-func ptr[T any](v T) *T { return &v }
-
 // Fields a newer STARFACE adds to the phone config are sent back as they were read.
 func TestPhoneConfigKeepsUnknownFields(t *testing.T) {
 	s := newServer(t)
@@ -145,7 +102,7 @@ func TestPhoneConfigKeepsUnknownFields(t *testing.T) {
 		Extra: map[string]json.RawMessage{"ringTone": json.RawMessage(`"classic"`)},
 	}})
 	c := newClient(t, s, nil)
-	if _, _, err := c.SetDND(context.Background(), 30, true); err != nil {
+	if err := switchDND(context.Background(), c, 30, true); err != nil {
 		t.Fatal(err)
 	}
 	var put map[string]any
@@ -172,9 +129,8 @@ func TestPhoneConfigNullRoundTrip(t *testing.T) {
 	c := newClient(t, s, nil)
 	ctx := context.Background()
 	for _, on := range []bool{true, false} {
-		wrote, _, err := c.SetDND(ctx, 31, on)
-		if err != nil || !wrote {
-			t.Fatalf("SetDND(%v) = %v, %v", on, wrote, err)
+		if err := switchDND(ctx, c, 31, on); err != nil {
+			t.Fatalf("switch DND to %v: %v", on, err)
 		}
 		reqs := s.Requests()
 		put := reqs[len(reqs)-1]
@@ -227,8 +183,10 @@ func TestNonAdminWrite(t *testing.T) {
 	if !strings.HasPrefix(err.Error(), "starface: check write access with user 1: 403 Forbidden") {
 		t.Errorf("message = %q", err)
 	}
-	if _, _, err := c.SetDND(ctx, 1, true); !errors.As(err, &se) || se.Status != 403 {
-		t.Errorf("SetDND on another user: %v", err)
+	on := s.PhoneConfigOf(1)
+	on.DoNotDisturb = true
+	if err := c.PutPhoneConfig(ctx, 1, on); !errors.As(err, &se) || se.Status != 403 {
+		t.Errorf("PutPhoneConfig on another user: %v", err)
 	}
 	if s.PhoneConfigOf(1).DoNotDisturb {
 		t.Error("the PBX changed after a 403")
@@ -282,7 +240,9 @@ func TestRetries(t *testing.T) {
 			func(c *starface.Client) error { _, err := c.PhoneConfig(context.Background(), 17); return err },
 			"GET", 1, 404, nil},
 		{"PUT 503 not retried", starfacetest.Fault{Method: "PUT", Path: "/rest/users/17", Status: 503},
-			func(c *starface.Client) error { _, _, err := c.SetDND(context.Background(), 17, true); return err },
+			func(c *starface.Client) error {
+				return c.PutPhoneConfig(context.Background(), 17, starface.PhoneConfig{DisplayNumberID: 12, DoNotDisturb: true, PrimaryPhoneID: 22})
+			},
 			"PUT", 1, 503, nil},
 	}
 	for _, tt := range tests {
@@ -338,7 +298,7 @@ func TestHeadersAndLogs(t *testing.T) {
 	if _, err := c.Users(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := c.SetDND(ctx, 17, true); err != nil {
+	if err := switchDND(ctx, c, 17, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Logout(ctx); err != nil {

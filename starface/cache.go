@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/teamsface/teamsface/internal/atomicfile"
 )
 
 // CacheFileName is the token cache's name inside Options.TokenCacheDir.
@@ -98,8 +100,8 @@ func (c *Client) removeCache() error {
 	return c.writeCache(cf)
 }
 
-// writeCache replaces the file atomically: a temp file (created 0600) in the same directory,
-// fsync, rename. A run killed half-way leaves the old file or the new one.
+// writeCache replaces the file atomically (see atomicfile.WriteFile), created 0600: a run killed
+// half-way leaves the old file or the new one.
 func (c *Client) writeCache(cf cacheFile) error {
 	if err := os.MkdirAll(c.cacheDir, 0o700); err != nil {
 		return fmt.Errorf("token cache: %w", err)
@@ -108,27 +110,7 @@ func (c *Client) writeCache(cf cacheFile) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(c.cacheDir, ".token-starface-*.tmp")
-	if err != nil {
-		return fmt.Errorf("token cache: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("token cache: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("token cache: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("token cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("token cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), c.cachePath()); err != nil {
+	if err := atomicfile.WriteFile(c.cachePath(), data, 0o600); err != nil {
 		return fmt.Errorf("token cache: %w", err)
 	}
 	return nil

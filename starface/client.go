@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/teamsface/teamsface/internal/ctxtime"
 )
 
 // Options configure a Client. URL and Login are required.
@@ -175,7 +177,7 @@ func New(o Options) (*Client, error) {
 		c.retries = 0
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = ctxtime.Sleep
 	}
 	if strings.HasPrefix(base, "http://") {
 		c.warnings = append(c.warnings, "starface: url uses http://, the password or login secret and the tokens travel in clear text")
@@ -224,15 +226,4 @@ func normalizeURL(raw string) (string, error) {
 	p = strings.TrimSuffix(p, "/rest")
 	p = strings.TrimRight(p, "/")
 	return u.Scheme + "://" + u.Host + p, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

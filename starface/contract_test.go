@@ -449,11 +449,11 @@ func contractScenario(t *testing.T) *starfacetest.Server {
 	alice := starface.UserRef{ID: 17, Login: "0003"}
 	var rs []starface.Redirect
 	steps := []func() error{
-		func() error { _, _, err := c.SetDND(ctx, 40, true); return err },
+		func() error { return switchDND(ctx, c, 40, true) },
 		func() error { _, err := c.Users(ctx); return err },
 		func() error { _, err := c.GroupMembers(ctx, "sales"); return err },
-		func() error { _, _, err := c.SetDND(ctx, 17, true); return err },
-		func() error { _, _, err := c.SetDND(ctx, 17, false); return err },
+		func() error { return switchDND(ctx, c, 17, true) },
+		func() error { return switchDND(ctx, c, 17, false) },
 		func() error { return c.CheckWrite(ctx, 18) },
 		func() error { _, err := c.Rights(ctx); return err },
 		func() error { s.ExpireTokens(); _, err := c.PhoneConfig(ctx, 1); return err },
@@ -623,7 +623,7 @@ func TestContractOAuth(t *testing.T) {
 	c := oauth(nil) // scope pbx-login refused, login taken
 	steps := []func() error{
 		func() error { _, err := c.Users(ctx); return err },
-		func() error { _, _, err := c.SetDND(ctx, 17, true); return err },
+		func() error { return switchDND(ctx, c, 17, true) },
 		func() error { _, err := c.Rights(ctx); return err },
 		func() error { s.ExpireTokens(); _, err := c.PhoneConfig(ctx, 1); return err }, // 401, refresh
 		func() error { s.RevokeSessions(); _, err := c.Groups(ctx); return err },       // refresh refused

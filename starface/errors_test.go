@@ -28,10 +28,6 @@ func TestErrorsNameTheServiceOnce(t *testing.T) {
 		}, nil, func(c *starface.Client) error {
 			return c.PutPhoneConfig(ctx, 17, starface.PhoneConfig{DisplayNumberID: 1, PrimaryPhoneID: 2})
 		}, "starface: put phone config of user 17: 500 Internal Server Error: injected fault"},
-		{"set DND 503", func(s *starfacetest.Server) {
-			s.AddFault(starfacetest.Fault{Method: "PUT", Path: "/rest/users/17/phoneconfig", Status: 503})
-		}, nil, func(c *starface.Client) error { _, _, err := c.SetDND(ctx, 17, true); return err },
-			"starface: set DND of user 17: 503 Service Unavailable: injected fault"},
 		{"service code", func(s *starfacetest.Server) {
 			s.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/users/17/phoneconfig", Status: 404, Code: "NOT_FOUND"})
 		}, nil, func(c *starface.Client) error { _, err := c.PhoneConfig(ctx, 17); return err },

@@ -57,6 +57,17 @@ func newClient(t *testing.T, s *starfacetest.Server, mod func(*starface.Options)
 	return c
 }
 
+// switchDND is how the pass switches a user's DND: read the phone config, change doNotDisturb,
+// put the whole config back.
+func switchDND(ctx context.Context, c *starface.Client, userID int, on bool) error {
+	pc, err := c.PhoneConfig(ctx, userID)
+	if err != nil {
+		return err
+	}
+	pc.DoNotDisturb = on
+	return c.PutPhoneConfig(ctx, userID, pc)
+}
+
 // fakeClock is a settable clock shared by client and server.
 type fakeClock struct {
 	mu sync.Mutex

@@ -25,10 +25,8 @@ func (e *FingerprintError) Error() string {
 	return fmt.Sprintf("certificate fingerprint did not match: pinned %s, server presented %s", e.Want, e.Got)
 }
 
-// ParseFingerprint reads a SHA-256 fingerprint written as hex in either case, with or without
-// colons or spaces, and returns its 32 bytes.
-func ParseFingerprint(s string) ([]byte, error) { return parseFingerprint("starface", s) }
-
+// parseFingerprint reads a SHA-256 fingerprint written as hex in either case, with or without
+// colons, spaces or dashes, and returns its 32 bytes.
 func parseFingerprint(service, s string) ([]byte, error) {
 	clean := strings.NewReplacer(":", "", " ", "", "-", "").Replace(strings.TrimSpace(s))
 	b, err := hex.DecodeString(clean)

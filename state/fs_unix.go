@@ -5,27 +5,7 @@ package state
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 )
-
-// replaceFile renames from over to and fsyncs the directory, because on Unix
-// a rename is only on disk once its directory is.
-func replaceFile(from, to string) error {
-	if err := os.Rename(from, to); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(to))
-}
-
-// syncDir makes a rename, creation or removal in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
 
 // restrictDir makes the state directory private (0700) when it is open to
 // group or others, as the tokens and the state in it are secrets.

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/teamsface/teamsface/internal/atomicfile"
 )
 
 func TestPrepareDirRestrictsBroadACL(t *testing.T) {
@@ -39,7 +41,7 @@ func TestPrepareDirRestrictsBroadACL(t *testing.T) {
 		t.Fatalf("after prepareDir: grantsBroadGroup = %v, %v", open, err)
 	}
 	f := filepath.Join(dir, "state.json")
-	if err := WriteFileAtomic(f, []byte("{}"), 0o600); err != nil {
+	if err := atomicfile.WriteFile(f, []byte("{}"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if open, err := grantsBroadGroup(f); err != nil || open {

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/teamsface/teamsface/internal/atomicfile"
 )
 
 // The files of the state directory. Token caches (token-*.json) live there
@@ -83,8 +85,8 @@ func (s *Store) Written() (bytes, syncs int64) {
 
 // write replaces one file of the directory atomically and counts it.
 func (s *Store) write(name string, data []byte) error {
-	if err := WriteFileAtomic(s.path(name), data, 0o600); err != nil {
-		return err
+	if err := atomicfile.WriteFile(s.path(name), data, 0o600); err != nil {
+		return fmt.Errorf("state: %w", err)
 	}
 	s.written += int64(len(data))
 	s.syncs++
@@ -164,7 +166,7 @@ func acquire(f *os.File, timeout time.Duration) error {
 // Only the lock holder writes state.json, so none of them is in use.
 func (s *Store) removeTemps() {
 	for _, name := range []string{stateName, matchName, journalName} {
-		matches, _ := filepath.Glob(filepath.Join(s.dir, tempPrefix(name)+"*"))
+		matches, _ := filepath.Glob(filepath.Join(s.dir, atomicfile.TempPrefix(name)+"*"))
 		for _, m := range matches {
 			os.Remove(m)
 		}
@@ -200,7 +202,7 @@ func (s *Store) Load() (*State, error) {
 // those whose outcome the caller does not know yet. A pass in which nothing
 // that must survive changed writes nothing at all: no state.json, no
 // match.json, no journal, no fsync. Each file that changed is replaced
-// atomically (see WriteFileAtomic).
+// atomically (see atomicfile.WriteFile).
 func (s *Store) Save(st *State, open ...Intent) error {
 	if st == nil {
 		return errors.New("state: save: no state")
@@ -364,7 +366,7 @@ func appendJournal(dir string, data []byte) error {
 	}
 	if created {
 		// The new file's directory entry must survive a crash as well.
-		if err := syncDir(dir); err != nil {
+		if err := atomicfile.SyncDir(dir); err != nil {
 			return err
 		}
 	}
@@ -429,7 +431,7 @@ func (s *Store) Reset() error {
 	}
 	s.journalled = false
 	s.removeTemps()
-	if err := syncDir(s.dir); err != nil {
+	if err := atomicfile.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("state: reset: %w", err)
 	}
 	return nil

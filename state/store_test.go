@@ -16,6 +16,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/teamsface/teamsface/internal/atomicfile"
 )
 
 var t0 = time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
@@ -795,8 +797,8 @@ func TestSaveFailureLeavesNoTemp(t *testing.T) {
 
 func TestOpenRemovesStaleTemps(t *testing.T) {
 	dir := t.TempDir()
-	stale := filepath.Join(dir, tempPrefix(stateName)+"12345")
-	other := filepath.Join(dir, tempPrefix("token-graph.json")+"999")
+	stale := filepath.Join(dir, atomicfile.TempPrefix(stateName)+"12345")
+	other := filepath.Join(dir, atomicfile.TempPrefix("token-graph.json")+"999")
 	os.WriteFile(stale, []byte("half"), 0o600)
 	os.WriteFile(other, []byte("half"), 0o600)
 	mustOpen(t, dir)
@@ -806,41 +808,6 @@ func TestOpenRemovesStaleTemps(t *testing.T) {
 	// Token caches are written by others, possibly without the lock.
 	if _, err := os.Stat(other); err != nil {
 		t.Errorf("another file's temp removed: %v", err)
-	}
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		name string
-		perm os.FileMode
-	}{
-		{"secret", 0o600},
-		{"metrics", 0o644},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(dir, tt.name)
-			for _, content := range []string{"old", "new"} {
-				if err := WriteFileAtomic(path, []byte(content), tt.perm); err != nil {
-					t.Fatal(err)
-				}
-				if got, _ := os.ReadFile(path); string(got) != content {
-					t.Fatalf("content %q, want %q", got, content)
-				}
-			}
-			if runtime.GOOS != "windows" {
-				assertMode(t, path, tt.perm)
-			}
-		})
-	}
-	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x"), 0o600); err == nil {
-		t.Error("write into a missing directory succeeded")
-	}
-	for _, name := range listDir(t, dir) {
-		if strings.Contains(name, ".tmp-") {
-			t.Errorf("temp file %s left behind", name)
-		}
 	}
 }
 

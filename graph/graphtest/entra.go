@@ -720,7 +720,7 @@ func isEntraPath(path string) bool {
 }
 
 // writeEntraFault answers an injected Fault on an Entra route.
-func writeEntraFault(w http.ResponseWriter, r *http.Request, f *Fault) {
+func writeEntraFault(w http.ResponseWriter, r *http.Request, f Fault) {
 	code := f.Code
 	if code == "" {
 		code = "temporarily_unavailable"

@@ -8,64 +8,49 @@
 package graphtest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/teamsface/teamsface/internal/testtls"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/teamsface/teamsface/internal/doubles"
+	"github.com/teamsface/teamsface/internal/testtls"
 )
 
 // Request is one request the server received, with the answer it got, as tests see it in
 // Server.Requests. Header holds the request's headers as they came, Authorization included, so
 // tests can assert on them; the double itself never logs them.
-type Request struct {
-	Method   string
-	Path     string // URL path, e.g. /v1.0/communications/getPresencesByUserId
-	Query    string // raw query, e.g. $select=id&$top=999
-	Header   http.Header
-	Body     []byte
-	Status   int    // the status the server answered with; 0: the client gave up before an answer
-	Response []byte // the body the server answered with
-}
+type Request = doubles.Request
 
 // Fault is an injected failure or latency. It applies to requests whose method and path match
 // (Method "" matches any method; Path is matched as a prefix) and is used Times times
 // (0 means for ever). Errors are answered in the service's own shape: Graph's error JSON under
-// /v1.0/, Entra's OAuth error JSON on the sign-in routes.
-type Fault struct {
-	Method     string
-	Path       string
-	Status     int           // e.g. 429, 503, 500; 0: latency only
-	RetryAfter string        // value of the Retry-After header, "" for none
-	Code       string        // the service's error code in the body; defaults from the status
-	Delay      time.Duration // latency added before answering; it ends early when the client gives up
-	// HoldAnswer carries the request out, then holds its answer back this long (ending early
-	// when the client gives up): a write that landed although its client never heard so, as
-	// when the client is killed or times out.
-	HoldAnswer time.Duration
-	Times      int
-	used       int
-}
+// /v1.0/ (Code defaults from the status, e.g. TooManyRequests), Entra's OAuth error JSON on the
+// sign-in routes.
+type Fault = doubles.Fault
+
+// httpDouble gives Server the request log and the faults (AddFault, ClearFaults, Requests,
+// ResetRequests, CountRequests, MaxInFlight) without an exported field.
+type httpDouble = doubles.HTTP
 
 // Server plays Entra (the token endpoints under /{tenant}/oauth2/v2.0/) and Graph (under /v1.0/)
 // on one TLS listener. Its zero value is not usable; call NewServer.
+//
+// Besides its own methods it has those the HTTP doubles share (internal/doubles.HTTP):
+// AddFault(Fault), ClearFaults(), Requests() []Request, ResetRequests(),
+// CountRequests(method, pathPrefix string) int and MaxInFlight() int.
 type Server struct {
 	*httptest.Server
+	httpDouble
 
-	mu        sync.Mutex
-	mux       *http.ServeMux
-	requests  []Request
-	faults    []*Fault
-	tokens    map[string]*issuedToken
-	now       func() time.Time
-	inFlight  int
-	maxFlight int
+	mu     sync.Mutex
+	mux    *http.ServeMux
+	tokens map[string]*issuedToken
+	now    func() time.Time
 
 	// Graph data, guarded by mu; see graph.go.
 	graphState
@@ -91,7 +76,9 @@ func NewServer() *Server {
 	}
 	s.initGraph()
 	s.initEntra()
-	s.Server = testtls.NewServer(http.HandlerFunc(s.serve))
+	s.Server = testtls.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doubles.Serve(&s.httpDouble, w, r, s.mux, answerFault)
+	}))
 	return s
 }
 
@@ -104,54 +91,6 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now = now
-}
-
-// AddFault registers an injected failure or latency.
-func (s *Server) AddFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &f)
-}
-
-// ClearFaults removes every injected failure.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
-
-// Requests returns a copy of the log of requests received so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// ResetRequests empties the request log and the in-flight maximum.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
-	s.maxFlight = s.inFlight
-}
-
-// MaxInFlight is the most requests the server was handling at the same time (since NewServer or
-// the last ResetRequests).
-func (s *Server) MaxInFlight() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.maxFlight
-}
-
-// CountRequests counts logged requests with this method ("" = any) and path prefix.
-func (s *Server) CountRequests(method, pathPrefix string) int {
-	n := 0
-	for _, r := range s.Requests() {
-		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
 }
 
 // ExpireTokens makes every access token issued so far invalid, as if its lifetime had ended.
@@ -237,106 +176,18 @@ func (s *Server) authorizeLocked(w http.ResponseWriter, r *http.Request, perms .
 	return false
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := readBody(r)
-	rec := &recorder{ResponseWriter: w}
-
-	s.mu.Lock()
-	s.inFlight++
-	s.maxFlight = max(s.maxFlight, s.inFlight)
-	f := s.matchFaultLocked(r)
-	s.mu.Unlock()
-
-	switch {
-	case !s.applyFault(rec, r, f):
-	case f != nil && f.HoldAnswer > 0:
-		s.serveHeld(rec, r, f.HoldAnswer)
-	default:
-		s.mux.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
-		}
-	}
-
-	s.mu.Lock()
-	s.inFlight--
-	s.requests = append(s.requests, Request{
-		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Header: r.Header.Clone(), Body: body, Status: rec.status, Response: bytes.Clone(rec.body.Bytes()),
-	})
-	s.mu.Unlock()
-}
-
-// serveHeld carries the request out, then holds the answer back for d or until the client
-// leaves; a client that left gets nothing and the request is logged with status 0.
-func (s *Server) serveHeld(w *recorder, r *http.Request, d time.Duration) {
-	held := httptest.NewRecorder()
-	s.mux.ServeHTTP(held, r)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.Context().Done():
-		return
-	}
-	for k, v := range held.Header() {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(held.Code)
-	_, _ = w.Write(held.Body.Bytes())
-}
-
-// applyFault waits and/or answers as f says; it reports whether the request goes on to the
-// service. A client that gives up during the latency leaves with no answer: the request never
-// reached the service, and the handler does not hold the connection.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
-	if f == nil {
-		return true
-	}
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return false
-		}
-	}
-	if f.Status == 0 {
-		return true
-	}
-	if f.RetryAfter != "" {
-		w.Header().Set("Retry-After", f.RetryAfter)
-	}
+// answerFault answers an injected fault in the route's shape: Entra's OAuth error JSON on the
+// sign-in routes, Graph's error JSON elsewhere.
+func answerFault(w http.ResponseWriter, r *http.Request, f Fault) {
 	if isEntraPath(r.URL.Path) {
-		writeEntraFault(w, r, f) // sign-in routes answer in Entra's shape; see entra.go
-		return false
+		writeEntraFault(w, r, f) // see entra.go
+		return
 	}
 	code := f.Code
 	if code == "" {
 		code = defaultCode(f.Status)
 	}
 	writeGraphError(w, r, f.Status, code, http.StatusText(f.Status))
-	return false
-}
-
-// matchFaultLocked returns a copy of the first fault that applies, and counts its use.
-func (s *Server) matchFaultLocked(r *http.Request) *Fault {
-	for _, f := range s.faults {
-		if f.Method != "" && f.Method != r.Method {
-			continue
-		}
-		if !strings.HasPrefix(r.URL.Path, f.Path) {
-			continue
-		}
-		if f.Times > 0 && f.used >= f.Times {
-			continue
-		}
-		f.used++
-		cp := *f
-		return &cp
-	}
-	return nil
 }
 
 func defaultCode(status int) string {
@@ -385,37 +236,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// recorder keeps the status and body of an answer for the request log.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	r.body.Write(b)
-	return r.ResponseWriter.Write(b)
-}
-
-func readBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil {
-		return nil, nil
-	}
-	data, err := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(data))
-	return data, err
 }
 
 // randomID returns a GUID-shaped random string.

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
+	"github.com/teamsface/teamsface/internal/ctxtime"
 	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/starface/onehub/internal/pb/presencepb"
 	"github.com/teamsface/teamsface/starface/onehub/internal/pb/useridlookuppb"
@@ -143,7 +144,7 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 		c.timeout = 30 * time.Second
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = ctxtime.Sleep
 	}
 	if c.backoff == nil {
 		c.backoff = defaultBackoff
@@ -246,17 +247,6 @@ func (c *Client) wrap(ctx context.Context, op string, err error) *Error {
 		}
 	}
 	return e
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 var connectBackoff = backoff.Config{BaseDelay: time.Second, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 30 * time.Second}

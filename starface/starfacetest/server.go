@@ -14,13 +14,10 @@
 package starfacetest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"github.com/teamsface/teamsface/internal/testtls"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -30,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/teamsface/teamsface/internal/doubles"
+	"github.com/teamsface/teamsface/internal/testtls"
 	"github.com/teamsface/teamsface/starface"
 )
 
@@ -49,37 +48,30 @@ type User struct {
 }
 
 // Fault is an injected failure or latency for requests whose method matches ("" = any) and
-// whose path starts with Path. It is used Times times (0 = for ever). It has the same shape as
-// graphtest.Fault; errors are answered in STARFACE's {"code","message"} JSON. A Delay ends
-// early when the client gives up (the request's context is done): the handler then answers
-// nothing and the request is logged with Status 0.
-type Fault struct {
-	Method     string
-	Path       string        // prefix of the URL path, e.g. /rest/users/17/phoneconfig
-	Status     int           // answer with this status and a {"code","message"} body; 0 = latency only
-	RetryAfter string        // Retry-After header of the answer, "" none
-	Code       string        // the body's code; "" = the status number, as the double's other errors
-	Delay      time.Duration // added before answering; ends early when the client gives up
-	Times      int
-	used       int
-}
+// whose path starts with Path. It is used Times times (0 = for ever). It is graphtest.Fault's
+// type; errors are answered in STARFACE's {"code","message"} JSON, Code "" meaning the status
+// number, as in the double's other errors. A Delay ends early when the client gives up (the
+// request's context is done): the handler then answers nothing and the request is logged with
+// Status 0.
+type Fault = doubles.Fault
 
 // Request is one request the server got, as tests see it in Server.Requests, with the answer
 // it got. Header holds the sensitive headers (authToken, Authorization) as they came, for tests
 // to assert on; the double itself logs nothing.
-type Request struct {
-	Method   string
-	Path     string // URL path, e.g. /rest/users/17/phoneconfig
-	Query    string // raw query, without "?"
-	Header   http.Header
-	Body     []byte
-	Status   int    // the status the server answered with
-	Response []byte // the body it answered with
-}
+type Request = doubles.Request
+
+// httpDouble gives Server the request log and the faults (AddFault, ClearFaults, Requests,
+// ResetRequests, CountRequests, MaxInFlight) without an exported field.
+type httpDouble = doubles.HTTP
 
 // Server is the double. Its zero value is not usable; call NewServer and Close it.
+//
+// Besides its own methods it has those the HTTP doubles share (internal/doubles.HTTP):
+// AddFault(Fault), ClearFaults(), Requests() []Request, ResetRequests(),
+// CountRequests(method, pathPrefix string) int and MaxInFlight() int.
 type Server struct {
 	*httptest.Server
+	httpDouble
 
 	mu        sync.Mutex
 	mux       *http.ServeMux
@@ -91,11 +83,7 @@ type Server struct {
 	ttl       time.Duration
 	now       func() time.Time
 	loginType string
-	faults    []*Fault
-	requests  []Request
 	logins    int
-	inFlight  int
-	maxFlight int
 
 	classicOff bool
 	realm      *realm // nil: no OAuth realm (STARFACE up to 9.x)
@@ -127,7 +115,9 @@ func NewServer() *Server {
 		loginType: "Internal",
 	}
 	s.routes()
-	s.Server = testtls.NewServer(http.HandlerFunc(s.serve))
+	s.Server = testtls.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doubles.Serve(&s.httpDouble, w, r, http.HandlerFunc(s.handle), answerFault)
+	}))
 	return s
 }
 
@@ -218,46 +208,6 @@ func (s *Server) GrantRight(userID int, right string) {
 	}
 }
 
-// AddFault registers an injected failure or latency.
-func (s *Server) AddFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &f)
-}
-
-// ClearFaults removes every injected failure.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
-
-// Requests returns a copy of the request log.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// ResetRequests empties the request log and the in-flight maximum.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
-	s.maxFlight = s.inFlight
-}
-
-// CountRequests counts logged requests with this method ("" = any) and path prefix.
-func (s *Server) CountRequests(method, pathPrefix string) int {
-	n := 0
-	for _, r := range s.Requests() {
-		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
-
 // Logins counts successful sign-ins: POST /rest/login and the realm's password grants.
 func (s *Server) Logins() int {
 	s.mu.Lock()
@@ -265,96 +215,13 @@ func (s *Server) Logins() int {
 	return s.logins
 }
 
-// MaxInFlight is the most requests the server was handling at the same time.
-func (s *Server) MaxInFlight() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.maxFlight
-}
-
-// recorder keeps the status and body of an answer for the request log.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	r.body.Write(b)
-	return r.ResponseWriter.Write(b)
-}
-
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	s.mu.Lock()
-	s.inFlight++
-	s.maxFlight = max(s.maxFlight, s.inFlight)
-	f := s.faultLocked(r)
-	s.mu.Unlock()
-
-	rec := &recorder{ResponseWriter: w}
-	if s.applyFault(rec, r, f) {
-		s.handle(rec, r)
-	}
-
-	s.mu.Lock()
-	s.inFlight--
-	s.requests = append(s.requests, Request{
-		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body,
-		Status: rec.status, Response: bytes.Clone(rec.body.Bytes()),
-	})
-	s.mu.Unlock()
-}
-
-func (s *Server) faultLocked(r *http.Request) *Fault {
-	for _, f := range s.faults {
-		if (f.Method == "" || f.Method == r.Method) && strings.HasPrefix(r.URL.Path, f.Path) &&
-			(f.Times == 0 || f.used < f.Times) {
-			f.used++
-			cp := *f
-			return &cp
-		}
-	}
-	return nil
-}
-
-// applyFault waits and/or answers as the fault says; it reports whether to go on normally.
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault) bool {
-	if f == nil {
-		return true
-	}
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return false
-		}
-	}
-	if f.Status == 0 {
-		return true
-	}
-	if f.RetryAfter != "" {
-		w.Header().Set("Retry-After", f.RetryAfter)
-	}
+// answerFault answers an injected fault in STARFACE's error shape.
+func answerFault(w http.ResponseWriter, _ *http.Request, f Fault) {
 	code := f.Code
 	if code == "" {
 		code = strconv.Itoa(f.Status)
 	}
 	writeJSON(w, f.Status, map[string]string{"code": code, "message": "injected fault"})
-	return false
 }
 
 type callerKey struct{}

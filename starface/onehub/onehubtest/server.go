@@ -51,6 +51,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/teamsface/teamsface/internal/ctxtime"
+	"github.com/teamsface/teamsface/internal/doubles"
 	"github.com/teamsface/teamsface/starface/onehub/internal/pb/presencepb"
 	"github.com/teamsface/teamsface/starface/onehub/internal/pb/useridlookuppb"
 	"github.com/teamsface/teamsface/starface/starfacetest"
@@ -81,8 +83,10 @@ type Fault struct {
 	Msg    string
 	Delay  time.Duration // waited before answering; ends early when the client gives up
 	Times  int
-	used   int
 }
+
+// faults gives Server AddFault and ClearFaults without an exported field.
+type faults = doubles.Faults[Fault]
 
 // Call is one call the server got.
 type Call struct {
@@ -92,22 +96,22 @@ type Call struct {
 	Code   codes.Code // the answer (codes.Unknown while the call is held by a delay); for the event stream, the answer to opening it
 }
 
-// Server is the double. Create it with NewServer and Close it.
+// Server is the double. Create it with NewServer and Close it. Besides its own methods it has
+// AddFault(Fault) and ClearFaults(), which the doubles share (internal/doubles.Faults).
 type Server struct {
+	faults
 	rest      *starfacetest.Server
 	opts      Options
 	gs        *grpc.Server
 	lis       *gateListener
 	cert      *x509.Certificate
 	cancelSub func()
+	calls     doubles.Log[Call]
 
 	mu          sync.Mutex
 	tokens      map[string]bool // issued tokens; false once expired
-	faults      []*Fault
-	calls       []Call
-	callsGen    int          // counts ResetCalls
-	allowed     map[int]bool // nil: any user may be subscribed
-	emptyUserID map[int]bool // users whose lookup answer has no user_id
+	allowed     map[int]bool    // nil: any user may be subscribed
+	emptyUserID map[int]bool    // users whose lookup answer has no user_id
 	byOneHubID  map[string]int
 	subscribed  map[int]bool // REST ids
 	streams     map[*eventStream]bool
@@ -262,44 +266,15 @@ func (s *Server) restIDLocked(oneHubID string) (int, bool) {
 	return id, ok
 }
 
-// AddFault registers an injected failure or latency.
-func (s *Server) AddFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &f)
-}
-
-// ClearFaults removes every injected failure.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
-
 // Calls returns a copy of the call log.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
+func (s *Server) Calls() []Call { return s.calls.All() }
 
 // ResetCalls empties the call log.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = nil
-	s.callsGen++
-}
+func (s *Server) ResetCalls() { s.calls.Reset() }
 
 // CountCalls counts logged calls to method (short name or full path; "" = any).
 func (s *Server) CountCalls(method string) int {
-	n := 0
-	for _, c := range s.Calls() {
-		if methodMatches(method, c.Method) {
-			n++
-		}
-	}
-	return n
+	return s.calls.Count(func(c Call) bool { return methodMatches(method, c.Method) })
 }
 
 func methodMatches(want, full string) bool {
@@ -483,27 +458,14 @@ func (s *Server) checkToken(ctx context.Context) error {
 
 // fault applies the first matching fault: it waits its delay and returns its status, if any.
 func (s *Server) fault(ctx context.Context, method string) error {
-	s.mu.Lock()
-	var f *Fault
-	for _, cand := range s.faults {
-		if methodMatches(cand.Method, method) && (cand.Times == 0 || cand.used < cand.Times) {
-			cand.used++
-			cp := *cand
-			f = &cp
-			break
-		}
-	}
-	s.mu.Unlock()
-	if f == nil {
+	f, ok := doubles.Take(&s.faults, func(f Fault) bool { return methodMatches(f.Method, method) },
+		func(f Fault) int { return f.Times })
+	if !ok {
 		return nil
 	}
 	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return status.FromContextError(ctx.Err()).Err()
+		if err := ctxtime.Sleep(ctx, f.Delay); err != nil {
+			return status.FromContextError(err).Err()
 		}
 	}
 	if f.Code == codes.OK {
@@ -520,16 +482,9 @@ func (s *Server) fault(ctx context.Context, method string) error {
 // delay; done fills in the answer.
 func (s *Server) record(ctx context.Context, method string, ids int) (done func(error)) {
 	tok, _ := bearerToken(ctx)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = append(s.calls, Call{Method: method, IDs: ids, Token: tok, Code: codes.Unknown})
-	i, gen := len(s.calls)-1, s.callsGen
+	update := s.calls.Add(Call{Method: method, IDs: ids, Token: tok, Code: codes.Unknown})
 	return func(err error) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if gen == s.callsGen { // not reset meanwhile
-			s.calls[i].Code = status.Code(err)
-		}
+		update(func(c *Call) { c.Code = status.Code(err) })
 	}
 }
 

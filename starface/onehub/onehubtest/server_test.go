@@ -208,7 +208,12 @@ func TestEventsFromTheRESTDouble(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := rc.SetDND(ctx, 2, true); err != nil {
+	pc, err := rc.PhoneConfig(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.DoNotDisturb = true
+	if err := rc.PutPhoneConfig(ctx, 2, pc); err != nil { // a PUT through REST raises the event too
 		t.Fatal(err)
 	}
 	f.rest.OnCall(2, true)
