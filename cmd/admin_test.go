@@ -314,8 +314,8 @@ func TestDeviceLoginSaysWhenTheSignInCouldNotBeSaved(t *testing.T) {
 }
 
 // version called the commit time "built".
+// Not parallel: it changes the version globals, which the parallel tests read.
 func TestVersionSaysCommitTime(t *testing.T) {
-	t.Parallel()
 	saved := [3]string{version, commit, commitTime}
 	t.Cleanup(func() { version, commit, commitTime = saved[0], saved[1], saved[2] })
 	version, commit, commitTime = "0.1.0", "0123abc", "2026-11-22T10:00:00Z"

@@ -138,23 +138,30 @@ func (f *fakes) ListGroupUsers(context.Context, string) ([]graph.User, error) {
 	return nil, errors.New("no groups here")
 }
 
-func (f *fakes) GetPresences(_ context.Context, ids []string) (graph.PresenceResult, error) {
-	if err := f.call("presence"); err != nil {
-		return graph.PresenceResult{Presences: map[string]graph.Presence{}}, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	res := graph.PresenceResult{Presences: map[string]graph.Presence{}}
-	for _, id := range ids {
-		if s, ok := f.sessions[id]; ok {
-			res.Presences[id] = graph.Presence{ID: id, Availability: s.Availability, Activity: s.Activity}
-		} else if p, ok := f.presence[id]; ok {
-			res.Presences[id] = p
-		} else {
-			res.Missing = append(res.Missing, id)
+// StreamPresences answers as Graph does: 650 ids a request, each answer handed over in turn.
+func (f *fakes) StreamPresences(_ context.Context, ids []string, got func(graph.PresenceAnswer)) error {
+	for start := 0; start < len(ids); start += graph.MaxPresenceIDs {
+		chunk := ids[start:min(start+graph.MaxPresenceIDs, len(ids))]
+		a := graph.PresenceAnswer{IDs: chunk, Presences: map[string]graph.Presence{}}
+		if err := f.call("presence"); err != nil {
+			a.Err = err
+			got(a)
+			continue
 		}
+		f.mu.Lock()
+		for _, id := range chunk {
+			if s, ok := f.sessions[id]; ok {
+				a.Presences[id] = graph.Presence{ID: id, Availability: s.Availability, Activity: s.Activity}
+			} else if p, ok := f.presence[id]; ok {
+				a.Presences[id] = p
+			} else {
+				a.Missing = append(a.Missing, id)
+			}
+		}
+		f.mu.Unlock()
+		got(a)
 	}
-	return res, nil
+	return nil
 }
 
 func (f *fakes) SetPresence(_ context.Context, id string, p graph.SessionPresence) error {

@@ -43,7 +43,9 @@ type PresenceWriter interface {
 // Graph is what a pass needs from Microsoft Graph.
 type Graph interface {
 	Directory
-	GetPresences(ctx context.Context, ids []string) (graph.PresenceResult, error)
+	// StreamPresences reads many users' presence, ceil(n/650) requests, and hands each
+	// request's answer to got as it comes (graph.Client.StreamPresences).
+	StreamPresences(ctx context.Context, ids []string, got func(graph.PresenceAnswer)) error
 	PresenceWriter
 	// SetNotBefore and NotBefore carry a Retry-After across runs (rule 5): before the time set,
 	// no request is sent; NotBefore is the latest time Graph asked for.

@@ -95,10 +95,10 @@ type UserPlan struct {
 	Redirects     []starface.Redirect
 	RedirectPlans []RedirectPlan
 
-	redirectsNeeded bool // the redirects are read this pass
-	redirectsRead   bool // and were
-	readNeeded      bool // the phone config is read this pass
-	u          *state.User // what is remembered of the user (a fresh one for a new user), read only
+	redirectsNeeded bool        // the redirects are read this pass
+	redirectsRead   bool        // and were
+	readNeeded      bool        // the phone config is read this pass
+	u               *state.User // what is remembered of the user (a fresh one for a new user), read only
 }
 
 // Writes reports whether the plan writes the user's phone config.
@@ -293,84 +293,62 @@ func (p *Plan) matched() []*UserPlan {
 	return p.Users[:i]
 }
 
-// readPresences asks Graph for every matched user's presence in ceil(N/650) requests,
-// microsoft.concurrency at a time, and hands each user to got as their request answers (in
-// this goroutine). A request that fails after its retries fails only its own users, who keep
-// what they have (rule 2) and are read again next pass (rule 7); the pass fails as a whole when
-// no request answered, or on a 401/403, or when Graph asked to wait (Retry-After).
+// readPresences asks Graph for every matched user's presence (the Graph client sends
+// ceil(N/650) requests, microsoft.concurrency at a time) and hands each user to got as their
+// request answers (in this goroutine). A request that fails after its retries fails only its own
+// users, who keep what they have (rule 2) and are read again next pass (rule 7); the pass fails
+// as a whole when no request answered, or on a 401/403, or when Graph asked to wait
+// (Retry-After).
 func (p *Plan) readPresences(ctx context.Context, env Env, got func(*UserPlan)) error {
 	users := p.matched()
-	type answer struct {
-		users []*UserPlan
-		res   graph.PresenceResult
-		err   error
-	}
-	var chunks [][]*UserPlan
-	for i := 0; i < len(users); i += graph.MaxPresenceIDs {
-		chunks = append(chunks, users[i:min(i+graph.MaxPresenceIDs, len(users))])
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	answers := make(chan answer)
-	go func() {
-		var g errgroup.Group
-		g.SetLimit(concurrencyOf(env.Config.Microsoft.Concurrency))
-		for _, c := range chunks {
-			g.Go(func() error {
-				ids := make([]string, len(c))
-				for i, up := range c {
-					ids[i] = up.Match.EntraID
-				}
-				res, err := env.Graph.GetPresences(ctx, ids)
-				answers <- answer{c, res, err}
-				return nil
-			})
+	byID := make(map[string][]*UserPlan, len(users)) // by lower-case id: Graph's ids are GUIDs
+	ids := make([]string, 0, len(users))
+	for _, up := range users {
+		key := strings.ToLower(up.Match.EntraID)
+		if _, ok := byID[key]; !ok {
+			ids = append(ids, up.Match.EntraID)
 		}
-		_ = g.Wait()
-		close(answers)
-	}()
+		byID[key] = append(byID[key], up)
+	}
 	task := env.Progress.Start("reading Teams presence")
 	defer task.Done()
 	var first error
-	answered, done := 0, 0
-	for a := range answers {
-		done++
-		task.Update(done, len(chunks))
-		if a.err != nil && first == nil {
-			first = a.err
-		}
+	answered := 0
+	err := env.Graph.StreamPresences(graph.WithProgress(ctx, task.Update), ids, func(a graph.PresenceAnswer) {
 		var te *graph.ThrottledError
-		if a.err != nil && (graph.IsAuth(a.err) || errors.As(a.err, &te)) {
-			cancel() // the whole pass ends: the other requests need not be made
-			continue
-		}
-		if a.err == nil {
+		switch {
+		case a.Err != nil && (graph.IsAuth(a.Err) || errors.As(a.Err, &te)):
+			return // the whole pass ends: StreamPresences returns it
+		case a.Err != nil && first == nil:
+			first = a.Err
+		case a.Err == nil:
 			answered++
 		}
-		p.takePresences(a.users, a.res, a.err, got)
-	}
-	var te *graph.ThrottledError
+		for _, id := range a.IDs {
+			p.takePresences(byID[strings.ToLower(id)], id, a, got)
+		}
+	})
 	switch {
-	case first != nil && (graph.IsAuth(first) || errors.As(first, &te)):
-		return fmt.Errorf("read Teams presence: %w", first)
+	case err != nil:
+		return fmt.Errorf("read Teams presence: %w", err)
 	case first != nil && answered == 0:
 		return fmt.Errorf("read Teams presence: %w", first)
 	}
 	return nil
 }
 
-// takePresences records one presence request's answer for its users.
-func (p *Plan) takePresences(users []*UserPlan, res graph.PresenceResult, err error, got func(*UserPlan)) {
+// takePresences records one presence request's answer for the users of one id (as asked).
+func (p *Plan) takePresences(users []*UserPlan, id string, a graph.PresenceAnswer, got func(*UserPlan)) {
 	for _, up := range users {
-		pr, ok := res.Presences[up.Match.EntraID]
+		pr, ok := a.Presences[id]
 		switch {
 		case ok:
 			up.Presence = pr
 			up.PresenceKnown = pr.Availability != "" && pr.Availability != mapping.PresenceUnknown
 			p.Summary.PresenceRead++
-		case err != nil:
+		case a.Err != nil:
 			up.Decision = mapping.Decision{DND: mapping.DNDKeep, Reason: "presence not read"}
-			up.Err = userError("read Teams presence of", up.Login, err)
+			up.Err = userError("read Teams presence of", up.Login, a.Err)
 		}
 		got(up)
 	}
