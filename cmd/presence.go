@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,8 +30,31 @@ type presenceRow struct {
 	// session; colleagues see that, not the session.
 	UserPreferred bool `json:"teams_user_preferred,omitempty"`
 	// OnCall is whether the user is on a STARFACE call (STARFACE 10's OneHub only).
-	OnCall *bool  `json:"starface_call,omitempty"`
-	Error  string `json:"error,omitempty"`
+	OnCall *bool `json:"starface_call,omitempty"`
+	// OutOfOffice is Microsoft's out-of-office signal (nil: not known); Redirects the user's
+	// own ALWAYS redirects and those teamsface owns, with what the next pass does with each
+	// (out_of_office.redirect only).
+	OutOfOffice *bool         `json:"out_of_office,omitempty"`
+	Redirects   []redirectRow `json:"redirects,omitempty"`
+	Error       string        `json:"error,omitempty"`
+}
+
+// redirectRow is one redirect in `presence get`.
+type redirectRow struct {
+	ID          string `json:"id"`
+	Number      string `json:"number"`
+	Trigger     string `json:"trigger"`
+	Enabled     bool   `json:"enabled"`
+	Destination string `json:"destination"`
+	Owned       bool   `json:"owned"` // teamsface switched it on and puts it back
+	Next        string `json:"next"`  // none, switch on, put back, leave (by hand), disown
+	Reason      string `json:"reason,omitempty"`
+}
+
+// redirectNext names what a pass does with a redirect.
+var redirectNext = map[mapping.RedirectStep]string{
+	mapping.RedirectNothing: "none", mapping.RedirectHolds: "none", mapping.RedirectSwitchOn: "switch on",
+	mapping.RedirectRestore: "put back", mapping.RedirectOnByHand: "none (on by hand)", mapping.RedirectDisown: "disown (changed by hand)",
 }
 
 func newPresenceCmd(g *globals) *cobra.Command {
@@ -83,7 +107,7 @@ func runPresenceGet(ctx context.Context, f *factory, args []string) error {
 		for i, up := range v.Users {
 			rows[i] = presenceRowOf(up)
 		}
-		if err := f.g.printPresence(rows, f.cfg().Starface.OneHub); err != nil {
+		if err := f.g.printPresence(rows, f.cfg().Starface.OneHub, f.cfg().OutOfOffice.Enabled()); err != nil {
 			return err
 		}
 	}
@@ -94,7 +118,7 @@ func runPresenceGet(ctx context.Context, f *factory, args []string) error {
 	return nil
 }
 
-func (g *globals) printPresence(rows []presenceRow, oneHub bool) error {
+func (g *globals) printPresence(rows []presenceRow, oneHub, ooo bool) error {
 	if rows == nil {
 		rows = []presenceRow{}
 	}
@@ -122,10 +146,20 @@ func (g *globals) printPresence(rows []presenceRow, oneHub bool) error {
 			}
 			table[i] = slices.Insert(table[i], 6, call)
 		}
+		if ooo {
+			out := "-"
+			if x.OutOfOffice != nil {
+				out = yesNo(*x.OutOfOffice)
+			}
+			table[i] = append(table[i], out, redirectSummary(x.Redirects))
+		}
 	}
 	header := []string{"LOGIN", "UPN", "AVAILABILITY", "ACTIVITY", "DND", "OWNED", "DECISION", "NEXT", "REASON", "TEAMS SESSION"}
 	if oneHub {
 		header = slices.Insert(header, 6, "CALL")
+	}
+	if ooo {
+		header = append(header, "OUT OF OFFICE", "REDIRECTS")
 	}
 	return printTable(g.deps.Stdout, header, table)
 }
@@ -177,7 +211,52 @@ func presenceRowOf(up *pass.UserPlan) presenceRow {
 	case mapping.SessionClear:
 		row.NextAction = joinAction(row.NextAction, "clear Teams session")
 	}
+	if up.PresenceKnown {
+		out := up.Presence.OutOfOffice()
+		row.OutOfOffice = &out
+	}
+	on, back := 0, 0
+	for _, rp := range up.RedirectPlans {
+		r := rp.Redirect
+		_, owned := up.OwnedRedirect(r.ID())
+		row.Redirects = append(row.Redirects, redirectRow{ID: r.ID(), Number: r.PhoneNumber(), Trigger: string(r.Trigger()),
+			Enabled: r.Enabled(), Destination: r.Destination().String(), Owned: owned, Next: redirectNext[rp.Step], Reason: rp.Reason})
+		switch rp.Step {
+		case mapping.RedirectSwitchOn:
+			on++
+		case mapping.RedirectRestore:
+			back++
+		}
+	}
+	if on > 0 {
+		row.NextAction = joinAction(row.NextAction, "switch "+plural(on, "redirect", "redirects")+" on")
+	}
+	if back > 0 {
+		row.NextAction = joinAction(row.NextAction, "put "+plural(back, "redirect", "redirects")+" back")
+	}
 	return row
+}
+
+// redirectSummary is the REDIRECTS column: each redirect's number, state and owner.
+func redirectSummary(rs []redirectRow) string {
+	if len(rs) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		state := "off"
+		if r.Enabled {
+			state = "on → " + r.Destination
+		}
+		switch {
+		case r.Owned:
+			state += " (teamsface's)"
+		case r.Enabled:
+			state += " (by hand)"
+		}
+		parts[i] = r.Number + " " + state
+	}
+	return strings.Join(parts, "; ")
 }
 
 func joinAction(a, b string) string {

@@ -72,10 +72,11 @@ func runRelease(ctx context.Context, f *factory, o releaseOptions) error {
 	if err := f.g.printRelease(rep, o.dryRun); err != nil {
 		return err
 	}
-	if o.dryRun {
-		return nil
+	if n := rep.FailedUsers(); n > 0 && !o.dryRun {
+		// Not "retried next pass": a release is run by hand, before an uninstall or a move.
+		return &partialError{plural(n, "user", "users") + " could not be released and stay remembered: run teamsface release again"}
 	}
-	return failedErr(rep)
+	return nil
 }
 
 func (g *globals) printRelease(rep *pass.Report, dryRun bool) error {
