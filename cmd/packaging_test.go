@@ -1,9 +1,12 @@
 package cmd
 
 import (
+	"compress/gzip"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -14,7 +17,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/teamsface/teamsface/mapping"
 )
 
 // readme returns README.md.
@@ -387,9 +394,11 @@ func TestGoreleaserConfig(t *testing.T) {
 	if len(c.Archives) != 1 || len(c.Archives[0].FormatOverrides) != 1 || c.Archives[0].FormatOverrides[0].Goos != "windows" {
 		t.Errorf("archives: %+v, want tar.gz with zip for windows", c.Archives)
 	}
+	// The manual pages name the release's version (issue 19: "teamsface devel") and its commit's
+	// date, and are where the archives and packages take them from.
 	hooks := strings.Join(c.Before.Hooks, "\n")
-	if !strings.Contains(hooks, "go run -trimpath . man --dir build/manpages") {
-		t.Errorf("before hooks do not write the manual pages: %q", hooks)
+	if !strings.Contains(hooks, `env SOURCE_DATE_EPOCH={{ .CommitTimestamp }} go run -trimpath -ldflags "-X github.com/teamsface/teamsface/cmd.version={{ .Version }}" . man --dir build/manpages`) {
+		t.Errorf("before hooks do not write the manual pages with the release's version and date: %q", hooks)
 	}
 
 	if len(c.Nfpms) != 1 {
@@ -425,6 +434,12 @@ func TestGoreleaserConfig(t *testing.T) {
 	for _, d := range []string{"/etc/teamsface", "/var/lib/teamsface"} {
 		if _, ok := dsts[d]; !ok {
 			t.Errorf("the packages do not create %s", d)
+		}
+	}
+	// Gzipped, as Debian policy wants, in their sections; Windows-only pages are never written.
+	for dst, src := range map[string]string{"/usr/share/man/man1/": "build/manpages/man1/*.1.gz", "/usr/share/man/man5/": "build/manpages/man5/*.5.gz"} {
+		if dsts[dst] != src {
+			t.Errorf("the packages install %q into %s; want %s", dsts[dst], dst, src)
 		}
 	}
 	for name := range packagedUnits(t) {
@@ -950,5 +965,162 @@ func TestUnitHardening(t *testing.T) {
 	}
 	if err != nil {
 		t.Errorf("systemd-analyze security: an exposure above %d.%d: %v\n%s", unitExposure/10, unitExposure%10, err, out)
+	}
+}
+
+// readGzip returns the content of a gzipped file and its header.
+func readGzip(t *testing.T, path string) (string, gzip.Header) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return string(data), zr.Header
+}
+
+// The release's manual pages come from the command tree (issue 19): gzipped without a name or a
+// time (gzip -9n), each titled after its command, the version of the binary that wrote them in
+// the footer, no page for a help topic (exit codes and configuration keys are sections of
+// teamsface(1) and a page of section 5) nor for the Windows-only service commands.
+func TestManPages(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code, _, errs := runCLI(t, map[string]string{"SOURCE_DATE_EPOCH": "1764000000"}, "man", "--dir", dir)
+	if code != ExitOK {
+		t.Fatalf("man: exit %d: %s", code, errs)
+	}
+	v, _, _ := buildInfo()
+	root := newRootCmd(&globals{})
+	root.InitDefaultHelpCmd()
+	want := map[string]bool{"man5/teamsface-config.5.gz": true}
+	var commands []*cobra.Command
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		commands = append(commands, c)
+		for _, s := range c.Commands() {
+			if s.Name() != "help" && !s.Hidden && !s.IsAdditionalHelpTopicCommand() && !windowsOnly[s.Name()] {
+				walk(s)
+			}
+		}
+	}
+	walk(root)
+	if len(commands) < 15 {
+		t.Fatalf("only %d commands", len(commands))
+	}
+	for _, c := range commands {
+		name := strings.ReplaceAll(c.CommandPath(), " ", "-")
+		want["man1/"+name+".1.gz"] = true
+		page, hdr := readGzip(t, filepath.Join(dir, "man1", name+".1.gz"))
+		if hdr.Name != "" || !hdr.ModTime.IsZero() {
+			t.Errorf("%s: gzip header with name %q and time %v; want neither (gzip -n)", name, hdr.Name, hdr.ModTime)
+		}
+		title := strings.ToUpper(name)
+		if th := `.TH "` + title + `" "1" "Nov 2025" "teamsface ` + v + `" "teamsface manual"`; !strings.HasPrefix(page, ".nh\n"+th+"\n") || !strings.Contains(page, c.Short) {
+			t.Errorf("%s: want a page starting %s with the command's summary:\n%.300s", name, th, page)
+		}
+		if strings.Contains(page, "Auto generated") {
+			t.Errorf("%s carries cobra's generator tag", name)
+		}
+	}
+	var got []string
+	if err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			got = append(got, filepath.ToSlash(rel))
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(want, setOf(got)) {
+		t.Errorf("pages %v, want %v", got, slices.Sorted(maps.Keys(want)))
+	}
+
+	// teamsface(1) has what a manual page of a program has: exit codes, environment, files, in
+	// man-pages(7)'s order, with every exit code and global flag, and the configuration search
+	// path and the state directory's default from DESIGN.md.
+	page, _ := readGzip(t, filepath.Join(dir, "man1", "teamsface.1.gz"))
+	last := -1
+	for _, section := range []string{".SH OPTIONS", ".SH EXIT STATUS", ".SH ENVIRONMENT", ".SH FILES", ".SH EXAMPLE", ".SH SEE ALSO"} {
+		i := strings.Index(page, "\n"+section+"\n")
+		if i <= last {
+			t.Errorf("teamsface(1): %s missing or out of order", section)
+		}
+		last = i
+	}
+	for _, c := range []int{ExitOK, ExitFailure, ExitUsage, ExitPartial, ExitAuth, ExitLocked} {
+		if !strings.Contains(page, fmt.Sprintf(".TP\n\\fB%d\\fP\n", c)) {
+			t.Errorf("teamsface(1): EXIT STATUS lacks %d", c)
+		}
+	}
+	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if v := "TEAMSFACE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")); !strings.Contains(page, `\fB`+v+`\fP`) {
+			t.Errorf("teamsface(1): ENVIRONMENT lacks %s", v)
+		}
+	})
+	for _, s := range []string{`$XDG_CONFIG_HOME/teamsface/mapping.yaml`, `/etc/teamsface/mapping.yaml`, ` ./mapping.yaml`, `$XDG_STATE_HOME/teamsface`,
+		`~/.local/state/teamsface`, `/var/lib/teamsface`, `/etc/teamsface/env`, `TEAMSFACE_CLIENT_SECRET`, `STARFACE_PASSWORD`, `\fBteamsface\-config(5)\fP`} {
+		if !strings.Contains(strings.ReplaceAll(page, `\-`, "-"), strings.ReplaceAll(s, `\-`, "-")) {
+			t.Errorf("teamsface(1) does not mention %s", s)
+		}
+	}
+	// teamsface-config(5): every key.
+	config, _ := readGzip(t, filepath.Join(dir, "man5", "teamsface-config.5.gz"))
+	if !strings.HasPrefix(config, `.nh`+"\n"+`.TH "TEAMSFACE\-CONFIG" "5" "Nov 2025" "teamsface `+v+`"`) {
+		t.Errorf("teamsface-config(5) header:\n%.200s", config)
+	}
+	for _, k := range mapping.Keys() {
+		if !strings.Contains(config, ".TP\n\\fB"+roff(k.Key)+"\\fP") {
+			t.Errorf("teamsface-config(5) lacks %s", k.Key)
+		}
+	}
+	if groff, err := exec.LookPath("groff"); err == nil {
+		// groff -ww warns of every troff mistake; -z formats without output; -k reads UTF-8, as
+		// man does.
+		for _, p := range []string{page, config} {
+			cmd := exec.Command(groff, "-k", "-man", "-ww", "-z", "-Tutf8")
+			cmd.Stdin = strings.NewReader(p)
+			if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+				t.Errorf("groff: %v\n%s", err, out)
+			}
+		}
+	}
+
+	if _, out, _ := runCLI(t, nil, "--help"); strings.Contains(out, "\n  man ") {
+		t.Error("the man command is listed in --help; it is for release builds")
+	}
+	if code, _, errs := runCLI(t, map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}, "man", "--dir", dir); code != ExitUsage || !strings.Contains(errs, "SOURCE_DATE_EPOCH") {
+		t.Errorf("SOURCE_DATE_EPOCH=yesterday: exit %d, %s", code, errs)
+	}
+}
+
+func setOf(s []string) map[string]bool {
+	m := map[string]bool{}
+	for _, v := range s {
+		m[v] = true
+	}
+	return m
+}
+
+func TestExitCodesHelp(t *testing.T) {
+	t.Parallel()
+	codes, notes, err := exitCodes("Exit codes:\n  0  ok\n  3  partial: a\n     b\n\nA note\non two lines.\n\nAnother.\n")
+	if err != nil || len(codes) != 2 || codes[1] != (exitCode{3, "partial: a b"}) || !slices.Equal(notes, []string{"A note on two lines.", "Another."}) {
+		t.Errorf("exitCodes: %v %q %v", codes, notes, err)
+	}
+	if _, _, err := exitCodes("Exit codes:\nnot a code\n"); err == nil {
+		t.Error("a line that is not a code was accepted")
+	}
+	if got := roff(`.a-b\c`); got != `\&.a\-b\ec` {
+		t.Errorf("roff = %q", got)
 	}
 }
