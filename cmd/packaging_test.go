@@ -720,6 +720,9 @@ func TestPreremoveReadsTheEnvFileAsSystemdDoes(t *testing.T) {
 		{name: "inner blanks kept", file: "Y=a  b\nAB='  sp  '\n", want: map[string]string{"Y": "a  b", "AB": "  sp  "}},
 		{name: "the last wins", file: "AA=x\nAA=y\n", want: map[string]string{"AA": "y"}},
 		{name: "a backslash", file: "AC=\\\\\n", want: map[string]string{"AC": `\`}},
+		// Names the script itself uses change neither the command nor its arguments.
+		{name: "the script's own names", file: "config=/elsewhere\nstate=/x\ntimeout_cmd=/bin/false\nrunuser_cmd=/bin/false\nenv=/y\n",
+			want: map[string]string{"config": "/elsewhere", "state": "/x", "timeout_cmd": "/bin/false", "runuser_cmd": "/bin/false", "env": "/y"}},
 		{name: "not variable names", file: "bad key=1\n1X=2\nOK=3\n", want: map[string]string{"OK": "3"},
 			warnings: []string{"/etc/teamsface/env line 1: not a variable name", "/etc/teamsface/env line 2: not a variable name"}},
 		// systemd before 254 continues a comment that ends in a backslash; 254 and later do not.
@@ -731,6 +734,9 @@ func TestPreremoveReadsTheEnvFileAsSystemdDoes(t *testing.T) {
 		}, []string{"SYSTEMD_VERSION=" + tc.systemd}, "remove")
 		if _, err := os.Stat(filepath.Join(r.root, "pwned")); err == nil {
 			t.Errorf("%s: the env file ran a command", tc.name)
+		}
+		if r.logged("teamsface release --config /etc/teamsface/mapping.yaml --state-dir /var/lib/teamsface") < 0 {
+			t.Errorf("%s: not the release of the main configuration:\n%s", tc.name, strings.Join(r.log, "\n"))
 		}
 		data, err := os.ReadFile(filepath.Join(r.root, "log.env"))
 		if err != nil {

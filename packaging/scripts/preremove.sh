@@ -57,97 +57,97 @@ fi
 #     version systemctl --version reports), not with later ones.
 # Checked against systemd 252's own parser (the one it reads os-release with, too). Not
 # implemented: systemd skips an assignment that is not valid UTF-8, this passes its bytes on;
-# files over 64 KiB are refused.
+# files over 64 KiB are refused; names starting with _tf_ are this parser's own.
 load_env_file() {
     [ -f "$1" ] || return 0
     if [ "$(wc -c <"$1")" -gt 65536 ]; then
         echo "teamsface: $1 is larger than 64 KiB; not read" >&2
         return 1
     fi
-    _cr=$(printf '\r')
+    _tf_cr=$(printf '\r')
     # The version of the systemd that reads the file for the units (without one: the current rules).
-    _systemd=$(systemctl --version 2>/dev/null | sed -n '1s/^systemd \([0-9][0-9]*\).*/\1/p')
-    _systemd=${_systemd:-999}
-    _file=$1 _state=pre_key _key='' _kws='' _value='' _ws='' _line=1 _eof=''
-    while [ -z "$_eof" ]; do
-        if ! IFS= read -r _text; then
-            [ -n "$_text" ] || break
-            _eof=yes # the last line has no newline
+    _tf_systemd=$(systemctl --version 2>/dev/null | sed -n '1s/^systemd \([0-9][0-9]*\).*/\1/p')
+    _tf_systemd=${_tf_systemd:-999}
+    _tf_file=$1 _tf_state=pre_key _tf_key='' _tf_kws='' _tf_value='' _tf_ws='' _tf_line=1 _tf_eof=''
+    while [ -z "$_tf_eof" ]; do
+        if ! IFS= read -r _tf_text; then
+            [ -n "$_tf_text" ] || break
+            _tf_eof=yes # the last line has no newline
         fi
         while :; do
-            if [ -z "$_text" ]; then
-                [ -n "$_eof" ] && break
-                _c='nl' # the newline read removed
+            if [ -z "$_tf_text" ]; then
+                [ -n "$_tf_eof" ] && break
+                _tf_c='nl' # the newline read removed
             else
-                _c=${_text%"${_text#?}"}
-                _text=${_text#?}
-                [ "$_c" = "$_cr" ] && _c='nl'
+                _tf_c=${_tf_text%"${_tf_text#?}"}
+                _tf_text=${_tf_text#?}
+                [ "$_tf_c" = "$_tf_cr" ] && _tf_c='nl'
             fi
-            case "$_state:$_c" in
-                pre_key:nl) _line=$((_line + 1)) ;;
-                pre_key:[\#\;]) _state=comment ;;
+            case "$_tf_state:$_tf_c" in
+                pre_key:nl) _tf_line=$((_tf_line + 1)) ;;
+                pre_key:[\#\;]) _tf_state=comment ;;
                 pre_key:[[:blank:]]) ;;
-                pre_key:*) _state=key _key=$_c _kws='' ;;
-                key:nl) _state=pre_key _line=$((_line + 1)) ;; # no =: skipped
-                key:=) _state=pre_value _value='' _ws='' ;;
-                key:[[:blank:]]) _kws=$_kws$_c ;;
-                key:*) _key=$_key$_kws$_c _kws='' ;;
-                pre_value:nl) env_file_set && _state=pre_key _line=$((_line + 1)) ;;
-                pre_value:\') _state=single ;;
-                pre_value:\") _state=double ;;
-                pre_value:\\) _state=value_escape ;;
+                pre_key:*) _tf_state=key _tf_key=$_tf_c _tf_kws='' ;;
+                key:nl) _tf_state=pre_key _tf_line=$((_tf_line + 1)) ;; # no =: skipped
+                key:=) _tf_state=pre_value _tf_value='' _tf_ws='' ;;
+                key:[[:blank:]]) _tf_kws=$_tf_kws$_tf_c ;;
+                key:*) _tf_key=$_tf_key$_tf_kws$_tf_c _tf_kws='' ;;
+                pre_value:nl) env_file_set && _tf_state=pre_key _tf_line=$((_tf_line + 1)) ;;
+                pre_value:\') _tf_state=single ;;
+                pre_value:\") _tf_state=double ;;
+                pre_value:\\) _tf_state=value_escape ;;
                 pre_value:[[:blank:]]) ;;
-                pre_value:*) _state=value _value=$_value$_c _ws='' ;;
-                value:nl) env_file_set && _state=pre_key _line=$((_line + 1)) ;;
-                value:\\) _state=value_escape _value=$_value$_ws _ws='' ;;
-                value:[[:blank:]]) _ws=$_ws$_c ;;
-                value:*) _value=$_value$_ws$_c _ws='' ;;
-                value_escape:nl) _state=value _line=$((_line + 1)) ;;
-                value_escape:*) _state=value _value=$_value$_c ;;
-                single:\') _state=pre_value ;;
-                single:nl) _value="$_value
-" _line=$((_line + 1)) ;;
-                single:*) _value=$_value$_c ;;
-                double:\") _state=pre_value ;;
-                double:\\) _state=double_escape ;;
-                double:nl) _value="$_value
-" _line=$((_line + 1)) ;;
-                double:*) _value=$_value$_c ;;
-                double_escape:nl) _state=double _line=$((_line + 1)) ;;
-                double_escape:[\"\\\`\$]) _state=double _value=$_value$_c ;;
-                double_escape:*) _state=double _value=$_value\\$_c ;;
-                comment:\\) _state=comment_escape ;;
-                comment:nl) _state=pre_key _line=$((_line + 1)) ;;
+                pre_value:*) _tf_state=value _tf_value=$_tf_value$_tf_c _tf_ws='' ;;
+                value:nl) env_file_set && _tf_state=pre_key _tf_line=$((_tf_line + 1)) ;;
+                value:\\) _tf_state=value_escape _tf_value=$_tf_value$_tf_ws _tf_ws='' ;;
+                value:[[:blank:]]) _tf_ws=$_tf_ws$_tf_c ;;
+                value:*) _tf_value=$_tf_value$_tf_ws$_tf_c _tf_ws='' ;;
+                value_escape:nl) _tf_state=value _tf_line=$((_tf_line + 1)) ;;
+                value_escape:*) _tf_state=value _tf_value=$_tf_value$_tf_c ;;
+                single:\') _tf_state=pre_value ;;
+                single:nl) _tf_value="$_tf_value
+" _tf_line=$((_tf_line + 1)) ;;
+                single:*) _tf_value=$_tf_value$_tf_c ;;
+                double:\") _tf_state=pre_value ;;
+                double:\\) _tf_state=double_escape ;;
+                double:nl) _tf_value="$_tf_value
+" _tf_line=$((_tf_line + 1)) ;;
+                double:*) _tf_value=$_tf_value$_tf_c ;;
+                double_escape:nl) _tf_state=double _tf_line=$((_tf_line + 1)) ;;
+                double_escape:[\"\\\`\$]) _tf_state=double _tf_value=$_tf_value$_tf_c ;;
+                double_escape:*) _tf_state=double _tf_value=$_tf_value\\$_tf_c ;;
+                comment:\\) _tf_state=comment_escape ;;
+                comment:nl) _tf_state=pre_key _tf_line=$((_tf_line + 1)) ;;
                 comment:*) ;;
                 comment_escape:nl)
                     # Before systemd 254, a backslash at the end of a comment made the next line
                     # part of the comment too.
-                    if [ "$_systemd" -lt 254 ]; then _state=comment; else _state=pre_key; fi
-                    _line=$((_line + 1)) ;;
-                comment_escape:*) _state=comment ;;
+                    if [ "$_tf_systemd" -lt 254 ]; then _tf_state=comment; else _tf_state=pre_key; fi
+                    _tf_line=$((_tf_line + 1)) ;;
+                comment_escape:*) _tf_state=comment ;;
             esac
-            [ "$_c" = nl ] && break
+            [ "$_tf_c" = nl ] && break
         done
     done <"$1"
-    case "$_state" in
+    case "$_tf_state" in
         pre_value | value | value_escape | single | double | double_escape) env_file_set ;;
     esac
     return 0
 }
 
-# env_file_set exports $_key=$_value (trailing blanks of an unquoted value dropped), or warns
+# env_file_set exports $_tf_key=$_tf_value (trailing blanks of an unquoted value dropped), or warns
 # about a key that is not a variable name.
 env_file_set() {
-    case "$_key" in
-        [A-Za-z_]*) case "$_key" in *[!A-Za-z0-9_]*) _bad=yes ;; *) _bad='' ;; esac ;;
-        *) _bad=yes ;;
+    case "$_tf_key" in
+        [A-Za-z_]*) case "$_tf_key" in *[!A-Za-z0-9_]*) _tf_bad=yes ;; *) _tf_bad='' ;; esac ;;
+        *) _tf_bad=yes ;;
     esac
-    if [ -n "$_bad" ]; then
-        echo "teamsface: $_file line $_line: not a variable name before the =; skipped, as systemd does" >&2
+    if [ -n "$_tf_bad" ]; then
+        echo "teamsface: $_tf_file line $_tf_line: not a variable name before the =; skipped, as systemd does" >&2
     else
-        export "$_key=$_value"
+        export "$_tf_key=$_tf_value"
     fi
-    _key='' _value='' _ws=''
+    _tf_key='' _tf_value='' _tf_ws=''
     return 0
 }
 
@@ -176,9 +176,11 @@ release() {
     echo "teamsface: releasing every DND and Teams session teamsface set for $config"
     code=0
     (
-        load_env_file "$env" || exit 2
-        exec "$timeout_cmd" 120 "$runuser_cmd" -u teamsface -- /usr/bin/teamsface release \
+        # The command is fixed before the file's variables could change the script's.
+        set -- "$timeout_cmd" 120 "$runuser_cmd" -u teamsface -- /usr/bin/teamsface release \
             --config "$config" --state-dir "$state"
+        load_env_file "$env" || exit 2
+        exec "$@"
     ) || code=$?
     if [ "$code" = 0 ]; then
         # A mark an earlier removal left is out of date now.
