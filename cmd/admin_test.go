@@ -358,39 +358,6 @@ func TestStateDirThatIsAFileExits2BeforeAnyRequest(t *testing.T) {
 	}
 }
 
-// The release's manual pages come from the command tree: one per command and help topic.
-func TestManPages(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	code, _, errs := runCLI(t, map[string]string{"SOURCE_DATE_EPOCH": "1764000000"}, "man", "--dir", dir)
-	if code != ExitOK {
-		t.Fatalf("man: exit %d: %s", code, errs)
-	}
-	root := newRootCmd(&globals{})
-	for _, path := range commandPaths(root) {
-		name := strings.Join(append([]string{"teamsface"}, path...), "-") + ".1"
-		c, _, _ := root.Find(path)
-		data, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Errorf("no page for %q: %v", strings.Join(path, " "), err)
-			continue
-		}
-		page := string(data)
-		if !strings.HasPrefix(page, ".nh\n.TH \"TEAMSFACE\" \"1\" \"Nov 2025\" ") || !strings.Contains(page, c.Short) {
-			t.Errorf("%s: not a section 1 page dated from SOURCE_DATE_EPOCH with the command's summary:\n%.300s", name, page)
-		}
-		if strings.Contains(page, "Auto generated") {
-			t.Errorf("%s carries cobra's generator tag", name)
-		}
-	}
-	if _, out, _ := runCLI(t, nil, "--help"); strings.Contains(out, "\n  man ") {
-		t.Error("the man command is listed in --help; it is for release builds")
-	}
-	if code, _, errs := runCLI(t, map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}, "man", "--dir", dir); code != ExitUsage || !strings.Contains(errs, "SOURCE_DATE_EPOCH") {
-		t.Errorf("SOURCE_DATE_EPOCH=yesterday: exit %d, %s", code, errs)
-	}
-}
-
 // A signal on Deps.Signals is how the Windows service stops sync watch when the service manager
 // asks: like SIGTERM, the pass in flight is finished and saved, then Run returns 0. Sent before
 // Run starts, exactly one pass runs.

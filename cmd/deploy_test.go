@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -83,18 +86,35 @@ func TestDockerfile(t *testing.T) {
 	for _, in := range all[:last] {
 		build.WriteString(in.cmd + " " + in.args + "\n")
 	}
-	if !strings.Contains(build.String(), "CGO_ENABLED=0 go build") || !strings.Contains(build.String(), "-X github.com/teamsface/teamsface/cmd.version=") {
-		t.Errorf("the build stage does not build a static binary with its version stamped in:\n%s", build.String())
+	if !strings.Contains(build.String(), "CGO_ENABLED=0 go build") || !strings.Contains(build.String(), "-X github.com/teamsface/teamsface/cmd.version=${VERSION}") ||
+		!strings.Contains(build.String(), "-X github.com/teamsface/teamsface/cmd.commit=${COMMIT}") {
+		t.Errorf("the build stage does not build a static binary with its version and commit stamped in:\n%s", build.String())
 	}
 	base := all[last].args
 	if !strings.HasPrefix(base, "gcr.io/distroless/static") && base != "scratch" {
 		t.Errorf("final stage FROM %s; want distroless static or scratch (no shell, no package manager)", base)
 	}
 	env := map[string]string{}
+	labels := map[string]string{}
+	args := map[string]bool{} // the final stage's own ARGs: a stage sees no other
 	var user, entry, cmdArgs string
-	var volumes []string
+	var volumes, exposed []string
 	for _, in := range all[last+1:] {
 		switch in.cmd {
+		case "ARG":
+			name, _, _ := strings.Cut(in.args, "=")
+			args[name] = true
+		case "LABEL":
+			for k, v := range dockerKeyValues(in.args) {
+				labels[k] = v
+			}
+		case "EXPOSE":
+			exposed = append(exposed, strings.Fields(in.args)...)
+		case "HEALTHCHECK":
+			// Only teamsface itself is in the image: no shell, no curl.
+			if hc := strings.TrimSpace(strings.TrimPrefix(in.args, "CMD")); in.args != "NONE" && !strings.HasPrefix(hc, `["/usr/bin/teamsface"`) {
+				t.Errorf("line %d: HEALTHCHECK %s: the image has no program but /usr/bin/teamsface, and no shell", in.line, in.args)
+			}
 		case "RUN":
 			t.Errorf("line %d: RUN in the final stage needs a shell the image does not have", in.line)
 		case "USER":
@@ -110,11 +130,22 @@ func TestDockerfile(t *testing.T) {
 			}
 			volumes = append(volumes, v...)
 		case "ENV":
-			for _, kv := range strings.Fields(in.args) {
-				if k, v, ok := strings.Cut(kv, "="); ok {
-					env[k] = v
-				}
-			}
+			maps.Copy(env, dockerKeyValues(in.args))
+		}
+	}
+	// The labels say which release and commit the image is, from build arguments the stage has.
+	for label, arg := range map[string]string{"org.opencontainers.image.version": "VERSION", "org.opencontainers.image.revision": "COMMIT"} {
+		if labels[label] != "${"+arg+"}" || !args[arg] {
+			t.Errorf("LABEL %s=%q (ARG %s in the final stage: %v); want it from the build argument", label, labels[label], arg, args[arg])
+		}
+	}
+	for _, in := range all {
+		if in.cmd != "FROM" {
+			continue
+		}
+		image, _, _ := strings.Cut(in.args, " ")
+		if _, digest, pinned := strings.Cut(image, "@"); pinned && !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(digest) {
+			t.Errorf("line %d: FROM %s: not a sha256 digest", in.line, image)
 		}
 	}
 	uid, _, _ := strings.Cut(user, ":")
@@ -137,12 +168,43 @@ func TestDockerfile(t *testing.T) {
 	} else if err := checkCommandLine(c); err != nil {
 		t.Errorf("CMD %s: %v", cmdArgs, err)
 	}
+	// The port the image exposes is the one its command serves /metrics and /healthz on.
+	listen := ""
+	if i := slices.Index(c, "--metrics-listen"); i >= 0 && i+1 < len(c) {
+		listen = c[i+1]
+	}
+	if _, port, _ := strings.Cut(listen, ":"); port == "" || !slices.Equal(exposed, []string{port}) {
+		t.Errorf("EXPOSE %v, CMD --metrics-listen %q: want the one port teamsface listens on", exposed, listen)
+	}
 	if hl, err := exec.LookPath("hadolint"); err == nil {
 		if out, err := exec.Command(hl, filepath.Join("..", "Dockerfile")).CombinedOutput(); err != nil {
 			t.Errorf("hadolint: %v\n%s", err, out)
 		}
 	} else {
 		t.Log("hadolint not installed; checked with the built-in parser only")
+	}
+}
+
+// dockerKeyValues reads the KEY=VALUE pairs of an ENV or LABEL instruction; a value may be in
+// double quotes.
+func dockerKeyValues(s string) map[string]string {
+	out := map[string]string{}
+	for _, m := range regexp.MustCompile(`([A-Za-z0-9._-]+)=("(?:[^"\\]|\\.)*"|\S*)`).FindAllStringSubmatch(s, -1) {
+		v := m[2]
+		if u, err := strconv.Unquote(v); err == nil && strings.HasPrefix(v, `"`) {
+			v = u
+		}
+		out[m[1]] = v
+	}
+	return out
+}
+
+func TestDockerKeyValues(t *testing.T) {
+	t.Parallel()
+	got := dockerKeyValues(`a=1 b.c="x y" d=${V}`)
+	want := map[string]string{"a": "1", "b.c": "x y", "d": "${V}"}
+	if !maps.Equal(got, want) {
+		t.Errorf("dockerKeyValues = %v, want %v", got, want)
 	}
 }
 
@@ -228,9 +290,10 @@ type k8sObject struct {
 	} `yaml:"spec"`
 }
 
-func readManifest(t *testing.T) map[string]k8sObject {
+// readManifest reads deploy/kubernetes/NAME by kind.
+func readManifest(t *testing.T, name string) map[string]k8sObject {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "deploy", "kubernetes", "teamsface.yaml"))
+	f, err := os.Open(filepath.Join("..", "deploy", "kubernetes", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,17 +307,54 @@ func readManifest(t *testing.T) map[string]k8sObject {
 			break
 		}
 		if err != nil {
-			t.Fatalf("deploy/kubernetes/teamsface.yaml: %v", err)
+			t.Fatalf("deploy/kubernetes/%s: %v", name, err)
 		}
 		if o.Kind == "" {
 			continue // an empty document
 		}
 		if _, dup := objs[o.Kind]; dup {
-			t.Fatalf("two %s objects; the example is one PBX's", o.Kind)
+			t.Fatalf("deploy/kubernetes/%s: two %s objects; the example is one PBX's", name, o.Kind)
 		}
 		objs[o.Kind] = o
 	}
 	return objs
+}
+
+// kubectlApplies says whether `kubectl apply -f DIR` (also -R) reads the file: kubectl takes
+// .json, .yaml and .yml files from a directory and skips the rest.
+func kubectlApplies(name string) bool {
+	switch filepath.Ext(name) {
+	case ".json", ".yaml", ".yml":
+		return true
+	}
+	return false
+}
+
+// An admin creates the Secret with kubectl create secret, as the manifest says, then applies the
+// manifest, or the whole directory: neither may bring a Secret of its own, which would put its
+// placeholder values over the real ones (issue 19: exit 4, CrashLoopBackOff).
+func TestKubernetesApplyNeverReplacesTheSecret(t *testing.T) {
+	t.Parallel()
+	files, err := os.ReadDir(filepath.Join("..", "deploy", "kubernetes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := 0
+	for _, f := range files {
+		if f.IsDir() || !kubectlApplies(f.Name()) {
+			continue
+		}
+		applied++
+		if _, ok := readManifest(t, f.Name())["Secret"]; ok {
+			t.Errorf("deploy/kubernetes/%s holds a Secret: kubectl apply -f deploy/kubernetes/ would replace the admin's", f.Name())
+		}
+	}
+	if applied == 0 {
+		t.Fatal("no manifest in deploy/kubernetes")
+	}
+	if kubectlApplies("teamsface-secret.yaml.example") {
+		t.Error("the Secret example has a name kubectl apply -f DIR reads")
+	}
 }
 
 // The example manifest: one replica of sync watch per PBX, replaced (never rolled) so two never
@@ -263,11 +363,16 @@ func readManifest(t *testing.T) map[string]k8sObject {
 // checked instead, and the ConfigMap's mapping.yaml is loaded like teamsface would.
 func TestKubernetesManifest(t *testing.T) {
 	t.Parallel()
-	objs := readManifest(t)
-	for _, k := range []string{"ConfigMap", "Secret", "PersistentVolumeClaim", "Deployment", "Service"} {
+	objs := readManifest(t, "teamsface.yaml")
+	for _, k := range []string{"ConfigMap", "PersistentVolumeClaim", "Deployment", "Service"} {
 		if _, ok := objs[k]; !ok {
 			t.Errorf("no %s", k)
 		}
+	}
+	// The Secret is the admin's (kubectl create secret), or a copy of the example.
+	sec, ok := readManifest(t, "teamsface-secret.yaml.example")["Secret"]
+	if !ok {
+		t.Fatal("deploy/kubernetes/teamsface-secret.yaml.example holds no Secret")
 	}
 	d := objs["Deployment"]
 	if d.APIVersion != "apps/v1" || d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != "Recreate" {
@@ -341,7 +446,7 @@ func TestKubernetesManifest(t *testing.T) {
 			secrets[e.Name] = e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
 		}
 	}
-	cm, sec, pvc := objs["ConfigMap"], objs["Secret"], objs["PersistentVolumeClaim"]
+	cm, pvc := objs["ConfigMap"], objs["PersistentVolumeClaim"]
 	configDir := mounts["ConfigMap/"+cm.Metadata.Name]
 	if configDir == "" || env["TEAMSFACE_CONFIG"] != configDir+"/mapping.yaml" || cm.Data["mapping.yaml"] == "" {
 		t.Errorf("TEAMSFACE_CONFIG=%q, ConfigMap %s mounted at %q: want its mapping.yaml", env["TEAMSFACE_CONFIG"], cm.Metadata.Name, configDir)
@@ -353,11 +458,29 @@ func TestKubernetesManifest(t *testing.T) {
 	if !slices.Equal(pvc.Spec.AccessModes, []string{"ReadWriteOnce"}) {
 		t.Errorf("claim access modes %v: want ReadWriteOnce, one pod at a time", pvc.Spec.AccessModes)
 	}
+	keys := map[string]bool{}
 	for _, name := range []string{"TEAMSFACE_CLIENT_SECRET", "STARFACE_PASSWORD"} {
 		ref := secrets[name]
 		secName, key, _ := strings.Cut(ref, "/")
+		keys[key] = true
 		if secName != sec.Metadata.Name || sec.StringData[key] == "" {
-			t.Errorf("%s comes from %q; want a key of Secret %s", name, ref, sec.Metadata.Name)
+			t.Errorf("%s comes from %q; want a key of the example's Secret %s", name, ref, sec.Metadata.Name)
+		}
+	}
+	if len(sec.StringData) != len(keys) {
+		t.Errorf("the example Secret has keys %v; the Deployment reads %v", slices.Sorted(maps.Keys(sec.StringData)), slices.Sorted(maps.Keys(keys)))
+	}
+	// What the README and the manifest's header tell the admin to create is what the pod reads.
+	manifest, err := os.ReadFile(filepath.Join("..", "deploy", "kubernetes", "teamsface.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, _, _ := strings.Cut(string(manifest), "\n---")
+	for where, text := range map[string]string{"README": readme(t), "the manifest's header": header} {
+		name, created := createdSecret(text)
+		if name != sec.Metadata.Name || !maps.Equal(created, keys) {
+			t.Errorf("%s: kubectl create secret generic %q with keys %v; the Deployment reads %v of %s", where, name,
+				slices.Sorted(maps.Keys(created)), slices.Sorted(maps.Keys(keys)), sec.Metadata.Name)
 		}
 	}
 
@@ -378,6 +501,26 @@ func TestKubernetesManifest(t *testing.T) {
 	if _, err := cfg.StarfacePassword(); err != nil {
 		t.Errorf("STARFACE password: %v", err)
 	}
+}
+
+var (
+	createSecretRE = regexp.MustCompile(`kubectl create secret generic ([a-z0-9-]+)([^\n]*)`)
+	fromLiteralRE  = regexp.MustCompile(`--from-(?:literal|file)=([a-z0-9.-]+)=`)
+)
+
+// createdSecret finds the first `kubectl create secret generic` in text (a line continued with a
+// backslash, also inside # comments, is one line) and returns the Secret's name and keys.
+func createdSecret(text string) (string, map[string]bool) {
+	text = regexp.MustCompile(`\\\n[# ]*`).ReplaceAllString(text, " ")
+	m := createSecretRE.FindStringSubmatch(text)
+	if m == nil {
+		return "", nil
+	}
+	keys := map[string]bool{}
+	for _, k := range fromLiteralRE.FindAllStringSubmatch(m[2], -1) {
+		keys[k[1]] = true
+	}
+	return m[1], keys
 }
 
 // watchHasFlag says whether sync watch defines the flag.

@@ -1,19 +1,27 @@
 package cmd
 
 import (
+	"compress/gzip"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/teamsface/teamsface/mapping"
 )
 
 // readme returns README.md.
@@ -386,9 +394,11 @@ func TestGoreleaserConfig(t *testing.T) {
 	if len(c.Archives) != 1 || len(c.Archives[0].FormatOverrides) != 1 || c.Archives[0].FormatOverrides[0].Goos != "windows" {
 		t.Errorf("archives: %+v, want tar.gz with zip for windows", c.Archives)
 	}
+	// The manual pages name the release's version (issue 19: "teamsface devel") and its commit's
+	// date, and are where the archives and packages take them from.
 	hooks := strings.Join(c.Before.Hooks, "\n")
-	if !strings.Contains(hooks, "go run -trimpath . man --dir build/manpages") {
-		t.Errorf("before hooks do not write the manual pages: %q", hooks)
+	if !strings.Contains(hooks, `env SOURCE_DATE_EPOCH={{ .CommitTimestamp }} go run -trimpath -ldflags "-X github.com/teamsface/teamsface/cmd.version={{ .Version }}" . man --dir build/manpages`) {
+		t.Errorf("before hooks do not write the manual pages with the release's version and date: %q", hooks)
 	}
 
 	if len(c.Nfpms) != 1 {
@@ -424,6 +434,12 @@ func TestGoreleaserConfig(t *testing.T) {
 	for _, d := range []string{"/etc/teamsface", "/var/lib/teamsface"} {
 		if _, ok := dsts[d]; !ok {
 			t.Errorf("the packages do not create %s", d)
+		}
+	}
+	// Gzipped, as Debian policy wants, in their sections; Windows-only pages are never written.
+	for dst, src := range map[string]string{"/usr/share/man/man1/": "build/manpages/man1/*.1.gz", "/usr/share/man/man5/": "build/manpages/man5/*.5.gz"} {
+		if dsts[dst] != src {
+			t.Errorf("the packages install %q into %s; want %s", dsts[dst], dst, src)
 		}
 	}
 	for name := range packagedUnits(t) {
@@ -468,7 +484,7 @@ func runScript(t *testing.T, name string, setup func(root string), env []string,
 	}
 	root := t.TempDir()
 	text := string(data)
-	for _, p := range []string{"/etc/teamsface", "/var/lib/teamsface", "/run/systemd/system"} {
+	for _, p := range []string{"/etc/teamsface", "/var/lib/teamsface", "/run/systemd/system", "/etc/systemd/system"} {
 		if err := os.MkdirAll(filepath.Join(root, p), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -481,11 +497,14 @@ func runScript(t *testing.T, name string, setup func(root string), env []string,
 	}
 	logFile := filepath.Join(root, "log")
 	stubs := map[string]string{
-		"systemctl": "", "getent": `exit "${GETENT_EXIT:-0}"`, "groupadd": "", "useradd": "", "chown": "", "chmod": "",
+		// systemctl --version says SYSTEMD_VERSION when set.
+		"systemctl": `[ "$1" = --version ] && [ -n "$SYSTEMD_VERSION" ] && echo "systemd $SYSTEMD_VERSION (stub)"; exit 0`,
+		"getent":    `exit "${GETENT_EXIT:-0}"`, "groupadd": "", "useradd": "", "chown": "", "chmod": "",
 		// runuser -u USER -- CMD...: runs CMD (the environment passes through, as with runuser).
-		"runuser":   `while [ "$1" != -- ]; do shift; done; shift; exec "$@"`,
-		"timeout":   `shift; exec "$@"`,
-		"teamsface": `echo "  secret=$TEAMSFACE_CLIENT_SECRET" >> "$LOG"; exit "${TEAMSFACE_STUB_EXIT:-0}"`,
+		"runuser": `while [ "$1" != -- ]; do shift; done; shift; exec "$@"`,
+		"timeout": `shift; exec "$@"`,
+		// teamsface logs its secret and leaves its whole environment in LOG.env.
+		"teamsface": `echo "  secret=$TEAMSFACE_CLIENT_SECRET" >> "$LOG"; env -0 > "$LOG.env"; exit "${TEAMSFACE_STUB_EXIT:-0}"`,
 	}
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -505,7 +524,7 @@ func runScript(t *testing.T, name string, setup func(root string), env []string,
 	var errb strings.Builder
 	cmd.Stderr = &errb
 	err = cmd.Run()
-	r := scriptRun{root: root, stderr: errb.String()}
+	r := scriptRun{root: root, stderr: strings.ReplaceAll(errb.String(), root, "")}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		r.code = ee.ExitCode()
@@ -530,44 +549,70 @@ func (r scriptRun) logged(prefix string) int {
 	return -1
 }
 
-// The package's removal gives every phone back before teamsface goes: `teamsface release` for the
-// main configuration and each instance, as the teamsface user, with the env file's secrets.
-func TestPreremoveReleases(t *testing.T) {
-	t.Parallel()
-	configs := func(root string) {
-		for _, f := range []string{"etc/teamsface/mapping.yaml", "etc/teamsface/pbx1/mapping.yaml"} {
-			p := filepath.Join(root, f)
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+// writeFiles writes path → content below root (0600, directories 0755).
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for f, content := range files {
+		p := filepath.Join(root, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(root, "etc/teamsface/env"), []byte("TEAMSFACE_CLIENT_SECRET=s1\n"), 0o600); err != nil {
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// heldState is a state.json that remembers a DND teamsface switched on; releasedState is what a
+// complete release leaves.
+const (
+	heldState     = `{"version":2,"users":{"0002":{"id":2,"applied":"dnd-on","written":true,"owned":true}}}`
+	releasedState = `{"version":2,"users":{}}`
+)
+
+// The package's removal gives every phone back before teamsface goes: `teamsface release` for the
+// main configuration and each instance, as the teamsface user, with the env file's secrets, after
+// every unit is stopped and disabled.
+func TestPreremoveReleases(t *testing.T) {
+	t.Parallel()
+	configs := func(root string) {
+		writeFiles(t, root, map[string]string{
+			"etc/teamsface/mapping.yaml": "x", "etc/teamsface/pbx1/mapping.yaml": "x",
+			"etc/teamsface/env": "TEAMSFACE_CLIENT_SECRET=s1\n",
+			// An instance enabled without a configuration directory of its name.
+			"etc/systemd/system/multi-user.target.wants/teamsface@pbx9.service": "",
+		})
+	}
 	const main = "teamsface release --config /etc/teamsface/mapping.yaml --state-dir /var/lib/teamsface"
 	const pbx1 = "teamsface release --config /etc/teamsface/pbx1/mapping.yaml --state-dir /var/lib/teamsface/pbx1"
+	units := []string{"teamsface.timer", "teamsface-once.service", "teamsface.service", "teamsface@pbx1.service", "teamsface@pbx9.service"}
 	for _, arg := range []string{"remove", "0"} { // dpkg prerm remove; rpm %preun on erase
 		r := runScript(t, "preremove", configs, nil, arg)
-		stop, rel, inst := r.logged("systemctl disable --now teamsface.service"), r.logged(main), r.logged(pbx1)
-		if r.code != 0 || stop < 0 || rel < stop || inst < 0 || r.logged("runuser -u teamsface -- ") < 0 {
+		rel, inst := r.logged(main), r.logged(pbx1)
+		if r.code != 0 || rel < 0 || inst < 0 || r.logged("runuser -u teamsface -- ") < 0 {
 			t.Errorf("preremove %s: exit %d, log:\n%s", arg, r.code, strings.Join(r.log, "\n"))
+		}
+		for _, u := range units {
+			// Disabled, or its link dangles once the file is gone; stopped before the release,
+			// or it holds the state lock the release needs.
+			if d, st := r.logged("systemctl disable "+u), r.logged("systemctl stop "+u); d < 0 || st < 0 || st > rel {
+				t.Errorf("preremove %s: %s disabled at %d, stopped at %d, released at %d:\n%s", arg, u, d, st, rel, strings.Join(r.log, "\n"))
+			}
 		}
 		if rel >= 0 && (rel+1 >= len(r.log) || r.log[rel+1] != "  secret=s1") {
 			t.Errorf("preremove %s: the release did not get the env file's secret:\n%s", arg, strings.Join(r.log, "\n"))
 		}
 	}
-	// A release that fails does not fail the removal, says how to finish by hand, and marks the
-	// state so that a purge keeps it.
-	r := runScript(t, "preremove", configs, []string{"TEAMSFACE_STUB_EXIT=1"}, "remove")
-	if r.code != 0 || !strings.Contains(r.stderr, "failed") || !strings.Contains(r.stderr, "release --config") {
-		t.Errorf("failing release: exit %d, stderr:\n%s", r.code, r.stderr)
-	}
-	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface/RELEASE-FAILED")); err != nil {
-		t.Errorf("failing release: the state is not marked: %v", err)
+	// Without a running systemd (a chroot, a container) the units are disabled all the same, and
+	// nothing is stopped.
+	r := runScript(t, "preremove", func(root string) {
+		configs(root)
+		if err := os.RemoveAll(filepath.Join(root, "run/systemd/system")); err != nil {
+			t.Fatal(err)
+		}
+	}, nil, "remove")
+	if r.code != 0 || r.logged("systemctl disable teamsface.service") < 0 || r.logged("systemctl disable teamsface@pbx1.service") < 0 || r.logged("systemctl stop") >= 0 {
+		t.Errorf("preremove without a running systemd: exit %d, log:\n%s", r.code, strings.Join(r.log, "\n"))
 	}
 	// An upgrade releases nothing and stops nothing.
 	for _, arg := range []string{"upgrade", "1", "failed-upgrade"} {
@@ -576,8 +621,152 @@ func TestPreremoveReleases(t *testing.T) {
 		}
 	}
 	// Without a configuration there is nothing to release.
-	if r := runScript(t, "preremove", nil, nil, "remove"); r.code != 0 || r.logged("teamsface release") >= 0 {
-		t.Errorf("preremove without a configuration: exit %d, log %q", r.code, r.log)
+	if r := runScript(t, "preremove", nil, nil, "remove"); r.code != 0 || r.logged("teamsface release") >= 0 || r.stderr != "" {
+		t.Errorf("preremove without a configuration: exit %d, log %q, stderr %q", r.code, r.log, r.stderr)
+	}
+}
+
+// A release that fails does not fail the removal. When the state still remembers something, the
+// removal says so and marks the state, so that a purge keeps it; when it remembers nothing, it
+// says that instead and marks nothing. A successful release removes an earlier mark.
+func TestPreremoveFailedRelease(t *testing.T) {
+	t.Parallel()
+	const mark = "var/lib/teamsface/RELEASE-FAILED"
+	for _, tc := range []struct {
+		name   string
+		files  map[string]string
+		exit   string
+		marked bool
+		stderr []string // what stderr says, in order
+	}{
+		{"some users failed", map[string]string{"var/lib/teamsface/state.json": heldState}, "3", true,
+			[]string{"release for /etc/teamsface/mapping.yaml failed (some users could not be released)", "may still be on it", "kept, also on purge", "install teamsface again and remove it again"}},
+		{"sign-in failed", map[string]string{"var/lib/teamsface/state.json": heldState}, "4", true,
+			[]string{"(sign-in or a permission failed)"}},
+		{"a journal left", map[string]string{"var/lib/teamsface/state.json": releasedState, "var/lib/teamsface/journal": "{}\n"}, "1", true,
+			[]string{"failed (exit 1)"}},
+		{"an empty state", map[string]string{"var/lib/teamsface/state.json": releasedState}, "4", false,
+			[]string{"failed (sign-in or a permission failed), but /var/lib/teamsface remembers no DND or Teams session teamsface set"}},
+		{"no state yet", nil, "2", false, []string{"failed (a configuration error), but"}},
+		{"an old mark, released now", map[string]string{"var/lib/teamsface/state.json": heldState, mark: "old\n"}, "0", false, nil},
+		{"an old mark, nothing held", map[string]string{"var/lib/teamsface/state.json": releasedState, mark: "old\n"}, "2", false, []string{"remembers no DND"}},
+	} {
+		r := runScript(t, "preremove", func(root string) {
+			writeFiles(t, root, map[string]string{"etc/teamsface/mapping.yaml": "x"})
+			writeFiles(t, root, tc.files)
+		}, []string{"TEAMSFACE_STUB_EXIT=" + tc.exit}, "remove")
+		_, err := os.Stat(filepath.Join(r.root, mark))
+		if r.code != 0 || (err == nil) != tc.marked {
+			t.Errorf("%s: exit %d, marked: %v; want 0 and marked %v", tc.name, r.code, err == nil, tc.marked)
+		}
+		rest := r.stderr
+		for _, want := range tc.stderr {
+			i := strings.Index(rest, want)
+			if i < 0 {
+				t.Errorf("%s: stderr lacks %q (in order):\n%s", tc.name, want, r.stderr)
+				break
+			}
+			rest = rest[i+len(want):]
+		}
+		if tc.stderr == nil && r.stderr != "" {
+			t.Errorf("%s: stderr %q", tc.name, r.stderr)
+		}
+		if strings.Contains(r.stderr, "retried next pass") {
+			t.Errorf("%s: stderr speaks of a next pass during an uninstall:\n%s", tc.name, r.stderr)
+		}
+	}
+	// An instance whose configuration is gone, with a state that remembers a DND, is marked.
+	r := runScript(t, "preremove", func(root string) {
+		writeFiles(t, root, map[string]string{"var/lib/teamsface/pbx2/state.json": heldState})
+	}, nil, "remove")
+	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface/pbx2/RELEASE-FAILED")); err != nil || !strings.Contains(r.stderr, "/etc/teamsface/pbx2/mapping.yaml failed (the file is gone)") {
+		t.Errorf("an instance without its configuration: marked: %v, stderr:\n%s", err, r.stderr)
+	}
+}
+
+// The release at removal gets the variables of /etc/teamsface/env as systemd gives them to the
+// service: the file is read, never run or expanded (issue 19: it was sourced with ".", as root,
+// so a password with $ or a backquote was expanded, or run). Each case's values were checked
+// against systemd 252's own parser of such files.
+func TestPreremoveReadsTheEnvFileAsSystemdDoes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, file string
+		systemd    string // what systemctl --version says; "" for nothing (no systemctl)
+		want       map[string]string
+		warnings   []string
+	}{
+		{name: "plain", file: "A=plain\n", want: map[string]string{"A": "plain"}},
+		{name: "dollar and backquotes", file: "B=$HOME`touch PWNED`$(touch PWNED)\n", want: map[string]string{"B": "$HOME`touch PWNED`$(touch PWNED)"}},
+		{name: "a password as it is", file: "TEAMSFACE_CLIENT_SECRET=p@ss$w0rd`rm -rf PWNED`;echo \"x\" 'y'\n",
+			want: map[string]string{"TEAMSFACE_CLIENT_SECRET": "p@ss$w0rd`rm -rf PWNED`;echo \"x\" 'y'"}},
+		{name: "single quotes", file: "C='single $x \\\\ \"q\"'\n", want: map[string]string{"C": `single $x \\ "q"`}},
+		{name: "double quotes", file: `D="dq \$x \\$y \` + "`" + ` \\\\ \n end"` + "\n", want: map[string]string{"D": `dq $x \$y ` + "`" + ` \\ \n end`}},
+		{name: "comments and blanks", file: "  # comment\n; comment\n\nE = spaced value   \n", want: map[string]string{"E": "spaced value"}},
+		{name: "continued line", file: "F=a\\\nb\n", want: map[string]string{"F": "ab"}},
+		{name: "multi-line quote", file: "G=\"multi\nline\"\n", want: map[string]string{"G": "multi\nline"}},
+		{name: "quotes inside a value", file: "H=x'y'\n", want: map[string]string{"H": "x'y'"}},
+		{name: "quoted parts joined", file: "I='a'b\"c\"\nP=  'x'  'y'  \n", want: map[string]string{"I": `ab"c"`, "P": "xy"}},
+		{name: "empty", file: "J=\nZ=\"\" \n", want: map[string]string{"J": "", "Z": ""}},
+		{name: "no equals sign", file: "noequals\nK=tab\there\t \n", want: map[string]string{"K": "tab\there"}},
+		{name: "no final newline", file: "L=last", want: map[string]string{"L": "last"}},
+		{name: "unterminated quote", file: "M='unterminated\nN=2\n", want: map[string]string{"M": "unterminated\nN=2\n"}},
+		{name: "escaped trailing blank", file: "O=a\\ \n", want: map[string]string{"O": "a "}},
+		{name: "comment characters inside", file: "Q=a#b ;c\n", want: map[string]string{"Q": "a#b ;c"}},
+		{name: "continued double quote", file: "R=\"a\\\nb\"\n", want: map[string]string{"R": "ab"}},
+		{name: "carriage returns", file: "S=x\r\nT=y\r\n", want: map[string]string{"S": "x", "T": "y"}},
+		{name: "equals signs in the value", file: "V=a=b=c\n", want: map[string]string{"V": "a=b=c"}},
+		{name: "escaped quotes", file: "W=\\'x\\'\nX=\"\\q\"\n", want: map[string]string{"W": "'x'", "X": `\q`}},
+		{name: "inner blanks kept", file: "Y=a  b\nAB='  sp  '\n", want: map[string]string{"Y": "a  b", "AB": "  sp  "}},
+		{name: "the last wins", file: "AA=x\nAA=y\n", want: map[string]string{"AA": "y"}},
+		{name: "a backslash", file: "AC=\\\\\n", want: map[string]string{"AC": `\`}},
+		// Names the script itself uses change neither the command nor its arguments.
+		{name: "the script's own names", file: "config=/elsewhere\nstate=/x\ntimeout_cmd=/bin/false\nrunuser_cmd=/bin/false\nenv=/y\n",
+			want: map[string]string{"config": "/elsewhere", "state": "/x", "timeout_cmd": "/bin/false", "runuser_cmd": "/bin/false", "env": "/y"}},
+		{name: "not variable names", file: "bad key=1\n1X=2\nOK=3\n", want: map[string]string{"OK": "3"},
+			warnings: []string{"/etc/teamsface/env line 1: not a variable name", "/etc/teamsface/env line 2: not a variable name"}},
+		// systemd before 254 continues a comment that ends in a backslash; 254 and later do not.
+		{name: "comment continued, systemd 252", file: "#c\\\nU=1\nOK=2\n", systemd: "252", want: map[string]string{"OK": "2"}},
+		{name: "comment not continued, systemd 255", file: "#c\\\nU=1\n", systemd: "255", want: map[string]string{"U": "1"}},
+	} {
+		r := runScript(t, "preremove", func(root string) {
+			writeFiles(t, root, map[string]string{"etc/teamsface/mapping.yaml": "x", "etc/teamsface/env": strings.ReplaceAll(tc.file, "PWNED", filepath.Join(root, "pwned"))})
+		}, []string{"SYSTEMD_VERSION=" + tc.systemd}, "remove")
+		if _, err := os.Stat(filepath.Join(r.root, "pwned")); err == nil {
+			t.Errorf("%s: the env file ran a command", tc.name)
+		}
+		if r.logged("teamsface release --config /etc/teamsface/mapping.yaml --state-dir /var/lib/teamsface") < 0 {
+			t.Errorf("%s: not the release of the main configuration:\n%s", tc.name, strings.Join(r.log, "\n"))
+		}
+		data, err := os.ReadFile(filepath.Join(r.root, "log.env"))
+		if err != nil {
+			t.Errorf("%s: teamsface release did not run: %v; stderr:\n%s", tc.name, err, r.stderr)
+			continue
+		}
+		got := map[string]string{}
+		for kv := range strings.SplitSeq(strings.TrimSuffix(string(data), "\x00"), "\x00") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "PATH", "LOG", "PWD", "SHLVL", "_", "SYSTEMD_VERSION", "OLDPWD":
+				continue // the environment the script ran in
+			}
+			got[k] = strings.ReplaceAll(v, filepath.Join(r.root, "pwned"), "PWNED")
+		}
+		if !maps.Equal(got, tc.want) {
+			t.Errorf("%s: %q gave the release\n%q, want\n%q", tc.name, tc.file, got, tc.want)
+		}
+		var warnings []string
+		for l := range strings.Lines(r.stderr) {
+			warnings = append(warnings, l)
+		}
+		if len(warnings) != len(tc.warnings) {
+			t.Errorf("%s: stderr %q, want %d warnings", tc.name, r.stderr, len(tc.warnings))
+		}
+		for i, w := range tc.warnings {
+			if i < len(warnings) && !strings.Contains(warnings[i], w) {
+				t.Errorf("%s: warning %q, want %q", tc.name, warnings[i], w)
+			}
+		}
 	}
 }
 
@@ -616,22 +805,55 @@ func TestPostinstallAndPostremove(t *testing.T) {
 			t.Errorf("postinstall %v (an upgrade): exit %d, log %q; want running services restarted", args, r.code, r.log)
 		}
 	}
-	r = runScript(t, "postremove", nil, nil, "purge")
-	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface")); r.code != 0 || !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("postremove purge: exit %d, state directory: %v", r.code, err)
-	}
-	// After a failed release the purge keeps the state: it alone knows which phones are on DND.
-	r = runScript(t, "postremove", func(root string) {
-		if err := os.WriteFile(filepath.Join(root, "var/lib/teamsface/RELEASE-FAILED"), nil, 0o600); err != nil {
-			t.Fatal(err)
+}
+
+// What a removal keeps and says: deb's purge deletes the state unless a release failed (then it
+// keeps the state and the configuration, and says why, from preremove's mark); the configuration
+// the admin wrote, secrets included, stays with a word; rpm's erase (0) has no purge and says what
+// it kept.
+func TestPostremove(t *testing.T) {
+	t.Parallel()
+	const mark = "the release for /etc/teamsface/pbx1/mapping.yaml failed before teamsface was removed: some users could not be released\n"
+	for _, tc := range []struct {
+		name, arg       string
+		files           map[string]string
+		stateKept       bool
+		stderr, without []string
+	}{
+		{name: "purge", arg: "purge", files: map[string]string{"var/lib/teamsface/state.json": releasedState},
+			without: []string{"keeping", "/etc/teamsface"}},
+		{name: "purge with a configuration", arg: "purge", files: map[string]string{"etc/teamsface/mapping.yaml": "x", "etc/teamsface/env": "X=1\n"},
+			stderr: []string{"kept /etc/teamsface: your configuration and secrets are in it", "rm -r /etc/teamsface"}},
+		{name: "purge after a failed release", arg: "purge", stateKept: true,
+			files:   map[string]string{"var/lib/teamsface/pbx1/state.json": heldState, "var/lib/teamsface/pbx1/RELEASE-FAILED": mark, "etc/teamsface/pbx1/mapping.yaml": "x"},
+			stderr:  []string{"keeping /var/lib/teamsface and /etc/teamsface: a release failed", "  " + strings.TrimSuffix(mark, "\n"), "install\n  teamsface again and remove it again"},
+			without: []string{"knows which phones"}},
+		{name: "rpm erase", arg: "0", stateKept: true, files: map[string]string{"var/lib/teamsface/state.json": releasedState, "etc/teamsface/mapping.yaml": "x"},
+			stderr: []string{"kept /var/lib/teamsface", "kept /etc/teamsface"}},
+		{name: "rpm erase after a failed release", arg: "0", stateKept: true,
+			files:  map[string]string{"var/lib/teamsface/RELEASE-FAILED": mark},
+			stderr: []string{"keeping /var/lib/teamsface and /etc/teamsface: a release failed"}, without: []string{"delete it if you like"}},
+		{name: "deb remove", arg: "remove", stateKept: true, files: map[string]string{"etc/teamsface/mapping.yaml": "x"}, without: []string{"teamsface"}},
+		{name: "deb upgrade", arg: "upgrade", stateKept: true, files: map[string]string{"var/lib/teamsface/RELEASE-FAILED": mark}, without: []string{"teamsface"}},
+	} {
+		r := runScript(t, "postremove", func(root string) { writeFiles(t, root, tc.files) }, nil, tc.arg)
+		_, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface"))
+		if r.code != 0 || (err == nil) != tc.stateKept {
+			t.Errorf("%s: exit %d, state directory kept: %v; want 0, %v", tc.name, r.code, err == nil, tc.stateKept)
 		}
-	}, nil, "purge")
-	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface")); r.code != 0 || err != nil || !strings.Contains(r.stderr, "keeping") {
-		t.Errorf("postremove purge after a failed release: exit %d, state directory: %v, stderr %q", r.code, err, r.stderr)
-	}
-	r = runScript(t, "postremove", nil, nil, "remove")
-	if _, err := os.Stat(filepath.Join(r.root, "var/lib/teamsface")); r.code != 0 || err != nil {
-		t.Errorf("postremove remove: exit %d, the state directory is gone: %v", r.code, err)
+		if _, err := os.Stat(filepath.Join(r.root, "etc/teamsface")); err != nil {
+			t.Errorf("%s: /etc/teamsface is gone: %v", tc.name, err)
+		}
+		for _, want := range tc.stderr {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("%s: stderr lacks %q:\n%s", tc.name, want, r.stderr)
+			}
+		}
+		for _, not := range tc.without {
+			if strings.Contains(r.stderr, not) {
+				t.Errorf("%s: stderr says %q:\n%s", tc.name, not, r.stderr)
+			}
+		}
 	}
 }
 
@@ -683,5 +905,228 @@ func TestReadmeCommandsUseTheDocumentedStateDirectory(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("checked only %d commands", checked)
+	}
+}
+
+// moreHardening is what `systemd-analyze security` still suggested (issue 19) and costs teamsface
+// nothing; each service carries it besides hardening.
+var moreHardening = map[string]string{
+	"PrivateMounts": "yes", "ProtectKernelLogs": "yes", "ProtectClock": "yes", "ProtectHostname": "yes",
+	"ProtectProc": "invisible", "RestrictSUIDSGID": "yes", "RestrictRealtime": "yes", "RemoveIPC": "yes",
+	"SystemCallErrorNumber": "EPERM", "SystemCallArchitectures": "native",
+}
+
+// unitExposure is the overall exposure `systemd-analyze security` gives the services, times 10
+// (its --threshold's unit): 2.4 before issue 19, 1.2 after.
+const unitExposure = 12
+
+func TestUnitHardening(t *testing.T) {
+	t.Parallel()
+	units := packagedUnits(t)
+	for name, text := range units {
+		if !strings.HasSuffix(name, ".service") {
+			continue
+		}
+		u, err := parseUnit(text)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for k, v := range moreHardening {
+			if got, _ := u.get("Service", k); got != v {
+				t.Errorf("%s: %s=%s, want %q", name, k, got, v)
+			}
+		}
+		// The order matters: the first line makes it an allow list; the second takes from it.
+		// Reversed, the first would make a deny list and the second allow everything again.
+		if got := u["Service"]["SystemCallFilter"]; !slices.Equal(got, []string{"@system-service", "~@privileged @resources"}) {
+			t.Errorf("%s: SystemCallFilter= %q; want @system-service, then ~@privileged @resources", name, got)
+		}
+		if _, ok := u.get("Service", "ProcSubset"); ok {
+			// teamsface's process metrics read /proc/stat, which ProcSubset=pid hides.
+			t.Errorf("%s: ProcSubset= hides /proc/stat from the process metrics", name)
+		}
+	}
+	sa, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("systemd-analyze not installed; the exposure level is not checked")
+		return
+	}
+	dir := t.TempDir()
+	var files []string
+	for name, text := range units {
+		if !strings.HasSuffix(name, ".service") {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, filepath.Join(dir, strings.Replace(name, "@.", "@pbx1.", 1)))
+	}
+	cmd := exec.Command(sa, append([]string{"security", "--offline=true", "--no-pager", "--threshold=" + strconv.Itoa(unitExposure)}, files...)...)
+	cmd.Env = append(os.Environ(), "SYSTEMD_UNIT_PATH="+dir+":", "SYSTEMD_COLORS=0")
+	out, err := cmd.CombinedOutput()
+	if strings.Contains(string(out), "unrecognized option") {
+		t.Logf("systemd-analyze security has no --offline (systemd < 252); the exposure level is not checked")
+		return
+	}
+	if err != nil {
+		t.Errorf("systemd-analyze security: an exposure above %d.%d: %v\n%s", unitExposure/10, unitExposure%10, err, out)
+	}
+}
+
+// readGzip returns the content of a gzipped file and its header.
+func readGzip(t *testing.T, path string) (string, gzip.Header) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return string(data), zr.Header
+}
+
+// The release's manual pages come from the command tree (issue 19): gzipped without a name or a
+// time (gzip -9n), each titled after its command, the version of the binary that wrote them in
+// the footer, no page for a help topic (exit codes and configuration keys are sections of
+// teamsface(1) and a page of section 5) nor for the Windows-only service commands.
+func TestManPages(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code, _, errs := runCLI(t, map[string]string{"SOURCE_DATE_EPOCH": "1764000000"}, "man", "--dir", dir)
+	if code != ExitOK {
+		t.Fatalf("man: exit %d: %s", code, errs)
+	}
+	v, _, _ := buildInfo()
+	root := newRootCmd(&globals{})
+	root.InitDefaultHelpCmd()
+	want := map[string]bool{"man5/teamsface-config.5.gz": true}
+	var commands []*cobra.Command
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		commands = append(commands, c)
+		for _, s := range c.Commands() {
+			if s.Name() != "help" && !s.Hidden && !s.IsAdditionalHelpTopicCommand() && !windowsOnly[s.Name()] {
+				walk(s)
+			}
+		}
+	}
+	walk(root)
+	if len(commands) < 15 {
+		t.Fatalf("only %d commands", len(commands))
+	}
+	for _, c := range commands {
+		name := strings.ReplaceAll(c.CommandPath(), " ", "-")
+		want["man1/"+name+".1.gz"] = true
+		page, hdr := readGzip(t, filepath.Join(dir, "man1", name+".1.gz"))
+		if hdr.Name != "" || !hdr.ModTime.IsZero() {
+			t.Errorf("%s: gzip header with name %q and time %v; want neither (gzip -n)", name, hdr.Name, hdr.ModTime)
+		}
+		title := strings.ToUpper(name)
+		if th := `.TH "` + title + `" "1" "Nov 2025" "teamsface ` + v + `" "teamsface manual"`; !strings.HasPrefix(page, ".nh\n"+th+"\n") || !strings.Contains(page, c.Short) {
+			t.Errorf("%s: want a page starting %s with the command's summary:\n%.300s", name, th, page)
+		}
+		if strings.Contains(page, "Auto generated") {
+			t.Errorf("%s carries cobra's generator tag", name)
+		}
+	}
+	var got []string
+	if err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			got = append(got, filepath.ToSlash(rel))
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(want, setOf(got)) {
+		t.Errorf("pages %v, want %v", got, slices.Sorted(maps.Keys(want)))
+	}
+
+	// teamsface(1) has what a manual page of a program has: exit codes, environment, files, in
+	// man-pages(7)'s order, with every exit code and global flag, and the configuration search
+	// path and the state directory's default from DESIGN.md.
+	page, _ := readGzip(t, filepath.Join(dir, "man1", "teamsface.1.gz"))
+	last := -1
+	for _, section := range []string{".SH OPTIONS", ".SH EXIT STATUS", ".SH ENVIRONMENT", ".SH FILES", ".SH EXAMPLE", ".SH SEE ALSO"} {
+		i := strings.Index(page, "\n"+section+"\n")
+		if i <= last {
+			t.Errorf("teamsface(1): %s missing or out of order", section)
+		}
+		last = i
+	}
+	for _, c := range []int{ExitOK, ExitFailure, ExitUsage, ExitPartial, ExitAuth, ExitLocked} {
+		if !strings.Contains(page, fmt.Sprintf(".TP\n\\fB%d\\fP\n", c)) {
+			t.Errorf("teamsface(1): EXIT STATUS lacks %d", c)
+		}
+	}
+	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if v := "TEAMSFACE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")); !strings.Contains(page, `\fB`+v+`\fP`) {
+			t.Errorf("teamsface(1): ENVIRONMENT lacks %s", v)
+		}
+	})
+	for _, s := range []string{`$XDG_CONFIG_HOME/teamsface/mapping.yaml`, `/etc/teamsface/mapping.yaml`, ` ./mapping.yaml`, `$XDG_STATE_HOME/teamsface`,
+		`~/.local/state/teamsface`, `/var/lib/teamsface`, `/etc/teamsface/env`, `TEAMSFACE_CLIENT_SECRET`, `STARFACE_PASSWORD`, `\fBteamsface\-config(5)\fP`} {
+		if !strings.Contains(strings.ReplaceAll(page, `\-`, "-"), strings.ReplaceAll(s, `\-`, "-")) {
+			t.Errorf("teamsface(1) does not mention %s", s)
+		}
+	}
+	// teamsface-config(5): every key.
+	config, _ := readGzip(t, filepath.Join(dir, "man5", "teamsface-config.5.gz"))
+	if !strings.HasPrefix(config, `.nh`+"\n"+`.TH "TEAMSFACE\-CONFIG" "5" "Nov 2025" "teamsface `+v+`"`) {
+		t.Errorf("teamsface-config(5) header:\n%.200s", config)
+	}
+	for _, k := range mapping.Keys() {
+		if !strings.Contains(config, ".TP\n\\fB"+roff(k.Key)+"\\fP") {
+			t.Errorf("teamsface-config(5) lacks %s", k.Key)
+		}
+	}
+	if groff, err := exec.LookPath("groff"); err == nil {
+		// groff -ww warns of every troff mistake; -z formats without output; -k reads UTF-8, as
+		// man does.
+		for _, p := range []string{page, config} {
+			cmd := exec.Command(groff, "-k", "-man", "-ww", "-z", "-Tutf8")
+			cmd.Stdin = strings.NewReader(p)
+			if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+				t.Errorf("groff: %v\n%s", err, out)
+			}
+		}
+	}
+
+	if _, out, _ := runCLI(t, nil, "--help"); strings.Contains(out, "\n  man ") {
+		t.Error("the man command is listed in --help; it is for release builds")
+	}
+	if code, _, errs := runCLI(t, map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}, "man", "--dir", dir); code != ExitUsage || !strings.Contains(errs, "SOURCE_DATE_EPOCH") {
+		t.Errorf("SOURCE_DATE_EPOCH=yesterday: exit %d, %s", code, errs)
+	}
+}
+
+func setOf(s []string) map[string]bool {
+	m := map[string]bool{}
+	for _, v := range s {
+		m[v] = true
+	}
+	return m
+}
+
+func TestExitCodesHelp(t *testing.T) {
+	t.Parallel()
+	codes, notes, err := exitCodes("Exit codes:\n  0  ok\n  3  partial: a\n     b\n\nA note\non two lines.\n\nAnother.\n")
+	if err != nil || len(codes) != 2 || codes[1] != (exitCode{3, "partial: a b"}) || !slices.Equal(notes, []string{"A note on two lines.", "Another."}) {
+		t.Errorf("exitCodes: %v %q %v", codes, notes, err)
+	}
+	if _, _, err := exitCodes("Exit codes:\nnot a code\n"); err == nil {
+		t.Error("a line that is not a code was accepted")
+	}
+	if got := roff(`.a-b\c`); got != `\&.a\-b\ec` {
+		t.Errorf("roff = %q", got)
 	}
 }

