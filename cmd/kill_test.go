@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/teamsface/teamsface/graph/graphtest"
+	"github.com/teamsface/teamsface/starface"
+	"github.com/teamsface/teamsface/starface/starfacetest"
 	"github.com/teamsface/teamsface/state"
 )
 
@@ -70,5 +72,140 @@ func TestKilledDuringSetPresenceIsClearedByTheNextRun(t *testing.T) {
 	}
 	if j, _ := os.ReadFile(filepath.Join(h.stateDir, "journal")); strings.TrimSpace(string(j)) != "" {
 		t.Errorf("journal not settled:\n%s", j)
+	}
+}
+
+// A run killed while one of its redirect PUTs is in flight, where the PUT landed or not: the next
+// run settles what it left and converges (both redirects on, owned, with the objects as they
+// were before), and the return puts back exactly what was there. Nothing is lost.
+func TestKilledDuringRedirectWritesConverges(t *testing.T) {
+	t.Parallel()
+	for _, landed := range []bool{true, false} {
+		t.Run(map[bool]string{true: "landed", false: "not landed"}[landed], func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, 1, "")
+			h.gs.SetClock(time.Now)
+			h.ss.SetClock(time.Now)
+			ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.gs.Certificate().Raw})
+			h.writeFile("ca.pem", string(ca))
+			h.configure(cfgOpts{starface: "  ca_file: " + filepath.Join(h.dir, "ca.pem") + "\n", tail: oooYAML})
+			internal, external := h.holiday(0)
+			before := map[string]starfacetest.RedirectState{}
+			for _, n := range []string{internal, external} {
+				before[n] = h.redirectOf(n, starface.TriggerAlways)
+			}
+			if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
+				t.Fatalf("first run: %v\n%s", err, out)
+			}
+			h.outOfOffice(0, true)
+			fault := starfacetest.Fault{Method: "PUT", Path: "/rest/redirects/", Times: 1, Delay: time.Minute}
+			if landed {
+				fault = starfacetest.Fault{Method: "PUT", Path: "/rest/redirects/", Times: 1, HoldAnswer: time.Minute}
+			}
+			h.ss.AddFault(fault)
+			c := h.process("sync", "once")
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "a redirect PUT in flight", func() bool {
+				j, _ := os.ReadFile(filepath.Join(h.stateDir, "journal"))
+				return strings.Contains(string(j), `"kind":"redirect"`) && h.ss.MaxInFlight() > 0 &&
+					(!landed || h.redirectOf(internal, starface.TriggerAlways).Enabled || h.redirectOf(external, starface.TriggerAlways).Enabled)
+			})
+			if err := c.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.Wait()
+
+			if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
+				t.Fatalf("run after the kill: %v\n%s", err, out)
+			}
+			st, pending, err := state.ReadOnly(h.stateDir)
+			if err != nil || len(pending) != 0 {
+				t.Fatalf("after the recovery: %v, journal %v", err, pending)
+			}
+			if owned := st.User(h.people[0].login).OwnedRedirects(); len(owned) != 2 {
+				t.Errorf("owned after the recovery: %d, want 2", len(owned))
+			}
+			for _, n := range []string{internal, external} {
+				if r := h.redirectOf(n, starface.TriggerAlways); !r.Enabled || !r.Destination.Equal(starface.MailboxDestination(100)) {
+					t.Errorf("%s after the recovery: %+v", n, r)
+				}
+			}
+			h.outOfOffice(0, false)
+			if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
+				t.Fatalf("the return: %v\n%s", err, out)
+			}
+			for n, b := range before {
+				if r := h.redirectOf(n, starface.TriggerAlways); r.Enabled != b.Enabled || !r.Destination.Equal(b.Destination) {
+					t.Errorf("%s after the return: %+v, was %+v", n, r, b)
+				}
+			}
+		})
+	}
+}
+
+// The kill the issue names: a run killed while its setPresence is in flight, where the request
+// may or may not have reached Graph, and the DND stays on. The next run takes the session as due
+// now and sets it: it is in Teams after that one pass, not half an expiration later.
+func TestKilledDuringSetPresenceIsSetByTheNextRun(t *testing.T) {
+	t.Parallel()
+	for _, landed := range []bool{true, false} {
+		t.Run(map[bool]string{true: "landed", false: "not landed"}[landed], func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, 2, "")
+			h.gs.SetClock(time.Now)
+			h.ss.SetClock(time.Now)
+			ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.gs.Certificate().Raw})
+			h.writeFile("ca.pem", string(ca))
+			h.configure(cfgOpts{starface: "  ca_file: " + filepath.Join(h.dir, "ca.pem") + "\n", tail: mirrorYAML})
+			if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
+				t.Fatalf("first run: %v\n%s", err, out)
+			}
+			p := h.people[0]
+			h.ss.SetDND(p.sfID, true) // by hand
+			set := "/v1.0/users/" + p.entraID + "/presence/setPresence"
+			fault := graphtest.Fault{Method: "POST", Path: set, Delay: time.Minute, Times: 1}
+			if landed {
+				fault = graphtest.Fault{Method: "POST", Path: set, HoldAnswer: time.Minute, Times: 1}
+			}
+			h.gs.AddFault(fault)
+			c := h.process("sync", "once")
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the setPresence in flight", func() bool {
+				j, _ := os.ReadFile(filepath.Join(h.stateDir, "journal"))
+				return strings.Contains(string(j), state.KindSessionSet) && h.gs.MaxInFlight() > 0 &&
+					(!landed || len(h.gs.Sessions(p.entraID)) == 1)
+			})
+			if err := c.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.Wait()
+			if !landed && len(h.gs.Sessions(p.entraID)) != 0 {
+				t.Fatal("the held request landed after all; the test proves nothing")
+			}
+			h.resetLogs()
+			if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
+				t.Fatalf("run after the kill: %v\n%s", err, out)
+			}
+			answered := 0 // the killed run's request is logged with no answer, maybe only now
+			for _, r := range h.gs.Requests() {
+				if r.Path == set && r.Status != 0 {
+					answered++
+				}
+			}
+			if answered != 1 {
+				t.Errorf("setPresence by the next run: %d answered requests, want 1", answered)
+			}
+			if s := h.gs.Sessions(p.entraID); len(s) != 1 {
+				t.Errorf("the session is not in Teams after the next run: %+v", s)
+			}
+			st, _, _ := state.ReadOnly(h.stateDir)
+			if s, ok := st.User(p.login).LiveSession(); !ok || time.Until(s.Expires) < 10*time.Minute {
+				t.Errorf("session after the next run: %+v (live %t)", s, ok)
+			}
+		})
 	}
 }

@@ -261,6 +261,9 @@ func checkStarface(ctx context.Context, f *factory, c *checkList, writeTest bool
 		return
 	}
 	c.add("starface", "read phone configs", "ok", "read "+other.Login+"'s")
+	if cfg.OutOfOffice.Enabled() {
+		checkRedirects(ctx, f, c, other)
+	}
 	switch {
 	case writeTest:
 		if err := sf.CheckWrite(ctx, other.ID); err != nil {
@@ -278,6 +281,44 @@ func checkStarface(ctx context.Context, f *factory, c *checkList, writeTest bool
 			c.firstErr = &authError{fmt.Errorf("starface: %s has no right %q, which changing other users' phone configs needs: use an administrator login (--write-test tries a write)", login, starface.RightAdministrator)}
 		}
 	}
+}
+
+// checkRedirects checks, by reading, what out_of_office.redirect needs: another user's redirects
+// (and which form of actOnBehalfOf this PBX takes) and, for voicemail, the voicemail boxes with
+// their users. Nothing is written: a redirect write is not tried.
+func checkRedirects(ctx context.Context, f *factory, c *checkList, other starface.User) {
+	sf, cfg := f.svc.sf, f.cfg()
+	form, err := sf.ActOnBehalfOfForm(ctx)
+	if err != nil {
+		c.fail("starface", "act on behalf of other users", notAdmin(cfg.Starface.Login, err))
+		return
+	}
+	c.add("starface", "act on behalf of other users", "ok", "actOnBehalfOf takes the user's "+map[string]string{
+		starface.BehalfID: "REST id", starface.BehalfLogin: "login"}[form])
+	rs, err := sf.Redirects(ctx, other.Ref())
+	if err != nil {
+		c.fail("starface", "read redirects", notAdmin(cfg.Starface.Login, err))
+		return
+	}
+	own := 0
+	for _, r := range rs {
+		if r.Trigger() == starface.TriggerAlways && !r.GroupNumber() {
+			own++
+		}
+	}
+	c.add("starface", "read redirects", "ok", fmt.Sprintf("read %s's: %s, %d of them ALWAYS on a number of their own (not written: out_of_office switches those)",
+		other.Login, plural(len(rs), "redirect", "redirects"), own))
+	if !cfg.OutOfOffice.Voicemail() {
+		return
+	}
+	boxes, err := sf.VoicemailBoxes(ctx)
+	if err != nil {
+		c.fail("starface", "read voicemail boxes", notAdmin(cfg.Starface.Login, err))
+		return
+	}
+	mine := starface.BoxesOf(boxes, other.ID)
+	c.add("starface", "read voicemail boxes", "ok", fmt.Sprintf("%s; %s has %d of their own (redirect: voicemail needs exactly one)",
+		plural(len(boxes), "voicemail box", "voicemail boxes"), other.Login, len(mine)))
 }
 
 // notAdmin explains a 403 on another user's phone config: the login is no administrator.

@@ -140,7 +140,8 @@ func (m *monitor) metricsOf(svc *services, rep *pass.Report, start time.Time) me
 	}
 	s := rep.Summary
 	mt.changes = map[string]int{"dnd_on": s.SwitchedOn, "released": s.Released, "unchanged": s.Unchanged,
-		"kept": s.Kept, "session_set": s.SessionsSet, "session_cleared": s.SessionsCleared}
+		"kept": s.Kept, "session_set": s.SessionsSet, "session_cleared": s.SessionsCleared,
+		"redirect_on": s.RedirectsOn, "redirect_restored": s.RedirectsRestored, "redirect_failed": s.RedirectsFailed}
 	mt.failed = s.Failed
 	return mt
 }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/starface/starfacetest"
+	"github.com/teamsface/teamsface/state"
 )
 
 const oooYAML = "out_of_office:\n  redirect: voicemail\n"
@@ -193,5 +196,195 @@ func TestOutOfOfficeGoAndReturn(t *testing.T) {
 	h.mustRun(ExitOK, "sync", "once")
 	if n := h.redirectRequests(); n != 0 {
 		t.Errorf("back: %d redirect requests, want none", n)
+	}
+}
+
+// login --check says, by reading only, whether the account may read redirects and voicemail boxes.
+func TestOutOfOfficeLoginCheck(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 2, oooYAML)
+	h.holiday(0)
+	h.holiday(1)
+	out, errs := h.mustRun(ExitOK, "login", "--check", "-o", "json")
+	rows := checks(t, out)
+	for _, k := range []string{"starface/act on behalf of other users", "starface/read redirects", "starface/read voicemail boxes"} {
+		wantCheck(t, rows, k, "ok")
+	}
+	if d := rows["starface/read voicemail boxes"].Detail; !strings.Contains(d, "2 voicemail boxes") || !strings.Contains(d, "0002 has 1 of their own") {
+		t.Errorf("voicemail row: %q", d)
+	}
+	if n := h.ss.CountRequests("PUT", "/rest/"); n != 0 {
+		t.Errorf("login --check wrote %d times", n)
+	}
+	if strings.Contains(out+errs, "never-logged") {
+		t.Error("a voicemail box password was printed")
+	}
+}
+
+// A redirect on by hand is never written nor owned; one changed by hand while teamsface owns it
+// is not overwritten when the user returns; PresenceUnknown changes nothing meanwhile.
+func TestOutOfOfficeLeavesWhatWasSetByHand(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1, oooYAML)
+	internal, external := h.holiday(0)
+	h.ss.SetRedirect(external, starface.TriggerAlways, true, starface.PhoneNumberDestination("0301234567")) // on by hand
+	h.outOfOffice(0, true)
+	h.mustRun(ExitOK, "sync", "once")
+	if r := h.redirectOf(external, starface.TriggerAlways); !r.Destination.Equal(starface.PhoneNumberDestination("0301234567")) {
+		t.Fatalf("the redirect on by hand was written: %+v", r)
+	}
+	if n := h.ss.CountRequests("PUT", "/rest/redirects/"+external); n != 0 {
+		t.Errorf("%d PUTs of the redirect on by hand", n)
+	}
+	// Away, the user points the internal redirect at a colleague by hand.
+	h.ss.SetRedirect(internal, starface.TriggerAlways, true, starface.PhoneNumberDestination("2005"))
+	h.gs.SetUserPresence(h.people[0].entraID, "PresenceUnknown", "PresenceUnknown")
+	h.resetLogs()
+	h.advance(10 * time.Second)
+	h.mustRun(ExitOK, "sync", "once")
+	if n := h.redirectRequests(); n != 0 {
+		t.Errorf("PresenceUnknown: %d redirect requests", n)
+	}
+	h.outOfOffice(0, false)
+	h.setPresence(0, "Available", "Available")
+	h.resetLogs()
+	h.advance(10 * time.Second)
+	out, errs := h.mustRun(ExitOK, "sync", "once")
+	if n := h.ss.CountRequests("PUT", "/rest/redirects/"); n != 0 {
+		t.Errorf("back: %d PUTs; a redirect changed by hand was overwritten", n)
+	}
+	if r := h.redirectOf(internal, starface.TriggerAlways); !r.Enabled || !r.Destination.Equal(starface.PhoneNumberDestination("2005")) {
+		t.Errorf("the redirect changed by hand: %+v", r)
+	}
+	if !strings.Contains(out, "redirect-disowned") || !strings.Contains(errs, "changed by hand") {
+		t.Errorf("the return does not say so:\n%s%s", out, errs)
+	}
+	h.resetLogs()
+	h.advance(10 * time.Second)
+	h.mustRun(ExitOK, "sync", "once")
+	if n := h.redirectRequests(); n != 0 {
+		t.Errorf("after the return: %d redirect requests", n)
+	}
+}
+
+// A number target, written the way STARFACE takes external numbers (00, not +).
+func TestOutOfOfficeToANumber(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1, "out_of_office:\n  redirect: \"+49 30 1234567\"\n")
+	internal, _ := h.holiday(0)
+	h.ss.SetRefusePlusNumbers(true)
+	h.outOfOffice(0, true)
+	h.mustRun(ExitOK, "sync", "once")
+	if r := h.redirectOf(internal, starface.TriggerAlways); !r.Enabled || !r.Destination.Equal(starface.PhoneNumberDestination("0049301234567")) {
+		t.Errorf("redirect to a number: %+v", r)
+	}
+	if n := h.ss.CountRequests("", "/rest/voicemailboxes"); n != 0 {
+		t.Errorf("a number target read the voicemail boxes %d times", n)
+	}
+}
+
+// A user without a voicemail box of their own fails alone (exit 3, retried) and is never sent to
+// another user's box; the others are redirected.
+func TestOutOfOfficeWithoutOwnVoicemailBoxFailsAlone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 2, oooYAML)
+	h.holiday(0)
+	p := h.people[1]
+	h.ss.AddNumber(p.sfID, "2003")
+	h.outOfOffice(0, true)
+	h.outOfOffice(1, true)
+	_, errs := h.mustRun(ExitPartial, "sync", "once")
+	if !strings.Contains(errs, "no voicemail box of 0003's own") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+	if r := h.redirectOf("2003", starface.TriggerAlways); r.Enabled {
+		t.Errorf("0003 was redirected: %+v", r)
+	}
+	if r := h.redirectOf("2002", starface.TriggerAlways); !r.Enabled {
+		t.Error("0002 was not redirected")
+	}
+	h.ss.AddVoicemailBox(starfacetest.VoicemailBox{ID: 300, UserIDs: []int{p.sfID}})
+	h.advance(10 * time.Second)
+	h.mustRun(ExitPartial, "sync", "once") // the boxes are cached with the match: still none
+	h.advance(11 * time.Minute)            // the match is refreshed, and the boxes read again
+	h.mustRun(ExitOK, "sync", "once")
+	if r := h.redirectOf("2003", starface.TriggerAlways); !r.Enabled || !r.Destination.Equal(starface.MailboxDestination(300)) {
+		t.Errorf("0003 once the box is there: %+v", r)
+	}
+}
+
+// With out_of_office.redirect off (the default) not one redirect request is made, out of office
+// or not.
+func TestOutOfOfficeOffMakesNoRedirectRequest(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 2, "")
+	h.holiday(0)
+	h.outOfOffice(0, true)
+	for range 3 {
+		h.mustRun(ExitOK, "sync", "once")
+		h.advance(10 * time.Second)
+	}
+	h.mustRun(ExitOK, "presence", "get")
+	h.mustRun(ExitOK, "release")
+	if n := h.redirectRequests(); n != 0 {
+		t.Errorf("%d redirect requests with out_of_office.redirect off", n)
+	}
+}
+
+// --dry-run plans the redirects without writing them; release puts back what teamsface owns.
+func TestOutOfOfficeDryRunAndRelease(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1, oooYAML)
+	internal, _ := h.holiday(0)
+	before := h.redirectOf(internal, starface.TriggerAlways)
+	h.outOfOffice(0, true)
+	out, _ := h.mustRun(ExitOK, "sync", "once", "--dry-run")
+	if !strings.Contains(out, "redirect-on") || h.ss.CountRequests("PUT", "/rest/") != 0 {
+		t.Errorf("dry run: %d PUTs\n%s", h.ss.CountRequests("PUT", "/rest/"), out)
+	}
+	h.mustRun(ExitOK, "sync", "once")
+	out, _ = h.mustRun(ExitOK, "presence", "get")
+	if !strings.Contains(out, "(teamsface's)") {
+		t.Errorf("presence get does not show the owned redirect:\n%s", out)
+	}
+	h.resetLogs()
+	out, errs := h.mustRun(ExitOK, "release", "--dry-run")
+	if h.ss.CountRequests("PUT", "/rest/") != 0 || !strings.Contains(out, "redirect-back") {
+		t.Errorf("release --dry-run:\n%s%s", out, errs)
+	}
+	h.mustRun(ExitOK, "release")
+	if r := h.redirectOf(internal, starface.TriggerAlways); r.Enabled != before.Enabled || !r.Destination.Equal(before.Destination) {
+		t.Errorf("after release: %+v, was %+v", r, before)
+	}
+	if _, err := os.Stat(filepath.Join(h.stateDir, "state.json")); err == nil {
+		st, _, _ := state.ReadOnly(h.stateDir)
+		if st.Len() != 0 {
+			t.Errorf("release left %v remembered", st.Logins())
+		}
+	}
+}
+
+// A PBX whose actOnBehalfOf takes only logins: the client finds it out once and the go and
+// return work the same.
+func TestOutOfOfficeActOnBehalfOfByLogin(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 1, oooYAML)
+	internal, _ := h.holiday(0)
+	h.ss.SetActOnBehalfOf(starfacetest.BehalfByLogin)
+	h.outOfOffice(0, true)
+	h.mustRun(ExitOK, "sync", "once")
+	if r := h.redirectOf(internal, starface.TriggerAlways); !r.Enabled {
+		t.Errorf("not redirected through the login form: %+v", r)
+	}
+	for _, r := range h.ss.Requests() {
+		if strings.HasPrefix(r.Path, "/rest/redirects/") && r.Method == "PUT" && !strings.Contains(r.Query, "actOnBehalfOf=0002") {
+			t.Errorf("PUT %s?%s does not act for the login", r.Path, r.Query)
+		}
+	}
+	h.outOfOffice(0, false)
+	h.advance(10 * time.Second)
+	h.mustRun(ExitOK, "sync", "once")
+	if r := h.redirectOf(internal, starface.TriggerAlways); r.Enabled {
+		t.Errorf("not put back: %+v", r)
 	}
 }

@@ -181,6 +181,9 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 			p.decide(env, up, now)
 		}
 		up.decideRedirect(env.Config)
+		if up.Err == nil {
+			up.trace(env)
+		}
 		if up.Err == nil && !up.readNeeded && up.needsPhone() {
 			rd.read(up)
 		}
@@ -366,11 +369,22 @@ func (p *Plan) decide(env Env, up *UserPlan, now time.Time) {
 	default:
 		up.Decision = env.Config.Decide(mapping.Presence{Availability: pr.Availability, Activity: pr.Activity})
 	}
-	if traceEnabled(env.Log) {
-		env.Log.Log(context.Background(), LevelTrace, "decision", "login", up.Login, "upn", up.Match.UPN,
-			"availability", pr.Availability, "activity", pr.Activity,
-			"dnd", string(up.Decision.DND), "reason", up.Decision.Reason, "applied", u.Applied(), "owned", u.Owned())
+}
+
+// trace explains the user's decisions at --log-level trace.
+func (up *UserPlan) trace(env Env) {
+	if !traceEnabled(env.Log) {
+		return
 	}
+	pr, u := up.Presence, up.u
+	args := []any{"login", up.Login, "upn", up.Match.UPN, "availability", pr.Availability, "activity", pr.Activity,
+		"dnd", string(up.Decision.DND), "reason", up.Decision.Reason, "applied", u.Applied(), "owned", u.Owned(),
+		"out_of_office", pr.OutOfOffice()}
+	if env.Config.OutOfOffice.Enabled() || len(u.OwnedRedirects()) > 0 {
+		args = append(args, "redirect", string(up.RedirectWant), "redirect_applied", u.RedirectApplied(),
+			"redirects_owned", len(u.OwnedRedirects()))
+	}
+	env.Log.Log(context.Background(), LevelTrace, "decision", args...)
 }
 
 // markEarlyReads starts the phone-config reads that do not wait for Teams presence: those

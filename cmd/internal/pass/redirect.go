@@ -250,6 +250,7 @@ func (x *executor) writeRedirects(ctx context.Context, rep *Report) {
 			}
 		}
 		rep.Leftover = append(rep.Leftover, o.redirects[o.redirectsDone:]...)
+		rep.Summary.RedirectsFailed += len(o.redirects) - o.redirectsDone
 		if !o.failed() && up.RedirectWant != mapping.RedirectKeep && (up.redirectsRead || !up.needsRedirects()) {
 			u.RedirectDecisionApplied(up.RedirectWant == mapping.RedirectOn)
 		}

@@ -44,6 +44,7 @@ type Summary struct {
 	// and the reads of all voicemail boxes (once per user match, when a redirect needs them).
 	RedirectsOn       int `json:"redirects_on"`
 	RedirectsRestored int `json:"redirects_restored"`
+	RedirectsFailed   int `json:"redirects_failed"`
 	RedirectReads     int `json:"redirect_reads,omitempty"`
 	MailboxReads      int `json:"mailbox_reads,omitempty"`
 }
@@ -63,6 +64,7 @@ func (t *Summary) Add(s Summary) {
 	t.OneHubStates += s.OneHubStates
 	t.RedirectsOn += s.RedirectsOn
 	t.RedirectsRestored += s.RedirectsRestored
+	t.RedirectsFailed += s.RedirectsFailed
 	t.RedirectReads += s.RedirectReads
 	t.MailboxReads += s.MailboxReads
 }
