@@ -29,7 +29,9 @@ type RedirectPlan struct {
 }
 
 // OwnedRedirect reports whether teamsface owns the user's redirect with this id.
-func (up *UserPlan) OwnedRedirect(id string) (state.OwnedRedirect, bool) { return up.u.OwnedRedirect(id) }
+func (up *UserPlan) OwnedRedirect(id string) (state.OwnedRedirect, bool) {
+	return up.u.OwnedRedirect(id)
+}
 
 // ref names the user to the redirect calls.
 func (up *UserPlan) ref() starface.UserRef {
