@@ -190,3 +190,87 @@ func benchmarkMirror(b *testing.B, h *harness, oh *onehubtest.Server) {
 	b.ReportMetric(float64(grpcReqs), "grpc-req/pass")
 	b.ReportMetric(float64(restReads), "phone-reads/pass")
 }
+
+// BenchmarkOutOfOffice is a steady pass at 1,000 users of whom 50 are out of office with
+// out_of_office.redirect voicemail, each with an internal and an external number: it makes no
+// redirect request at all (reported). Before the timed passes it measures the go and the return
+// of 10 users (reported per redirect written): one list read per user and one PUT per redirect,
+// plus the voicemail boxes once per user match and the client's check of the actOnBehalfOf
+// form once per run.
+func BenchmarkOutOfOffice(b *testing.B) {
+	const n, away, moving = 1000, 50, 10
+	h := newHarness(b, n, oooYAML)
+	for i := range away + moving {
+		h.holiday(i)
+	}
+	var out, errb bytes.Buffer
+	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
+		output: "table", logLevel: "error", logFormat: "text"}
+	f, err := g.factory("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	env, err := f.liveEnv(ctx, 10*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run, err := f.open(pass.OpenOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer run.Close()
+	pass1 := func() {
+		h.advance(10 * time.Second)
+		if rep, err := run.Pass(ctx, env, pass.Options{}); err != nil || rep.Summary.Failed != 0 {
+			b.Fatalf("pass: %v %+v", err, rep)
+		}
+	}
+	for i := range away {
+		h.outOfOffice(i, true)
+	}
+	pass1() // the 50 go on holiday, the match and the boxes are read
+	// The go and the return of 10 more.
+	cost := func(on bool) (perRedirect, listReads float64) {
+		for i := away; i < away+moving; i++ {
+			h.outOfOffice(i, on)
+		}
+		h.resetLogs()
+		pass1()
+		puts := h.ss.CountRequests("PUT", "/rest/redirects/")
+		lists := 0
+		for i := away; i < away+moving; i++ {
+			lists += h.listReadsFor(i)
+		}
+		all := h.ss.CountRequests("", "/rest/redirects") + h.ss.CountRequests("", "/rest/voicemailboxes") + h.ss.CountRequests("", "/rest/users/me")
+		if puts != 2*moving || lists != moving || all-lists > 2*puts {
+			b.Fatalf("moving %t: %d PUTs, %d list reads of the movers, %d redirect requests in all", on, puts, lists, all)
+		}
+		return float64(all-lists) / float64(puts), float64(lists) / moving
+	}
+	goCost, goLists := cost(true)
+	backCost, _ := cost(false)
+	var redirectReqs int
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		h.resetLogs()
+		h.advance(10 * time.Second)
+		b.StartTimer()
+		rep, err := run.Pass(ctx, env, pass.Options{})
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		redirectReqs = h.redirectRequests()
+		if redirectReqs != 0 || rep.Summary.RedirectReads != 0 {
+			b.Fatalf("a steady pass with %d users out of office made %d redirect requests", away, redirectReqs)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(redirectReqs), "redirect-req/steady-pass")
+	// Reported last: ResetTimer drops metrics reported before it.
+	b.ReportMetric(goCost, "go-req/redirect")
+	b.ReportMetric(backCost, "return-req/redirect")
+	b.ReportMetric(goLists, "list-reads/user")
+}
