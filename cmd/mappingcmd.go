@@ -23,9 +23,14 @@ type testResultJSON struct {
 	Line         int    `json:"line"`
 	Availability string `json:"availability"`
 	Activity     string `json:"activity"`
+	OutOfOffice  bool   `json:"out_of_office"`
 	Expect       string `json:"expect"`
 	Got          string `json:"got"`
-	Pass         bool   `json:"pass"`
+	// ExpectRedirect is the test's expect.redirect ("" when it has none); GotRedirect whether
+	// the input's calls would be redirected (out_of_office).
+	ExpectRedirect string `json:"expect_redirect,omitempty"`
+	GotRedirect    string `json:"got_redirect"`
+	Pass           bool   `json:"pass"`
 }
 
 func newMappingCmd(g *globals) *cobra.Command {
@@ -121,7 +126,9 @@ func runMappingCheck(g *globals, cfg *mapping.Config) error {
 			out.Table = append(out.Table, tableRowJSON{t.Availability, t.Activity, string(t.Decision.DND), t.Decision.Rule, t.Decision.Reason})
 		}
 		for _, r := range results {
-			out.Tests = append(out.Tests, testResultJSON{r.Test.Line, r.Test.Availability, r.Test.Activity, string(r.Test.Expect.DND), string(r.Got.DND), r.Pass})
+			out.Tests = append(out.Tests, testResultJSON{Line: r.Test.Line, Availability: r.Test.Availability, Activity: r.Test.Activity,
+				OutOfOffice: r.Test.OutOfOffice, Expect: string(r.Test.Expect.DND), Got: string(r.Got.DND),
+				ExpectRedirect: r.Test.Expect.Redirect, GotRedirect: r.Redirect, Pass: r.Pass})
 		}
 		if err := printJSON(g.deps.Stdout, out); err != nil {
 			return err
@@ -139,12 +146,31 @@ func runMappingCheck(g *globals, cfg *mapping.Config) error {
 		if err := printTable(g.deps.Stdout, []string{"AVAILABILITY", "ACTIVITY", "DND", "RULE"}, rows); err != nil {
 			return err
 		}
+		if o := cfg.OutOfOffice; o.Enabled() {
+			target := "the user's own voicemail box"
+			if n := o.Number(); n != "" {
+				target = n
+			}
+			fmt.Fprintf(g.deps.Stdout, "\nOut of office: calls go to %s (the ALWAYS redirects of the user's own numbers).\n", target)
+		}
 		if len(results) > 0 {
 			fmt.Fprintf(g.deps.Stdout, "\n%s\n", testsSummary(failed, len(results)))
 			for _, r := range results {
-				if !r.Pass {
+				switch {
+				case r.Pass:
+				case r.Got.DND != r.Test.Expect.DND:
 					fmt.Fprintf(g.deps.Stdout, "  FAIL %s:%d: %s/%s: expected dnd %s, got %s (%s)\n", cfg.File, r.Test.Line,
 						r.Test.Availability, r.Test.Activity, r.Test.Expect.DND, r.Got.DND, r.Got.Reason)
+				default:
+					why := "out_of_office.redirect is off"
+					if cfg.OutOfOffice.Enabled() {
+						why = "the input is not out of office"
+						if r.Test.OutOfOffice || r.Test.Activity == "OutOfOffice" {
+							why = "the input is out of office"
+						}
+					}
+					fmt.Fprintf(g.deps.Stdout, "  FAIL %s:%d: %s/%s: expected redirect %s, got %s (%s)\n", cfg.File, r.Test.Line,
+						r.Test.Availability, r.Test.Activity, r.Test.Expect.Redirect, r.Redirect, why)
 				}
 			}
 		}

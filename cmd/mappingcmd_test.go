@@ -25,7 +25,7 @@ func TestMappingCheck(t *testing.T) {
 		stdout     []string
 		stderr     []string
 	}{
-		{"the example file", "../mapping.example.yaml", ExitOK, []string{"is valid", "InACall", "All 11 tests of the file pass"}, nil},
+		{"the example file", "../mapping.example.yaml", ExitOK, []string{"is valid", "InACall", "All 12 tests of the file pass"}, nil},
 		{"a failing test", write("failing.yaml", base+"tests:\n  - {availability: Busy, activity: InACall, expect: {dnd: off}}\n"),
 			ExitPartial, []string{"FAIL", "failing.yaml:8", "expected dnd off, got on"}, []string{"1 of 1 mapping test failed"}},
 		{"an unknown key", write("unknown.yaml", base+"teams_to_starface:\n  rulez: []\n"),
