@@ -36,25 +36,36 @@ func BenchmarkPassLatency(b *testing.B) {
 	benchmarkPass(b, 10000, 1, 20*time.Millisecond)
 }
 
-func benchmarkPass(b *testing.B, n, churnPct int, latency time.Duration) {
-	h := newHarness(b, n, "")
+// openRun opens a write run on the harness's state directory with the environment the passes
+// of a sync run with: a benchmark's passes run through the runner, as sync watch's do.
+func (h *harness) openRun() (*pass.Run, pass.Env) {
+	h.t.Helper()
 	var out, errb bytes.Buffer
 	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
 		output: "table", logLevel: "error", logFormat: "text"}
 	f, err := g.factory("")
 	if err != nil {
-		b.Fatal(err)
+		h.t.Fatal(err)
 	}
-	ctx := context.Background()
-	env, err := f.liveEnv(ctx, 10*time.Second)
+	env, err := f.liveEnv(context.Background(), 10*time.Second)
 	if err != nil {
-		b.Fatal(err)
+		h.t.Fatal(err)
 	}
 	run, err := f.open(pass.OpenOptions{})
 	if err != nil {
-		b.Fatal(err)
+		h.t.Fatal(err)
 	}
-	defer run.Close()
+	h.t.Cleanup(func() {
+		run.Close()
+		f.svc.close()
+	})
+	return run, env
+}
+
+func benchmarkPass(b *testing.B, n, churnPct int, latency time.Duration) {
+	h := newHarness(b, n, "")
+	run, env := h.openRun()
+	ctx := context.Background()
 	if _, err := run.Pass(ctx, env, pass.Options{}); err != nil {
 		b.Fatal(err)
 	}
@@ -141,23 +152,7 @@ func BenchmarkMirrorReads(b *testing.B) {
 
 func benchmarkMirror(b *testing.B, h *harness, oh *onehubtest.Server) {
 	n := len(h.people)
-	var out, errb bytes.Buffer
-	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
-		output: "table", logLevel: "error", logFormat: "text"}
-	f, err := g.factory("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.svc.close()
-	env, err := f.liveEnv(context.Background(), 10*time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	run, err := f.open(pass.OpenOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer run.Close()
+	run, env := h.openRun()
 	if _, err := run.Pass(context.Background(), env, pass.Options{}); err != nil {
 		b.Fatal(err)
 	}
@@ -203,23 +198,8 @@ func BenchmarkOutOfOffice(b *testing.B) {
 	for i := range away + moving {
 		h.holiday(i)
 	}
-	var out, errb bytes.Buffer
-	g := &globals{deps: h.deps(&out, &errb), configFile: h.cfgPath, stateDir: h.stateDir,
-		output: "table", logLevel: "error", logFormat: "text"}
-	f, err := g.factory("")
-	if err != nil {
-		b.Fatal(err)
-	}
+	run, env := h.openRun()
 	ctx := context.Background()
-	env, err := f.liveEnv(ctx, 10*time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	run, err := f.open(pass.OpenOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer run.Close()
 	pass1 := func() {
 		h.advance(10 * time.Second)
 		if rep, err := run.Pass(ctx, env, pass.Options{}); err != nil || rep.Summary.Failed != 0 {

@@ -27,33 +27,60 @@ func (h *harness) process(args ...string) *exec.Cmd {
 	return c
 }
 
-// A run killed while its setPresence is in flight leaves a Teams session the state never
-// recorded; the session intent it wrote first lets the next run clear it once the DND is off.
-func TestKilledDuringSetPresenceIsClearedByTheNextRun(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, 2, "")
+// processHarness is a harness for runs in processes of their own, on real time: STARFACE is
+// trusted through starface.ca_file, Graph through SSL_CERT_FILE (see process). tail is extra
+// top-level YAML. The first run has matched the users and cached the tokens.
+func processHarness(t *testing.T, n int, tail string) *harness {
+	t.Helper()
+	h := newHarness(t, n, "")
 	h.gs.SetClock(time.Now)
 	h.ss.SetClock(time.Now)
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.gs.Certificate().Raw})
 	h.writeFile("ca.pem", string(ca))
-	h.configure(cfgOpts{starface: "  ca_file: " + filepath.Join(h.dir, "ca.pem") + "\n", tail: mirrorYAML})
-	if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
-		t.Fatalf("first run: %v\n%s", err, out)
+	h.configure(cfgOpts{starface: "  ca_file: " + filepath.Join(h.dir, "ca.pem") + "\n", tail: tail})
+	return h
+}
+
+// mustProcess runs teamsface ARGS in a process of its own and fails the test unless it exits 0.
+func (h *harness) mustProcess(args ...string) {
+	h.t.Helper()
+	if out, err := h.process(args...).CombinedOutput(); err != nil {
+		h.t.Fatalf("teamsface %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+}
+
+// killDuring starts teamsface ARGS in a process, waits until inFlight holds, and SIGKILLs it.
+func (h *harness) killDuring(what string, inFlight func() bool, args ...string) {
+	h.t.Helper()
+	c := h.process(args...)
+	if err := c.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	waitFor(h.t, what, inFlight)
+	if err := c.Process.Signal(syscall.SIGKILL); err != nil {
+		h.t.Fatal(err)
+	}
+	_ = c.Wait()
+}
+
+// journalHas reports whether the journal holds an intent of this kind.
+func (h *harness) journalHas(kind string) bool {
+	j, _ := os.ReadFile(filepath.Join(h.stateDir, "journal"))
+	return strings.Contains(string(j), `"kind":"`+kind+`"`)
+}
+
+// A run killed while its setPresence is in flight leaves a Teams session the state never
+// recorded; the session intent it wrote first lets the next run clear it once the DND is off.
+func TestKilledDuringSetPresenceIsClearedByTheNextRun(t *testing.T) {
+	t.Parallel()
+	h := processHarness(t, 2, mirrorYAML)
+	h.mustProcess("sync", "once")
 	p := h.people[0]
 	h.ss.SetDND(p.sfID, true) // by hand
 	set := "/v1.0/users/" + p.entraID + "/presence/setPresence"
 	h.gs.AddFault(graphtest.Fault{Method: "POST", Path: set, HoldAnswer: time.Minute, Times: 1})
 
-	c := h.process("sync", "once")
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the session to land in Teams", func() bool { return len(h.gs.Sessions(p.entraID)) == 1 })
-	if err := c.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.Wait()
+	h.killDuring("the session to land in Teams", func() bool { return len(h.gs.Sessions(p.entraID)) == 1 }, "sync", "once")
 	if st, _, _ := state.ReadOnly(h.stateDir); st.User(p.login) != nil {
 		if _, ok := st.User(p.login).Session(); ok {
 			t.Fatal("the killed run recorded its session after all; the test proves nothing")
@@ -61,9 +88,7 @@ func TestKilledDuringSetPresenceIsClearedByTheNextRun(t *testing.T) {
 	}
 
 	h.ss.SetDND(p.sfID, false)
-	if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
-		t.Fatalf("run after the kill: %v\n%s", err, out)
-	}
+	h.mustProcess("sync", "once")
 	if n := h.gs.CountRequests("POST", "/v1.0/users/"+p.entraID+"/presence/clearPresence"); n != 1 {
 		t.Errorf("clearPresence after the kill: %d requests, want 1", n)
 	}
@@ -83,43 +108,24 @@ func TestKilledDuringRedirectWritesConverges(t *testing.T) {
 	for _, landed := range []bool{true, false} {
 		t.Run(map[bool]string{true: "landed", false: "not landed"}[landed], func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, 1, "")
-			h.gs.SetClock(time.Now)
-			h.ss.SetClock(time.Now)
-			ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.gs.Certificate().Raw})
-			h.writeFile("ca.pem", string(ca))
-			h.configure(cfgOpts{starface: "  ca_file: " + filepath.Join(h.dir, "ca.pem") + "\n", tail: oooYAML})
+			h := processHarness(t, 1, oooYAML)
 			internal, external := h.holiday(0)
 			before := map[string]starfacetest.RedirectState{}
 			for _, n := range []string{internal, external} {
 				before[n] = h.redirectOf(n, starface.TriggerAlways)
 			}
-			if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
-				t.Fatalf("first run: %v\n%s", err, out)
-			}
+			h.mustProcess("sync", "once")
 			h.outOfOffice(0, true)
 			fault := starfacetest.Fault{Method: "PUT", Path: "/rest/redirects/", Times: 1, Delay: time.Minute}
 			if landed {
 				fault = starfacetest.Fault{Method: "PUT", Path: "/rest/redirects/", Times: 1, HoldAnswer: time.Minute}
 			}
 			h.ss.AddFault(fault)
-			c := h.process("sync", "once")
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitFor(t, "a redirect PUT in flight", func() bool {
-				j, _ := os.ReadFile(filepath.Join(h.stateDir, "journal"))
-				return strings.Contains(string(j), `"kind":"redirect"`) && h.ss.MaxInFlight() > 0 &&
+			h.killDuring("a redirect PUT in flight", func() bool {
+				return h.journalHas(state.KindRedirect) && h.ss.MaxInFlight() > 0 &&
 					(!landed || h.redirectOf(internal, starface.TriggerAlways).Enabled || h.redirectOf(external, starface.TriggerAlways).Enabled)
-			})
-			if err := c.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			_ = c.Wait()
-
-			if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
-				t.Fatalf("run after the kill: %v\n%s", err, out)
-			}
+			}, "sync", "once")
+			h.mustProcess("sync", "once")
 			st, pending, err := state.ReadOnly(h.stateDir)
 			if err != nil || len(pending) != 0 {
 				t.Fatalf("after the recovery: %v, journal %v", err, pending)
@@ -133,9 +139,7 @@ func TestKilledDuringRedirectWritesConverges(t *testing.T) {
 				}
 			}
 			h.outOfOffice(0, false)
-			if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
-				t.Fatalf("the return: %v\n%s", err, out)
-			}
+			h.mustProcess("sync", "once")
 			for n, b := range before {
 				if r := h.redirectOf(n, starface.TriggerAlways); r.Enabled != b.Enabled || !r.Destination.Equal(b.Destination) {
 					t.Errorf("%s after the return: %+v, was %+v", n, r, b)
@@ -153,15 +157,8 @@ func TestKilledDuringSetPresenceIsSetByTheNextRun(t *testing.T) {
 	for _, landed := range []bool{true, false} {
 		t.Run(map[bool]string{true: "landed", false: "not landed"}[landed], func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, 2, "")
-			h.gs.SetClock(time.Now)
-			h.ss.SetClock(time.Now)
-			ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.gs.Certificate().Raw})
-			h.writeFile("ca.pem", string(ca))
-			h.configure(cfgOpts{starface: "  ca_file: " + filepath.Join(h.dir, "ca.pem") + "\n", tail: mirrorYAML})
-			if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
-				t.Fatalf("first run: %v\n%s", err, out)
-			}
+			h := processHarness(t, 2, mirrorYAML)
+			h.mustProcess("sync", "once")
 			p := h.people[0]
 			h.ss.SetDND(p.sfID, true) // by hand
 			set := "/v1.0/users/" + p.entraID + "/presence/setPresence"
@@ -170,26 +167,14 @@ func TestKilledDuringSetPresenceIsSetByTheNextRun(t *testing.T) {
 				fault = graphtest.Fault{Method: "POST", Path: set, HoldAnswer: time.Minute, Times: 1}
 			}
 			h.gs.AddFault(fault)
-			c := h.process("sync", "once")
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitFor(t, "the setPresence in flight", func() bool {
-				j, _ := os.ReadFile(filepath.Join(h.stateDir, "journal"))
-				return strings.Contains(string(j), state.KindSessionSet) && h.gs.MaxInFlight() > 0 &&
-					(!landed || len(h.gs.Sessions(p.entraID)) == 1)
-			})
-			if err := c.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			_ = c.Wait()
+			h.killDuring("the setPresence in flight", func() bool {
+				return h.journalHas(state.KindSessionSet) && h.gs.MaxInFlight() > 0 && (!landed || len(h.gs.Sessions(p.entraID)) == 1)
+			}, "sync", "once")
 			if !landed && len(h.gs.Sessions(p.entraID)) != 0 {
 				t.Fatal("the held request landed after all; the test proves nothing")
 			}
 			h.resetLogs()
-			if out, err := h.process("sync", "once").CombinedOutput(); err != nil {
-				t.Fatalf("run after the kill: %v\n%s", err, out)
-			}
+			h.mustProcess("sync", "once")
 			answered := 0 // the killed run's request is logged with no answer, maybe only now
 			for _, r := range h.gs.Requests() {
 				if r.Path == set && r.Status != 0 {
