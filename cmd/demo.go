@@ -29,8 +29,10 @@ type demoOptions struct {
 	users    int
 	duration time.Duration
 	seed     uint64
-	serve    string // serve the simulated services only, with a configuration in this directory
-	starface int    // simulated STARFACE version: 9 (classic login) or 10 (OAuth realm, no classic login)
+	serve    string        // serve the simulated services only, with a configuration in this directory
+	play     bool          // with serve: play the scripted day on them
+	step     time.Duration // with play: the time between two steps
+	starface int           // simulated STARFACE version: 9 (classic login) or 10 (OAuth realm, no classic login)
 }
 
 func newDemoCmd(g *globals) *cobra.Command {
@@ -41,16 +43,23 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Long: `Start a simulated Microsoft Teams/Entra and a simulated STARFACE PBX inside this process, fill
 them with a made-up company (including someone without an e-mail address, two STARFACE users
 sharing one address, an excluded admin login and someone who sets DND by hand on the phone),
-play a scripted day of Teams calls, meetings and DND, and run "sync watch" every second against
+play a scripted day of Teams calls, meetings, DND and someone going on holiday (their calls go
+to their voicemail box, and come back when they do), and run "sync watch" every second against
 them with a temporary state directory. Each change is printed as it happens, then a summary.
 Nothing real is contacted: no configuration, no network, no credentials needed.
 
 With -o json, stdout has JSON lines only: one object per pass, as "sync watch -o json" prints
-them, then one summary object with "type": "summary". The scenario's narration is on stderr.`,
+them, then one summary object with "type": "summary". The scenario's narration is on stderr.
+
+--serve DIR only serves the simulated company, with a configuration for it in DIR, until
+stopped: teamsface's own commands then run against it from another shell. With --play the
+scripted day plays on it, a step every --step, so that sync watch, presence get and /metrics in
+the other shell show it happen.`,
 		Example: `  teamsface demo
   teamsface demo --users 200 --duration 20s
   teamsface demo --starface 10
-  teamsface demo -o json`,
+  teamsface demo -o json
+  teamsface demo --serve /tmp/tf --play --step 10s`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if o.users < 8 {
@@ -58,6 +67,12 @@ them, then one summary object with "type": "summary". The scenario's narration i
 			}
 			if o.duration < time.Second {
 				return usagef("--duration %s is too short; the demo runs one pass a second: use 1s or more, e.g. 15s", o.duration)
+			}
+			if o.play && o.serve == "" {
+				return usagef("--play plays the scripted day on a served company; use it with --serve DIR")
+			}
+			if o.step < time.Second {
+				return usagef("--step %s is too short; use 1s or more", o.step)
 			}
 			if o.starface != 9 && o.starface != 10 {
 				return usagef("--starface %d is not simulated; use 9 (classic login) or 10 (OAuth sign-in)", o.starface)
@@ -75,6 +90,8 @@ them, then one summary object with "type": "summary". The scenario's narration i
 	c.Flags().Uint64Var(&o.seed, "seed", 1, "seed of the random presence changes, for a repeatable run")
 	c.Flags().StringVar(&o.serve, "serve", "", "only start the simulated services, write a configuration for them into this directory, and wait until stopped")
 	c.Flags().IntVar(&o.starface, "starface", 9, "simulated STARFACE: 9 (classic login) or 10 (OAuth password grant, no classic login)")
+	c.Flags().BoolVar(&o.play, "play", false, "with --serve: play the scripted day on the served company (calls, DND, a holiday), so that another shell's sync watch, presence get and /metrics show it")
+	c.Flags().DurationVar(&o.step, "step", 10*time.Second, "with --play: the time between two steps of the scripted day")
 	return c
 }
 
@@ -86,11 +103,19 @@ const (
 	demoSFSecret = "demo-starface-client-secret-not-real"
 )
 
+// demoScripted is how many people the scripted day names; they have phone numbers and
+// voicemail boxes.
+const demoScripted = 12
+
 // demoPerson is one employee of the made-up company.
 type demoPerson struct {
 	login, first, last, email, entraID string
 	sfID                               int
 }
+
+// internal and external are the person's two STARFACE numbers.
+func (p demoPerson) internal() string { return "2" + p.login }
+func (p demoPerson) external() string { return "004930555" + p.login }
 
 // demoWorld is the made-up company on its simulated services, with a configuration for them.
 type demoWorld struct {
@@ -253,6 +278,15 @@ func demoCompany(gs *graphtest.Server, ss *starfacetest.Server, n int) []demoPer
 		}
 		ss.AddUser(starfacetest.User{ID: p.sfID, Login: p.login, Password: "x", FirstName: first, FamilyName: last,
 			Email: sfEmail, Phone: starface.PhoneConfig{CallWaiting: true, DisplayNumberID: 100 + i, PrimaryPhoneID: 200 + i}})
+		if i < demoScripted {
+			// An internal and an external number, and a voicemail box of their own, for the
+			// out-of-office redirect. (A large company's rest has none: finding a user's own
+			// box reads every box once per user match.)
+			ss.AddNumber(p.sfID, p.internal())
+			ss.AddNumber(p.sfID, p.external())
+			ss.AddVoicemailBox(starfacetest.VoicemailBox{ID: 500 + i, Name: first + " " + last, Number: "5" + p.login[1:],
+				Password: "demo-pin-not-real", UserIDs: []int{p.sfID}})
+		}
 		gs.AddUser(graphtest.User{ID: p.entraID, DisplayName: first + " " + last, Mail: p.email,
 			UserPrincipalName: p.email, AccountEnabled: true, Availability: "Available", Activity: "Available"})
 		people = append(people, p)
@@ -285,7 +319,9 @@ starface_to_teams:
   enabled: %t
   expiration: 5m
   poll: 10s
-%s`, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"),
+%sout_of_office:
+  redirect: voicemail
+`, demoTenant, demoClientID, filepath.Join(dir, "client-secret"), graphURL, graphURL, starfaceURL, filepath.Join(dir, "starface-password"),
 		filepath.Join(dir, "starface-client-secret"), onehubYAML, mirror, onCallYAML)
 	// The STARFACE client secret is there for both versions: auto uses it where the PBX
 	// offers OAuth (10) and the classic login where it does not (9).
@@ -351,8 +387,17 @@ func (s *scenario) step(w interface{ Write([]byte) (int, error) }) {
 	case 6:
 		say("%s's meeting ends", p[1].first)
 		s.gs.SetUserPresence(p[1].entraID, "Available", "Available")
+	case 9, 11, 12, 13:
+		s.holiday(say)
+		if s.n == 9 && !s.calls {
+			s.randomChanges(say)
+		}
+		if s.n == 9 || s.n == 13 {
+			break
+		}
+		fallthrough
 	case 7, 8, 10:
-		if !s.calls {
+		if !s.calls || s.n > 10 {
 			s.randomChanges(say)
 			break
 		}
@@ -370,6 +415,36 @@ func (s *scenario) step(w interface{ Write([]byte) (int, error) }) {
 		}
 	default:
 		s.randomChanges(say)
+	}
+}
+
+// holiday plays someone going on holiday and coming back: automatic replies on in Outlook, the
+// calls to their numbers go to their voicemail box; back, the redirects are as they were.
+func (s *scenario) holiday(say func(string, ...any)) {
+	q := s.people[0]
+	redirect := func() string {
+		var parts []string
+		for _, n := range []string{q.internal(), q.external()} {
+			r, _ := s.ss.RedirectOf(n, starface.TriggerAlways)
+			state := "off"
+			if r.Enabled {
+				state = "on → " + r.Destination.String()
+			}
+			parts = append(parts, n+" "+state)
+		}
+		return strings.Join(parts, ", ")
+	}
+	switch s.n {
+	case 9:
+		say("%s turns on automatic replies in Outlook: on holiday", q.first)
+		s.gs.SetUserOutOfOffice(q.entraID, true)
+	case 11:
+		say("%s's desk phone numbers are redirected to their voicemail box while away (%s)", q.first, redirect())
+	case 12:
+		say("%s is back and turns the automatic replies off", q.first)
+		s.gs.SetUserOutOfOffice(q.entraID, false)
+	case 13:
+		say("%s's redirects are as they were before the holiday (%s)", q.first, redirect())
 	}
 }
 
@@ -452,9 +527,10 @@ func printDemoSummary(f *factory, t pass.Summary, passes int, gs *graphtest.Serv
 	tot := s.Totals
 	fmt.Fprintf(out, "\nDemo over (simulated services): %s, %d STARFACE users in scope, %d matched.\n",
 		plural(passes, "pass", "passes"), s.InScope, s.Matched)
-	fmt.Fprintf(out, "DND switched on %s, released %s; %s set or refreshed, %d cleared; %s.\n",
+	fmt.Fprintf(out, "DND switched on %s, released %s; %s set or refreshed, %d cleared; %s switched on and %d put back; %s.\n",
 		plural(tot.SwitchedOn, "time", "times"), plural(tot.Released, "time", "times"),
-		plural(tot.SessionsSet, "Teams session", "Teams sessions"), tot.SessionsCleared, plural(tot.Failed, "failure", "failures"))
+		plural(tot.SessionsSet, "Teams session", "Teams sessions"), tot.SessionsCleared,
+		plural(tot.RedirectsOn, "redirect", "redirects"), tot.RedirectsRestored, plural(tot.Failed, "failure", "failures"))
 	fmt.Fprintf(out, "Requests: Graph %d (presence %d: %d per pass, %d users a request at most), Entra tokens %d; STARFACE %d (%s).\n",
 		s.GraphRequests, s.PresenceRequests, s.PresenceRequestsPerPass, presenceBatch, s.TokenRequests,
 		s.StarfaceRequests, plural(s.StarfacePhoneWrites, "phone-config write", "phone-config writes"))

@@ -3,7 +3,12 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +53,60 @@ func TestDemoRunsTheScenarioAgainstSimulatedServices(t *testing.T) {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("stderr lacks %q", want)
 		}
+	}
+}
+
+// demo --serve --play plays the scripted day on the served company, a step per --step, so that
+// another shell's teamsface sees it: here, a sync once between the steps.
+func TestDemoServePlaysTheDay(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out, errb syncBuffer
+	stop, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	waits := make(chan chan time.Time)
+	g := &globals{deps: Deps{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Now: time.Now},
+		output: "table", logLevel: "warn", logFormat: "text"}
+	g.after = func(time.Duration) <-chan time.Time {
+		c := make(chan time.Time, 1)
+		select {
+		case waits <- c: // the test decides when the step comes
+		case <-stop.Done():
+		}
+		return c
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemoServe(stop, g, demoOptions{users: 12, serve: dir, play: true, step: 10 * time.Second, seed: 1, starface: 9})
+	}()
+	wait := <-waits // before the first step: the services are up, the configuration written
+	data, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(data)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	sync := func() string {
+		var o, e bytes.Buffer
+		code := Run(context.Background(), Deps{Stdout: &o, Stderr: &e, Getenv: func(string) string { return "" }, HTTPClient: hc},
+			[]string{"-c", filepath.Join(dir, "mapping.yaml"), "--state-dir", filepath.Join(dir, "state"), "sync", "once"})
+		if code != 0 {
+			t.Fatalf("sync once against the served demo: exit %d\n%s%s", code, o.String(), e.String())
+		}
+		return o.String()
+	}
+	sync()
+	wait <- time.Now() // step 1: Alice starts a Teams call
+	<-waits            // the step is done
+	if got := sync(); !strings.Contains(got, "0002") || !strings.Contains(got, "dnd-on") {
+		t.Errorf("after the first step the other shell's sync did not switch Alice's DND on:\n%s", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errb.String(), "[scenario] Alice starts a Teams call") {
+		t.Errorf("stderr:\n%s", errb.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/teamsface/teamsface/graph/graphtest"
 	"github.com/teamsface/teamsface/starface/starfacetest"
@@ -22,7 +23,7 @@ func runDemoServe(stop context.Context, g *globals, o demoOptions) error {
 	defer gs.Close()
 	ss := starfacetest.NewServer()
 	defer ss.Close()
-	demoCompany(gs, ss, o.users)
+	people := demoCompany(gs, ss, o.users)
 	demoStarfaceVersion(ss, o.starface)
 	if err := os.MkdirAll(o.serve, 0o700); err != nil {
 		return err
@@ -51,6 +52,23 @@ func runDemoServe(stop context.Context, g *globals, o demoOptions) error {
 	fmt.Fprintln(g.deps.Stderr, demoStarfaceBanner(o.starface))
 	fmt.Fprintf(g.deps.Stderr, "In another shell:\n  export SSL_CERT_FILE=%s\n  teamsface -c %s --state-dir %s sync once\n",
 		ca, cfg, filepath.Join(o.serve, "state"))
+	if o.play {
+		fmt.Fprintf(g.deps.Stderr, "Playing the scripted day, a step every %s (the people below change in Teams and at their phones):\n", o.step)
+		playScenario(stop, g, newScenario(gs, ss, people, o.seed), o.step)
+	}
 	<-stop.Done()
 	return nil
+}
+
+// playScenario plays the demo's scripted day on services another shell's teamsface works
+// against (demo --serve --play): a step every step until stopped, then an ordinary afternoon.
+func playScenario(stop context.Context, g *globals, sc *scenario, step time.Duration) {
+	for {
+		select {
+		case <-stop.Done():
+			return
+		case <-g.wait(step):
+		}
+		sc.step(g.deps.Stderr)
+	}
 }

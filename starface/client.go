@@ -96,6 +96,9 @@ type Client struct {
 
 	tok    tokenState
 	logins singleflight.Group // many goroutines needing a token at once cause one renewal
+	// concurrency is how many requests the caller keeps in flight (Options.Concurrency); the
+	// client's own fan-outs (voicemail box details) keep to it too.
+	concurrency int
 	behalf behalfState        // the actOnBehalfOf form this PBX takes (behalf.go)
 
 	nRequests  atomic.Int64
@@ -161,6 +164,7 @@ func New(o Options) (*Client, error) {
 	if n <= 0 {
 		n = 4
 	}
+	c.concurrency = n
 	if c.ua == "" {
 		c.ua = "teamsface"
 	}

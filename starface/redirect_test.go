@@ -10,9 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/starface/starfacetest"
@@ -597,5 +600,26 @@ func TestVoicemailPasswordNeverKept(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "/rest/voicemailboxes/5") {
 		t.Errorf("the debug log lacks the detail request: %s", logs.String())
+	}
+}
+
+// The details of many boxes are read Options.Concurrency at a time, not one after the other, and
+// come back in the list's order.
+func TestVoicemailBoxesReadConcurrently(t *testing.T) {
+	s := newRedirectServer(t)
+	for id := 100; id < 120; id++ {
+		s.AddVoicemailBox(starfacetest.VoicemailBox{ID: id, Name: "box", Number: strconv.Itoa(id), UserIDs: []int{17}})
+	}
+	// Each detail takes a moment, so that the reads overlap when they can.
+	s.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/voicemailboxes/1", Delay: 20 * time.Millisecond})
+	boxes, err := newClient(t, s, func(o *starface.Options) { o.Concurrency = 3 }).VoicemailBoxes(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(boxes) != 23 || !slices.IsSortedFunc(boxes, func(a, b starface.VoicemailBox) int { return a.ID - b.ID }) {
+		t.Errorf("%d boxes, in order %v", len(boxes), slices.IsSortedFunc(boxes, func(a, b starface.VoicemailBox) int { return a.ID - b.ID }))
+	}
+	if n := s.MaxInFlight(); n != 3 {
+		t.Errorf("%d detail reads in flight at most, want 3 (Options.Concurrency)", n)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Voicemail boxes, the target of `out_of_office.redirect: voicemail`. A user's own box is the
@@ -44,7 +46,8 @@ func BoxesOf(boxes []VoicemailBox, userID int) []VoicemailBox {
 
 // VoicemailBoxes lists the boxes the signed-in login can access (for an administrator: all)
 // with their users: GET /rest/voicemailboxes, then GET /rest/voicemailboxes/{id} for each box,
-// one after the other (the caller caches the result with the user match). The Swagger file
+// Options.Concurrency at a time (only the detail names a box's users; the caller caches the
+// result with the user match). The Swagger file
 // gives these calls no actOnBehalfOf: the administrator's view is the one there is. A box that
 // is gone by the time its detail is read (404) is left out.
 func (c *Client) VoicemailBoxes(ctx context.Context) ([]VoicemailBox, error) {
@@ -56,17 +59,31 @@ func (c *Client) VoicemailBoxes(ctx context.Context) ([]VoicemailBox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starface: list voicemail boxes: %w", err)
 	}
+	got := make([]*VoicemailBox, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(c.concurrency, 1))
+	for i, id := range ids {
+		g.Go(func() error {
+			box, err := c.VoicemailBox(gctx, id)
+			var se *Error
+			if errors.As(err, &se) && se.Status == http.StatusNotFound {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			got[i] = &box
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	boxes := make([]VoicemailBox, 0, len(ids))
-	for _, id := range ids {
-		box, err := c.VoicemailBox(ctx, id)
-		var se *Error
-		if errors.As(err, &se) && se.Status == http.StatusNotFound {
-			continue
+	for _, b := range got {
+		if b != nil {
+			boxes = append(boxes, *b)
 		}
-		if err != nil {
-			return nil, err
-		}
-		boxes = append(boxes, box)
 	}
 	return boxes, nil
 }

@@ -93,10 +93,10 @@ func (p *Plan) planRedirects(env Env, up *UserPlan) {
 		switch step {
 		case mapping.RedirectSwitchOn:
 			rp.Write = r.WithTarget(true, target)
-			rp.Reason += " to " + target.String()
 		case mapping.RedirectRestore:
 			rp.Write = r.WithTarget(before.Enabled(), before.Destination())
 		}
+		rp.Reason = redirectReason(rp)
 		if step != mapping.RedirectNothing || facts.Always && !facts.Group {
 			up.RedirectPlans = append(up.RedirectPlans, rp)
 		}
@@ -244,8 +244,7 @@ func (x *executor) writeRedirects(ctx context.Context, rep *Report) {
 				o.changes = append(o.changes, x.redirectChange(up, rp, ActionRedirectOn))
 			case mapping.RedirectDisown:
 				u.RedirectDisowned(id)
-				x.env.Log.Warn("a redirect teamsface switched on was changed by hand; it is left as it is and no longer teamsface's",
-					"login", up.Login, "redirect", rp.Redirect.String())
+				x.env.Log.Warn("a redirect teamsface switched on is no longer teamsface's", "login", up.Login, "reason", rp.Reason)
 				o.changes = append(o.changes, x.redirectChange(up, rp, ActionRedirectLeave))
 			case mapping.RedirectOnByHand:
 				o.changes = append(o.changes, x.redirectChange(up, rp, ActionRedirectHand))
@@ -260,7 +259,31 @@ func (x *executor) writeRedirects(ctx context.Context, rep *Report) {
 }
 
 func (x *executor) redirectChange(up *UserPlan, rp RedirectPlan, action string) Change {
-	return x.change(up, action, rp.Reason+": "+rp.Redirect.String())
+	return x.change(up, action, rp.Reason)
+}
+
+// redirectReason says in a line what becomes of a redirect and why, e.g. "out of office: 2002
+// ALWAYS → mailbox 500" or "back: 2002 ALWAYS off, as before".
+func redirectReason(rp RedirectPlan) string {
+	r := rp.Redirect
+	name := r.PhoneNumber() + " " + string(r.Trigger())
+	shows := func(r starface.Redirect) string {
+		if !r.Enabled() {
+			return "off"
+		}
+		return "→ " + r.Destination().String()
+	}
+	switch rp.Step {
+	case mapping.RedirectSwitchOn:
+		return "out of office: " + name + " " + shows(rp.Write)
+	case mapping.RedirectRestore:
+		return "back: " + name + " " + shows(rp.Write) + ", as before"
+	case mapping.RedirectOnByHand:
+		return name + " is on by hand (" + shows(r) + "): left alone"
+	case mapping.RedirectDisown:
+		return name + " was changed by hand since teamsface switched it on (" + shows(r) + "): left as it is"
+	}
+	return rp.Reason
 }
 
 // settleRedirect resolves a redirect write an earlier run announced: the redirect read now tells
