@@ -99,7 +99,7 @@ type Client struct {
 	// concurrency is how many requests the caller keeps in flight (Options.Concurrency); the
 	// client's own fan-outs (voicemail box details) keep to it too.
 	concurrency int
-	behalf behalfState        // the actOnBehalfOf form this PBX takes (behalf.go)
+	behalf      behalfState // the actOnBehalfOf form this PBX takes (behalf.go)
 
 	nRequests  atomic.Int64
 	nLogins    atomic.Int64
