@@ -48,28 +48,46 @@ type Presence struct {
 // activity OutOfOffice (graph.md: either may be true without the other).
 func (p Presence) OutOfOffice() bool { return p.IsOutOfOffice || p.Activity == "OutOfOffice" }
 
-// presenceWire is the presence object's fields without Presence's methods (so that decoding it
-// does not recurse into UnmarshalJSON).
+// presenceWire is the presence object's fields without Presence's methods (so that encoding it
+// does not recurse into MarshalJSON).
 type presenceWire Presence
 
-// UnmarshalJSON decodes a presence leniently: outOfOfficeSettings is read only for its
-// isOutOfOffice, and a settings value of another shape is ignored rather than failing the
-// whole answer, which carries up to 650 users.
-func (p *Presence) UnmarshalJSON(b []byte) error {
-	var w struct {
-		presenceWire
-		OutOfOfficeSettings json.RawMessage `json:"outOfOfficeSettings"`
+// presenceJSON is a presence as Graph sends it. An answer of up to 650 users is decoded into a
+// list of these in one go: the lenient part is only the small settings object, so no user's
+// presence is scanned twice.
+type presenceJSON struct {
+	ID                  string              `json:"id"`
+	Availability        string              `json:"availability"`
+	Activity            string              `json:"activity"`
+	OutOfOfficeSettings outOfOfficeSettings `json:"outOfOfficeSettings"`
+}
+
+func (w presenceJSON) presence() Presence {
+	return Presence{ID: w.ID, Availability: w.Availability, Activity: w.Activity, IsOutOfOffice: w.OutOfOfficeSettings.isOutOfOffice}
+}
+
+// outOfOfficeSettings keeps isOutOfOffice alone: missing, null, or a value of another shape
+// is not out of office by this field, rather than failing the whole answer.
+type outOfOfficeSettings struct{ isOutOfOffice bool }
+
+func (s *outOfOfficeSettings) UnmarshalJSON(b []byte) error {
+	var v struct {
+		IsOutOfOffice *bool `json:"isOutOfOffice"`
 	}
+	if json.Unmarshal(b, &v) == nil && v.IsOutOfOffice != nil {
+		s.isOutOfOffice = *v.IsOutOfOffice
+	}
+	return nil
+}
+
+// UnmarshalJSON decodes a presence leniently: outOfOfficeSettings is read only for its
+// isOutOfOffice, and a settings value of another shape is ignored.
+func (p *Presence) UnmarshalJSON(b []byte) error {
+	var w presenceJSON
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*p = Presence(w.presenceWire)
-	var ooo struct {
-		IsOutOfOffice *bool `json:"isOutOfOffice"`
-	}
-	if len(w.OutOfOfficeSettings) > 0 && json.Unmarshal(w.OutOfOfficeSettings, &ooo) == nil && ooo.IsOutOfOffice != nil {
-		p.IsOutOfOffice = *ooo.IsOutOfOffice
-	}
+	*p = w.presence()
 	return nil
 }
 
@@ -278,7 +296,7 @@ func (c *Client) GetPresences(ctx context.Context, ids []string) (PresenceResult
 // asked (object ids are GUIDs; Graph may answer them in another letter case).
 func (c *Client) presenceChunk(ctx context.Context, ids []string) (map[string]Presence, error) {
 	var out struct {
-		Value []Presence `json:"value"`
+		Value []presenceJSON `json:"value"`
 	}
 	r := call{
 		method: http.MethodPost,
@@ -293,10 +311,11 @@ func (c *Client) presenceChunk(ctx context.Context, ids []string) (map[string]Pr
 		asked[strings.ToLower(id)] = id
 	}
 	got := make(map[string]Presence, len(out.Value))
-	for _, p := range out.Value {
+	for _, w := range out.Value {
 		// The docs do not say what happens to unknown ids; they are treated as absent, and an
 		// answer for an id never asked about is ignored.
-		if id, ok := asked[strings.ToLower(p.ID)]; ok {
+		if id, ok := asked[strings.ToLower(w.ID)]; ok {
+			p := w.presence()
 			p.ID = id
 			got[id] = p
 		}

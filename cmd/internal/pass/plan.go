@@ -304,14 +304,22 @@ func (p *Plan) matched() []*UserPlan {
 // (Retry-After).
 func (p *Plan) readPresences(ctx context.Context, env Env, got func(*UserPlan)) error {
 	users := p.matched()
-	byID := make(map[string][]*UserPlan, len(users)) // by lower-case id: Graph's ids are GUIDs
+	// By lower-case id (Graph's ids are GUIDs): the user of each id, and in more the rare others
+	// matched to an Entra user already named.
+	byID := make(map[string]*UserPlan, len(users))
+	var more map[string][]*UserPlan
 	ids := make([]string, 0, len(users))
 	for _, up := range users {
 		key := strings.ToLower(up.Match.EntraID)
-		if _, ok := byID[key]; !ok {
-			ids = append(ids, up.Match.EntraID)
+		if _, ok := byID[key]; ok {
+			if more == nil {
+				more = map[string][]*UserPlan{}
+			}
+			more[key] = append(more[key], up)
+			continue
 		}
-		byID[key] = append(byID[key], up)
+		byID[key] = up
+		ids = append(ids, up.Match.EntraID)
 	}
 	task := env.Progress.Start("reading Teams presence")
 	defer task.Done()
@@ -328,7 +336,13 @@ func (p *Plan) readPresences(ctx context.Context, env Env, got func(*UserPlan)) 
 			answered++
 		}
 		for _, id := range a.IDs {
-			p.takePresences(byID[strings.ToLower(id)], id, a, got)
+			key := strings.ToLower(id)
+			if up := byID[key]; up != nil {
+				p.takePresence(up, id, a, got)
+			}
+			for _, up := range more[key] {
+				p.takePresence(up, id, a, got)
+			}
 		}
 	})
 	switch {
@@ -340,21 +354,19 @@ func (p *Plan) readPresences(ctx context.Context, env Env, got func(*UserPlan)) 
 	return nil
 }
 
-// takePresences records one presence request's answer for the users of one id (as asked).
-func (p *Plan) takePresences(users []*UserPlan, id string, a graph.PresenceAnswer, got func(*UserPlan)) {
-	for _, up := range users {
-		pr, ok := a.Presences[id]
-		switch {
-		case ok:
-			up.Presence = pr
-			up.PresenceKnown = pr.Availability != "" && pr.Availability != mapping.PresenceUnknown
-			p.Summary.PresenceRead++
-		case a.Err != nil:
-			up.Decision = mapping.Decision{DND: mapping.DNDKeep, Reason: "presence not read"}
-			up.Err = userError("read Teams presence of", up.Login, a.Err)
-		}
-		got(up)
+// takePresence records one presence request's answer for a user of one id (as asked).
+func (p *Plan) takePresence(up *UserPlan, id string, a graph.PresenceAnswer, got func(*UserPlan)) {
+	pr, ok := a.Presences[id]
+	switch {
+	case ok:
+		up.Presence = pr
+		up.PresenceKnown = pr.Availability != "" && pr.Availability != mapping.PresenceUnknown
+		p.Summary.PresenceRead++
+	case a.Err != nil:
+		up.Decision = mapping.Decision{DND: mapping.DNDKeep, Reason: "presence not read"}
+		up.Err = userError("read Teams presence of", up.Login, a.Err)
 	}
+	got(up)
 }
 
 // decide applies the mapping (rules 2–6). A presence that is teamsface's own session pair is no
