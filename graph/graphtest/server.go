@@ -4,7 +4,8 @@
 // It is written from Microsoft's documentation (see ../shared/api/graph.md), not from our client:
 // it refuses what the real service refuses (more than 650 ids, $top above 999, unknown presence
 // pairs, expired tokens, a delegated token writing another user's presence, a delegated request
-// for an application-only permission) and answers errors in Graph's and Entra's own JSON shapes.
+// for an application-only permission), takes the type cast as microsoft.graph.user or graph.user
+// and answers errors, unknown paths and methods included, in Graph's and Entra's own JSON shapes.
 package graphtest
 
 import (
@@ -76,9 +77,7 @@ func NewServer() *Server {
 	}
 	s.initGraph()
 	s.initEntra()
-	s.Server = testtls.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		doubles.Serve(&s.httpDouble, w, r, s.mux, answerFault)
-	}))
+	s.Server = testtls.NewServer(http.HandlerFunc(s.serve)) // see wire.go
 	return s
 }
 
