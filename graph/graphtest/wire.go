@@ -1,11 +1,15 @@
 package graphtest
 
-// What happens to a request before a Graph or Entra handler sees it: a path or method the double
-// does not route is answered in the service's own error JSON, as Graph and Entra answer, never in
-// net/http's plain text, which SDKs cannot read.
+// What happens to a request before a Graph or Entra handler sees it: its body is decoded from
+// the Content-Encoding Graph accepts, and a path or method the double does not route is answered
+// in the service's own error JSON, as Graph and Entra answer, never in net/http's plain text,
+// which SDKs cannot read.
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -17,7 +21,13 @@ import (
 // serve is the double's front door: every request goes through the request log and the faults
 // (doubles.Serve), and then to route.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	doubles.Serve(&s.httpDouble, w, r, http.HandlerFunc(s.route), answerFault)
+	service := http.Handler(http.HandlerFunc(s.route))
+	if !isEntraPath(r.URL.Path) {
+		if refusal := decodeContent(r); refusal != nil {
+			service = refusal
+		}
+	}
+	doubles.Serve(&s.httpDouble, w, r, service, answerFault)
 }
 
 // route hands the request to the Entra half or to Graph's route for it, or answers, in Graph's
@@ -126,4 +136,81 @@ func graphRoutesHave(segs []string) bool {
 		}
 	}
 	return false
+}
+
+// Request bodies may come compressed. Microsoft's Graph SDKs gzip every request body by default
+// and send it once more uncompressed only when the answer is 415 (msgraph-sdk-design,
+// middleware/CompressionHandler.md; kiota-http-go's CompressionHandler, which msgraph-sdk-go
+// installs), and Graph takes them: "Content-Encoding: gzip" is what Graph accepts. Nothing
+// documents deflate or br for Graph, so the double refuses them, with the 415 that makes the SDK
+// send the body plain, and names gzip in Accept-Encoding as RFC 7694 asks of a server that
+// refuses a content coding. Entra's token endpoints are left as they were: no client compresses
+// a token request and nothing says Entra would take one.
+
+// undecodable is Graph's answer to a body it cannot read (quoted in the same design document,
+// for a Graph that could not decompress a body).
+const undecodable = "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."
+
+// decodeContent replaces r's body with its decoded bytes (so that the handlers, and the request
+// log, read plain JSON) and returns nil; or, when the body cannot be decoded, leaves it as it
+// came and returns the handler that answers the refusal.
+func decodeContent(r *http.Request) http.Handler {
+	codings := contentCodings(r.Header)
+	if len(codings) == 0 {
+		return nil
+	}
+	for _, c := range codings {
+		if c != "gzip" && c != "x-gzip" && c != "identity" {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Accept-Encoding", "gzip")
+				writeGraphError(w, r, http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+					fmt.Sprintf("Content-Encoding '%s' is not supported; use gzip or none.", c))
+			})
+		}
+	}
+	raw, err := io.ReadAll(r.Body)
+	_ = r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	if err != nil {
+		return refuseUndecodable
+	}
+	data := raw
+	// Codings are listed in the order they were applied; undo them from the last.
+	for i := len(codings) - 1; i >= 0; i-- {
+		if codings[i] == "identity" || len(data) == 0 {
+			continue
+		}
+		if data, err = gunzip(data); err != nil {
+			return refuseUndecodable
+		}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.ContentLength = int64(len(data))
+	return nil
+}
+
+var refuseUndecodable = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	writeGraphError(w, r, http.StatusBadRequest, "BadRequest", undecodable)
+})
+
+// contentCodings lists the request's content codings, lower case, in the order applied.
+func contentCodings(h http.Header) []string {
+	var out []string
+	for _, v := range h.Values("Content-Encoding") {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.ToLower(strings.TrimSpace(c)); c != "" {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	return io.ReadAll(zr)
 }

@@ -1,8 +1,12 @@
 package graphtest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
@@ -11,6 +15,214 @@ import (
 
 	"github.com/teamsface/teamsface/graph"
 )
+
+// answer is a request's answer as the wire tests compare it.
+type answer struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+// send posts body to the double, encoded as the Content-Encoding header says ("" none).
+func send(t *testing.T, s *Server, method, path, tok, encoding string, body []byte) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, header: resp.Header}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &a.body); err != nil {
+			t.Fatalf("%s %s: answer %d is not JSON: %q", method, path, resp.StatusCode, data)
+		}
+	}
+	return a
+}
+
+func gzipped(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// stable drops what differs between two answers to the same request: request ids, dates and the
+// server's address.
+func stable(s *Server, m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	b, _ := json.Marshal(m)
+	var out map[string]any
+	_ = json.Unmarshal(bytes.ReplaceAll(b, []byte(s.URL), []byte("{origin}")), &out)
+	if e, ok := out["error"].(map[string]any); ok {
+		delete(e, "innerError")
+	}
+	return out
+}
+
+// A body compressed as Microsoft's Graph SDKs send it is taken as the same body sent plain: the
+// same answer, the same effect, and the request log holds it decoded.
+func TestCompressedBodies(t *testing.T) {
+	const user, other = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+	setPresence := `{"sessionId":"app","availability":"Busy","activity":"InACall","expirationDuration":"PT1H"}`
+	tests := []struct {
+		name, path, body string
+		setup            func(t *testing.T, s *Server, tok string)
+		wantStatus       int
+	}{
+		{name: "getPresencesByUserId", path: "/v1.0/communications/getPresencesByUserId",
+			body: `{"ids":["` + user + `","` + other + `"]}`, wantStatus: 200},
+		{name: "getPresencesByUserId over 650 ids", path: "/v1.0/communications/getPresencesByUserId",
+			body: idsBody(651), wantStatus: 400},
+		{name: "setPresence", path: "/v1.0/users/" + user + "/presence/setPresence", body: setPresence, wantStatus: 200},
+		{name: "setPresence refused pair", path: "/v1.0/users/" + user + "/presence/setPresence",
+			body: `{"sessionId":"app","availability":"Busy","activity":"Busy"}`, wantStatus: 400},
+		{name: "clearPresence", path: "/v1.0/users/" + user + "/presence/clearPresence", body: `{"sessionId":"app"}`,
+			setup: func(t *testing.T, s *Server, tok string) {
+				if a := send(t, s, "POST", "/v1.0/users/"+user+"/presence/setPresence", tok, "", []byte(setPresence)); a.status != 200 {
+					t.Fatalf("setPresence: %d %v", a.status, a.body)
+				}
+			},
+			wantStatus: 200},
+		{name: "clearPresence without a session", path: "/v1.0/users/" + user + "/presence/clearPresence",
+			body: `{"sessionId":"app"}`, wantStatus: 404},
+	}
+	type outcome struct {
+		status   int
+		body     map[string]any
+		sessions []Session
+		visible  [2]string
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := func(encoding string, body []byte) outcome {
+				s := NewServer()
+				t.Cleanup(s.Close)
+				s.SetClock(func() time.Time { return time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC) })
+				s.AddUser(User{ID: user, Availability: "Available", Activity: "Available"})
+				s.AddUser(User{ID: other, Availability: "Away", Activity: "Away", OutOfOffice: true})
+				tok := s.IssueToken(allPerms, false, time.Hour)
+				if tt.setup != nil {
+					tt.setup(t, s, tok)
+				}
+				a := send(t, s, "POST", tt.path, tok, encoding, body)
+				reqs := s.Requests()
+				if got := reqs[len(reqs)-1]; string(got.Body) != tt.body || got.Header.Get("Content-Encoding") != encoding {
+					t.Errorf("%q: logged body %q, Content-Encoding %q; want the body decoded and the header as sent",
+						encoding, got.Body, got.Header.Get("Content-Encoding"))
+				}
+				av, ac := s.PresenceOf(user)
+				return outcome{a.status, stable(s, a.body), s.Sessions(user), [2]string{av, ac}}
+			}
+			plain := run("", []byte(tt.body))
+			if plain.status != tt.wantStatus {
+				t.Fatalf("plain: status %d %v, want %d", plain.status, plain.body, tt.wantStatus)
+			}
+			for _, enc := range []string{"gzip", "GZip", "x-gzip", "identity, gzip"} {
+				if got := run(enc, gzipped(t, []byte(tt.body))); !reflect.DeepEqual(got, plain) {
+					t.Errorf("%s: %+v\nplain: %+v", enc, got, plain)
+				}
+			}
+			twice := gzipped(t, gzipped(t, []byte(tt.body)))
+			if got := run("gzip, gzip", twice); !reflect.DeepEqual(got, plain) {
+				t.Errorf("gzip twice: %+v\nplain: %+v", got, plain)
+			}
+		})
+	}
+}
+
+// A body the double cannot decode is refused in Graph's error shape: an encoding Graph does not
+// take with 415 (what makes Microsoft's SDKs send the body again uncompressed), a broken gzip
+// body with Graph's 400 for an unreadable payload. Nothing reaches the handler.
+func TestUndecodableBodies(t *testing.T) {
+	const user = "11111111-1111-4111-8111-111111111111"
+	body := []byte(`{"sessionId":"app","availability":"Busy","activity":"InACall"}`)
+	zipped := gzipped(t, body)
+	tests := []struct {
+		name, encoding string
+		body           []byte
+		wantStatus     int
+		wantCode       string
+	}{
+		{"brotli", "br", body, 415, "UnsupportedMediaType"},
+		{"deflate", "deflate", body, 415, "UnsupportedMediaType"},
+		{"gzip then an unknown coding", "gzip, compress", zipped, 415, "UnsupportedMediaType"},
+		{"plain JSON said to be gzip", "gzip", body, 400, "BadRequest"},
+		{"gzip cut short", "gzip", zipped[:len(zipped)-6], 400, "BadRequest"},
+		{"gzip with garbage after it", "gzip", append(bytes.Clone(zipped), "{}"...), 400, "BadRequest"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewServer()
+			t.Cleanup(s.Close)
+			s.AddUser(User{ID: user})
+			tok := s.IssueToken(allPerms, false, time.Hour)
+			a := send(t, s, "POST", "/v1.0/users/"+user+"/presence/setPresence", tok, tt.encoding, tt.body)
+			checkGraphErrorShape(t, a, tt.wantStatus, tt.wantCode)
+			if tt.wantStatus == 415 && a.header.Get("Accept-Encoding") != "gzip" {
+				t.Errorf("415 without Accept-Encoding: gzip: %v", a.header)
+			}
+			if tt.wantStatus == 400 && !strings.HasPrefix(graphMessage(a.body), "Unable to read JSON request payload") {
+				t.Errorf("message %q, want Graph's for an unreadable payload", graphMessage(a.body))
+			}
+			if got := s.Sessions(user); len(got) != 0 {
+				t.Errorf("the refused request set a session: %v", got)
+			}
+			if logged := s.Requests()[0].Body; !bytes.Equal(logged, tt.body) {
+				t.Errorf("logged body %q, want it as it came", logged)
+			}
+			// What the SDK does next: the same body, uncompressed, is taken.
+			if a := send(t, s, "POST", "/v1.0/users/"+user+"/presence/setPresence", tok, "", body); a.status != 200 {
+				t.Errorf("plain retry: %d %v", a.status, a.body)
+			}
+		})
+	}
+}
+
+func graphMessage(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	msg, _ := e["message"].(string)
+	return msg
+}
+
+// checkGraphErrorShape asserts Graph's documented error JSON: error.code, error.message and
+// innerError with date, request-id (the header's) and client-request-id.
+func checkGraphErrorShape(t *testing.T, a answer, wantStatus int, wantCode string) {
+	t.Helper()
+	if a.status != wantStatus || errorCode(a.body) != wantCode || graphMessage(a.body) == "" {
+		t.Fatalf("got %d %v, want %d with code %s and a message", a.status, a.body, wantStatus, wantCode)
+	}
+	if ct := a.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	e := a.body["error"].(map[string]any)
+	inner, _ := e["innerError"].(map[string]any)
+	date, _ := inner["date"].(string)
+	if _, err := time.Parse(time.RFC3339, date); err != nil || inner["request-id"] != a.header.Get("request-id") || a.header.Get("request-id") == "" {
+		t.Errorf("innerError %v, request-id header %q", inner, a.header.Get("request-id"))
+	}
+	if _, ok := inner["client-request-id"]; !ok {
+		t.Errorf("innerError lacks client-request-id: %v", inner)
+	}
+}
 
 // The cast to user in both spellings Graph takes: microsoft.graph.user as Microsoft's docs
 // write it and graph.user (the namespace alias) as msgraph-sdk-go sends it. Both are advanced
