@@ -84,13 +84,17 @@ func (s *Server) initEntra() {
 	s.apps = map[string]*App{}
 	s.devices = map[string]*deviceGrant{}
 	s.refreshTokens = map[string]*refreshGrant{}
-	// One catch-all route: a "{tenant}" wildcard pattern would conflict with Graph's "/v1.0/"
-	// route in ServeMux, and an unknown tenant must still get Entra's answer.
-	s.mux.HandleFunc("/", s.serveEntra)
+	// Not routed by ServeMux: every path isEntraPath accepts comes to serveEntra (see wire.go),
+	// so that an unknown tenant or endpoint still gets Entra's answer.
 }
 
 // serveEntra routes /common/discovery/instance, /{tenant}/v2.0/.well-known/openid-configuration,
-// /{tenant}/oauth2/v2.0/token and /{tenant}/oauth2/v2.0/devicecode.
+// /{tenant}/oauth2/v2.0/token and /{tenant}/oauth2/v2.0/devicecode, and answers any other path
+// or method in Entra's OAuth error JSON. Entra's own words for a wrong method are AADSTS900561
+// "The endpoint only accepts POST requests. Received a GET request." (some reports read "POST,
+// OPTIONS"; error invalid_request); the status is 405 here, as for Graph, since the reports
+// that quote it do not agree on one. For a path it has no endpoint at, Entra shows an HTML page;
+// the double answers 404 invalid_request in JSON instead, which a client can read.
 func (s *Server) serveEntra(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	route, method := "", http.MethodPost
@@ -102,13 +106,19 @@ func (s *Server) serveEntra(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 4 && parts[1] == "oauth2" && parts[2] == "v2.0" && (parts[3] == "token" || parts[3] == "devicecode"):
 		route = parts[3]
 	}
-	if route == "" || parts[0] == "" {
-		http.NotFound(w, r)
+	if route == "" || parts[0] == "" || !isCleanPath(r.URL.Path) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.writeEntraErrorLocked(w, r, http.StatusNotFound, "invalid_request", 9002313,
+			fmt.Sprintf("Invalid request. Request is malformed or invalid: there is no endpoint at '%s'.", r.URL.Path))
 		return
 	}
 	if r.Method != method {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		w.Header().Set("Allow", method)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		s.writeEntraErrorLocked(w, r, http.StatusMethodNotAllowed, "invalid_request", 900561,
+			fmt.Sprintf("The endpoint only accepts %s requests. Received a %s request.", method, r.Method))
 		return
 	}
 	tenant := parts[0]
@@ -714,9 +724,12 @@ func writeEntraError(w http.ResponseWriter, r *http.Request, now time.Time, stat
 	})
 }
 
-// isEntraPath tells Entra's routes from Graph's so an injected fault answers in the right shape.
+// isEntraPath tells Entra's paths from Graph's, for the route and for the shape of an answer:
+// Entra's are /{tenant}/oauth2/..., /{tenant}/v2.0/... and /common/discovery/...; every other
+// path is Graph's.
 func isEntraPath(path string) bool {
-	return strings.Contains(path, "/oauth2/") || strings.Contains(path, "/.well-known/") || strings.HasSuffix(path, "/discovery/instance")
+	parts := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 3)
+	return len(parts) >= 2 && parts[0] != "v1.0" && (parts[1] == "oauth2" || parts[1] == "v2.0" || parts[1] == "discovery")
 }
 
 // writeEntraFault answers an injected Fault on an Entra route.

@@ -69,13 +69,28 @@ func (s *Server) initGraph() {
 		groups:     map[string][]string{},
 		pageTokens: map[string]pageCursor{},
 	}
-	s.mux.HandleFunc("GET /v1.0/users", s.handleListUsers)
-	s.mux.HandleFunc("GET /v1.0/users/{id}", s.handleGetUser)
-	s.mux.HandleFunc("GET /v1.0/users/{id}/presence", s.handleGetPresence)
-	s.mux.HandleFunc("POST /v1.0/users/{id}/presence/setPresence", s.handleSetPresence)
-	s.mux.HandleFunc("POST /v1.0/users/{id}/presence/clearPresence", s.handleClearPresence)
-	s.mux.HandleFunc("POST /v1.0/communications/getPresencesByUserId", s.handleGetPresences)
-	s.mux.HandleFunc("GET /v1.0/groups/{id}/transitiveMembers/microsoft.graph.user", s.handleGroupUsers)
+	for _, rt := range graphRoutes {
+		s.mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) { rt.handle(s, w, r) })
+	}
+}
+
+// graphRoutes are the Graph requests the double serves; wire.go answers the others.
+var graphRoutes = []struct {
+	method, path string
+	handle       func(*Server, http.ResponseWriter, *http.Request)
+}{
+	{"GET", "/v1.0/users", (*Server).handleListUsers},
+	{"GET", "/v1.0/users/{id}", (*Server).handleGetUser},
+	{"GET", "/v1.0/users/{id}/presence", (*Server).handleGetPresence},
+	{"POST", "/v1.0/users/{id}/presence/setPresence", (*Server).handleSetPresence},
+	{"POST", "/v1.0/users/{id}/presence/clearPresence", (*Server).handleClearPresence},
+	{"POST", "/v1.0/communications/getPresencesByUserId", (*Server).handleGetPresences},
+	// The type cast in its two spellings: Graph's $metadata declares the namespace
+	// microsoft.graph with the alias "graph" (<Schema Namespace="microsoft.graph" Alias="graph">),
+	// and OData takes a type named by the alias as the same type. Microsoft's docs write
+	// microsoft.graph.user; msgraph-sdk-go (1.89) sends graph.user.
+	{"GET", "/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user", (*Server).handleGroupUsers},
+	{"GET", "/v1.0/groups/{id}/transitiveMembers/graph.user", (*Server).handleGroupUsers},
 }
 
 // ---- test hooks ----

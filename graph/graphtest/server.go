@@ -4,7 +4,9 @@
 // It is written from Microsoft's documentation (see ../shared/api/graph.md), not from our client:
 // it refuses what the real service refuses (more than 650 ids, $top above 999, unknown presence
 // pairs, expired tokens, a delegated token writing another user's presence, a delegated request
-// for an application-only permission) and answers errors in Graph's and Entra's own JSON shapes.
+// for an application-only permission), takes what it accepts (request bodies compressed with
+// gzip, as Microsoft's Graph SDKs send them; the type cast as microsoft.graph.user or graph.user)
+// and answers errors, unknown paths and methods included, in Graph's and Entra's own JSON shapes.
 package graphtest
 
 import (
@@ -23,7 +25,9 @@ import (
 
 // Request is one request the server received, with the answer it got, as tests see it in
 // Server.Requests. Header holds the request's headers as they came, Authorization included, so
-// tests can assert on them; the double itself never logs them.
+// tests can assert on them; the double itself never logs them. Body is the body as the Graph
+// handlers read it: decoded, when it came with Content-Encoding: gzip (the header is kept), and
+// as it came when it could not be decoded.
 type Request = doubles.Request
 
 // Fault is an injected failure or latency. It applies to requests whose method and path match
@@ -76,9 +80,7 @@ func NewServer() *Server {
 	}
 	s.initGraph()
 	s.initEntra()
-	s.Server = testtls.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		doubles.Serve(&s.httpDouble, w, r, s.mux, answerFault)
-	}))
+	s.Server = testtls.NewServer(http.HandlerFunc(s.serve)) // see wire.go
 	return s
 }
 
