@@ -442,6 +442,13 @@ func TestGoreleaserConfig(t *testing.T) {
 			t.Errorf("the packages install %q into %s; want %s", dsts[dst], dst, src)
 		}
 	}
+	// The example configuration and the JSON Schema it names, side by side.
+	for dst, src := range map[string]string{"/usr/share/teamsface/mapping.example.yaml": "mapping.example.yaml",
+		"/usr/share/teamsface/mapping.schema.json": "mapping/mapping.schema.json"} {
+		if dsts[dst] != src {
+			t.Errorf("the packages install %q as %s; want %s", dsts[dst], dst, src)
+		}
+	}
 	for name := range packagedUnits(t) {
 		if dsts["/usr/lib/systemd/system/"+name] != "packaging/systemd/"+name {
 			t.Errorf("the packages do not install packaging/systemd/%s into /usr/lib/systemd/system", name)
