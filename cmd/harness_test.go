@@ -90,7 +90,12 @@ func (h *harness) writeFile(name, content string) string {
 }
 
 func (h *harness) writeConfig(extra string) string {
-	return h.writeFile("mapping.yaml", fmt.Sprintf(`microsoft:
+	return h.writeFile("mapping.yaml", h.writeConfigText(extra))
+}
+
+// writeConfigText is the harness's configuration with extra YAML appended.
+func (h *harness) writeConfigText(extra string) string {
+	return fmt.Sprintf(`microsoft:
   tenant: %s
   client_id: %s
   client_secret_file: %s
@@ -103,7 +108,7 @@ starface:
 users:
   exclude: ["0001"]
 %s`, testTenant, testClientID, filepath.Join(h.dir, "client-secret"), h.gs.URL, h.gs.URL,
-		h.ss.URL, filepath.Join(h.dir, "starface-password"), extra))
+		h.ss.URL, filepath.Join(h.dir, "starface-password"), extra)
 }
 
 // httpClient trusts both doubles and keeps as many idle connections as the clients have
