@@ -285,3 +285,25 @@ func TestOutOfOfficeRelease(t *testing.T) {
 		t.Errorf("release: %+v, r-int %s, remembered %v", rep.Summary, f.redirectJSON(t, 2, "r-int"), st.Logins())
 	}
 }
+
+// A user who leaves the match while away gets their redirects put back and is forgotten, like a
+// DND teamsface owns.
+func TestOutOfOfficeUserLeavingTheMatchIsPutBack(t *testing.T) {
+	f := holidayFakes(t)
+	env, _ := testEnv(t, f, oooVoicemail)
+	st := state.New()
+	orig := f.redirectJSON(t, 2, "r-int")
+	f.away("e-2", true)
+	run(t, env, st)
+	f.people = nil // 0002 is gone from STARFACE's users in scope
+	rep, err := runPass(context.Background(), env, st, nil, Options{RefreshUsers: true, AcceptDrop: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.RedirectsRestored != 2 || f.redirectJSON(t, 2, "r-int") != orig {
+		t.Errorf("leaving: %+v, r-int %s", rep.Summary, f.redirectJSON(t, 2, "r-int"))
+	}
+	if st.User("0002") != nil {
+		t.Error("a user with nothing left to put back is still remembered")
+	}
+}
