@@ -315,7 +315,8 @@ func TestDeviceLoginSaysWhenTheSignInCouldNotBeSaved(t *testing.T) {
 
 // version called the commit time "built".
 func TestVersionSaysCommitTime(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it sets the package's version variables, which every other test's root
+	// command reads (a data race under -race).
 	saved := [3]string{version, commit, commitTime}
 	t.Cleanup(func() { version, commit, commitTime = saved[0], saved[1], saved[2] })
 	version, commit, commitTime = "0.1.0", "0123abc", "2026-11-22T10:00:00Z"
