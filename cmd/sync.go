@@ -91,7 +91,7 @@ second one ends teamsface at once (the next run settles what it left open).`,
 			if err != nil {
 				return err
 			}
-			sd := g.watchSignals(c.Context())
+			sd := g.watchSignals(c.Context(), g.noticeLogger(o.quiet))
 			defer sd.release()
 			return runSyncOnce(sd.hard, f, *o)
 		},
@@ -139,7 +139,7 @@ at most that long ago), else 503; either with a one-line reason. A wait that Gra
 			if err != nil {
 				return err
 			}
-			sd := g.watchSignalsAndHangup(c.Context())
+			sd := g.watchSignalsAndHangup(c.Context(), g.noticeLogger(o.quiet))
 			defer sd.release()
 			o.announce, o.reload = true, sd.reload
 			return runSyncWatch(sd.hard, sd.stop, f, *o, nil)
