@@ -162,8 +162,11 @@ func (w *watch) afterPass(rep *pass.Report, took time.Duration) error {
 			"duration", took.Round(time.Millisecond).String())
 	}
 	if w.scopeToSay && w.notice != nil {
-		w.notice.Info("users in scope", "in_scope", rep.Summary.InScope, "matched", rep.Summary.Matched,
-			"match", mapping.Summarize(rep.Matches))
+		// The match's counts as attributes of their own: a struct would be logged with its Go
+		// field names (Matched) in JSON, where every key is snake_case.
+		m := mapping.Summarize(rep.Matches)
+		w.notice.Info("users in scope", "in_scope", rep.Summary.InScope, "matched", m.Matched, "unmatched", m.Unmatched,
+			"ambiguous", m.Ambiguous, "disabled", m.Disabled, "excluded", m.Excluded)
 	}
 	w.scopeToSay = false
 	return nil

@@ -230,7 +230,7 @@ func TestWatchServesMetricsAndHealth(t *testing.T) {
 		`level=INFO msg="sync watch started" version=` + ver + ` commit=` + rev + ` config=` + h.cfgPath + ` state_dir=` + h.stateDir +
 			` interval=10s pass_timeout=1m30s metrics_listen=127.0.0.1:`,
 		` metrics_file=` + file + "\n",
-		`msg="users in scope" in_scope=3 matched=3 match="3 matched, 0 unmatched, 0 ambiguous, 0 disabled, 1 excluded"`,
+		`msg="users in scope" in_scope=3 matched=3 unmatched=0 ambiguous=0 disabled=0 excluded=1` + "\n",
 		`msg="sync watch stopped" reason="received SIGTERM"`,
 	} {
 		if !strings.Contains(logs, want) {
