@@ -34,7 +34,8 @@ const exitCodeHelp = `Exit codes:
      users match --fail-on-unmatched found unmatched users; mapping check: a test failed;
      presence get: some of the users named were not found (the others are shown)
   4  authentication: no usable token, credentials rejected, a Graph permission missing
-  5  another teamsface run holds the state lock (after --lock-timeout)
+  5  another teamsface run holds the state lock (after --lock-timeout); the message names it
+     (pid, command line, since when) once it has held the lock for 2 s
 
 A 401/403 on something the whole run depends on (sign-in, presence read, user or group lists)
 is 4; a failure on one user's write counts as that user's failure (3). sync watch stopped by
