@@ -91,7 +91,10 @@ func timerLines(t *testing.T) []scheduledLine {
 
 // Every documented cron line and timer unit runs as written — the real binary, GNU timeout,
 // the shell's loop — against the doubles, and prints nothing when it succeeds: cron would mail
-// each line (1,440 mails a day for a line run every minute). Where the lines name system paths
+// each line (1,440 mails a day for a line run every minute). It caught timeout(1) without
+// --foreground sending its SIGINT twice (to teamsface and to its process group): when the two
+// arrived apart, the second stopped teamsface at once, or, arriving after teamsface had finished,
+// killed it (exit 130). Where the lines name system paths
 // (the binary, the configuration, the state directory, /run), the test points them at its own
 // files; the cron user field is not honoured (the test runs as whoever runs it). Two waits are
 // shortened so that the test takes seconds, not a minute: timeout's duration (to 10 s: time for
