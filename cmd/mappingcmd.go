@@ -42,7 +42,8 @@ invalid, 3 when a test fails: made for CI checks of a mapping.`,
 		Example: `  teamsface mapping check
   teamsface mapping check /etc/teamsface/mapping.yaml
   teamsface mapping check -o json mapping.yaml`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: files("yaml", "yml"),
 		RunE: func(c *cobra.Command, args []string) error {
 			file := ""
 			if len(args) == 1 {

@@ -45,6 +45,7 @@ none means every matched user) show the Teams availability and activity, the STA
 whether teamsface owns it, the mapping's decision and what the next pass would do and why.
 It reads but changes nothing. A USER that names no matched user is said on stderr; the exit
 code is then 1 when none of the USERs was found, 3 when the others were shown.`,
+		ValidArgsFunction: cobra.NoFileCompletions, // a USER is no file name
 		Example: `  teamsface presence get
   teamsface presence get 0003 alice@contoso.com
   teamsface presence get -o json 6f1c3e0a-1b2c-4d5e-8f90-123456789abc`,
