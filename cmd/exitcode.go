@@ -19,6 +19,9 @@ const (
 	ExitPartial = 3
 	ExitAuth    = 4
 	ExitLocked  = 5
+	// ExitChanges is `sync once --dry-run --detailed-exitcode` only: the plan would change
+	// something (CI: changes pending).
+	ExitChanges = 6
 )
 
 // exitCodeHelp is the text of `teamsface help exit-codes`.
@@ -36,6 +39,8 @@ const exitCodeHelp = `Exit codes:
   4  authentication: no usable token, credentials rejected, a Graph permission missing
   5  another teamsface run holds the state lock (after --lock-timeout); the message names it
      (pid, command line, since when) once it has held the lock for 2 s
+  6  sync once --dry-run --detailed-exitcode only: the plan would change something (for CI:
+     changes pending); 0 then means it would change nothing
 
 A 401/403 on something the whole run depends on (sign-in, presence read, user or group lists)
 is 4; a failure on one user's write counts as that user's failure (3). sync watch stopped by
@@ -74,6 +79,12 @@ func usersNotFound(missing, shown int) error {
 	return &partialError{msg}
 }
 
+// changesPendingError: a dry run's plan would write to a service (exit 6 with
+// --detailed-exitcode). Its message is the one-line summary a CI job shows.
+type changesPendingError struct{ msg string }
+
+func (e *changesPendingError) Error() string { return e.msg }
+
 // authError is an authentication problem found by cmd itself (exit 4), e.g. a missing permission.
 type authError struct{ err error }
 
@@ -103,6 +114,7 @@ func ExitCode(err error) int {
 		// was kept, and the run says until when.
 		throttled *graph.ThrottledError
 		notFound  *notFoundError
+		changes   *changesPendingError
 	)
 	switch {
 	case errors.As(err, &usage), errors.As(err, &cfgErr), errors.As(err, &gCfg), errors.As(err, &sfGroup), errors.As(err, &owner):
@@ -121,6 +133,8 @@ func ExitCode(err error) int {
 		return ExitPartial
 	case errors.As(err, &notFound):
 		return ExitFailure
+	case errors.As(err, &changes):
+		return ExitChanges
 	}
 	return ExitFailure
 }

@@ -76,7 +76,7 @@ func TestHelpExitCodes(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, c := range []string{"0", "1", "2", "3", "4", "5"} {
+	for _, c := range []string{"0", "1", "2", "3", "4", "5", "6"} {
 		if !regexp.MustCompile(`(?m)^  ` + c + `  \S`).MatchString(out) {
 			t.Errorf("help exit-codes does not explain %s:\n%s", c, out)
 		}
