@@ -48,7 +48,10 @@ func runDemoServe(stop context.Context, g *globals, o demoOptions) error {
 	if err := os.WriteFile(cfg, []byte(pinned), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.deps.Stderr, "SIMULATION: simulated Microsoft Teams/Entra at %s and STARFACE at %s with %s, until stopped.\n", gs.URL, ss.URL, plural(o.users+1, "user", "users"))
+	// The PBX administrator teamsface signs in as (0001) is a STARFACE user too, but excluded:
+	// counted, it announced 13 users for --users 12.
+	fmt.Fprintf(g.deps.Stderr, "SIMULATION: simulated Microsoft Teams/Entra at %s and STARFACE at %s with %s in scope (and the PBX administrator 0001, excluded), until stopped.\n",
+		gs.URL, ss.URL, plural(o.users, "STARFACE user", "STARFACE users"))
 	fmt.Fprintln(g.deps.Stderr, demoStarfaceBanner(o.starface))
 	fmt.Fprintf(g.deps.Stderr, "In another shell:\n  export SSL_CERT_FILE=%s\n  teamsface -c %s --state-dir %s sync once\n",
 		ca, cfg, filepath.Join(o.serve, "state"))

@@ -66,7 +66,7 @@ func guardGroups(root *cobra.Command) {
 		// validator below refuses every call before it is reached.
 		c.Args = groupArgs
 		c.RunE = func(c *cobra.Command, args []string) error { return groupArgs(c, args) }
-		c.SetUsageFunc(groupUsage(root.UsageFunc()))
+		c.SetUsageFunc(groupUsage(c, root.UsageFunc()))
 	}
 	walk(root)
 }
@@ -91,9 +91,14 @@ func groupArgs(c *cobra.Command, args []string) error {
 }
 
 // groupUsage renders a group's usage as cobra does for a command that does not run: without
-// the "teamsface sync [flags]" line the group's RunE would otherwise add.
-func groupUsage(usage func(*cobra.Command) error) func(*cobra.Command) error {
+// the "teamsface sync [flags]" line the group's RunE would otherwise add. Cobra hands a usage
+// function down to the subcommands that have none of their own (`sync once` uses `sync`'s), and
+// those do run: their RunE stays, or their help would show an empty "Usage:" line.
+func groupUsage(group *cobra.Command, usage func(*cobra.Command) error) func(*cobra.Command) error {
 	return func(c *cobra.Command) error {
+		if c != group {
+			return usage(c)
+		}
 		run := c.RunE
 		c.RunE = nil
 		defer func() { c.RunE = run }()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -74,7 +76,7 @@ func TestHelpExitCodes(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, c := range []string{"0", "1", "2", "3", "4", "5"} {
+	for _, c := range []string{"0", "1", "2", "3", "4", "5", "6"} {
 		if !regexp.MustCompile(`(?m)^  ` + c + `  \S`).MatchString(out) {
 			t.Errorf("help exit-codes does not explain %s:\n%s", c, out)
 		}
@@ -171,4 +173,45 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	if code != ExitOK || strings.HasPrefix(strings.TrimSpace(out), "{") {
 		t.Errorf("-o table over TEAMSFACE_OUTPUT=json: exit %d, stdout %q; the flag must win", code, out)
 	}
+}
+
+// Every command's --help is pinned in testdata/script/help_commands.txtar, cobra's completion
+// and help commands included; a command added later without its help there fails here. Each
+// that runs shows how to call it: "Usage:" followed by its command line.
+func TestEveryCommandHelpIsPinned(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "script", "help_commands.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := string(data)
+	root := newRootCmd(&globals{})
+	root.InitDefaultHelpCmd()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, s := range c.Commands() {
+			if !s.Hidden {
+				walk(s)
+			}
+		}
+		if isHelpTopic(c) {
+			return // its whole text is its Long (help.txtar pins exit-codes)
+		}
+		path := c.CommandPath()
+		if !strings.Contains(script, "\n"+path+" --help\n") {
+			t.Errorf("help_commands.txtar does not pin %q", path+" --help")
+		}
+		if !c.Runnable() {
+			return
+		}
+		code, out, errs := runCLI(t, nil, append(strings.Fields(path)[1:], "--help")...)
+		if code != 0 {
+			t.Errorf("%s --help: exit %d: %s", path, code, errs)
+			return
+		}
+		if !regexp.MustCompile(`\nUsage:\n  ` + regexp.QuoteMeta(path) + `[ \n]`).MatchString(out) {
+			t.Errorf("%s --help has no usage line naming it:\n%s", path, out)
+		}
+	}
+	walk(root)
 }

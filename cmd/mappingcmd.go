@@ -3,11 +3,13 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/teamsface/teamsface/graph"
 	"github.com/teamsface/teamsface/mapping"
 )
 
@@ -43,11 +45,17 @@ func newMappingCmd(g *globals) *cobra.Command {
 		Long: `Validate the YAML (unknown keys, names, pairs, durations), print what the rules decide for
 every availability × activity pair Teams reports, with the rule that fired, and run the file's
 tests: section. No network, no secrets needed. Exit 0 when valid and every test passes, 2 when
-invalid, 3 when a test fails: made for CI checks of a mapping.`,
+invalid, 3 when a test fails: made for CI checks of a mapping.
+
+It warns on stderr, without changing the exit code, about what would stop a run: values still
+copied from mapping.example.yaml (tenant, client id, PBX) and a secret or certificate file that
+cannot be read. Secrets in environment variables are not looked at (a service gets them from its
+unit, not from this shell); "teamsface login --check" checks sign-in and credentials.`,
 		Example: `  teamsface mapping check
   teamsface mapping check /etc/teamsface/mapping.yaml
   teamsface mapping check -o json mapping.yaml`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: files("yaml", "yml"),
 		RunE: func(c *cobra.Command, args []string) error {
 			file := ""
 			if len(args) == 1 {
@@ -67,10 +75,54 @@ invalid, 3 when a test fails: made for CI checks of a mapping.`,
 				}
 				return err
 			}
+			warnNotReady(g.logger(), cfg)
 			return runMappingCheck(g, cfg)
 		},
 	})
 	return c
+}
+
+// warnNotReady warns about what would stop a run of a configuration whose rules mapping check
+// accepts: example placeholders, and secret files that cannot be read as the running user.
+// Environment variables are left alone: a service gets them from its unit or pod, not from the
+// shell or CI job that runs mapping check. Credentials themselves are login --check's.
+func warnNotReady(log *slog.Logger, cfg *mapping.Config) {
+	for _, p := range cfg.Placeholders() {
+		log.Warn("still the example's placeholder; put in your own (mapping check checks the rules, login --check sign-in and credentials)",
+			"key", p.Key, "value", p.Value)
+	}
+	for _, err := range secretFileProblems(cfg) {
+		log.Warn("secret file cannot be used; runs fail until it can (mapping check checks the rules, login --check the credentials)",
+			"error", err)
+	}
+}
+
+// secretFileProblems tries every secret or certificate file the configuration names and uses;
+// the errors never hold a secret.
+func secretFileProblems(cfg *mapping.Config) []error {
+	var out []error
+	check := func(file, envKey string) {
+		if file == "" {
+			return
+		}
+		if _, err := mapping.ReadSecret(file, "", envKey); err != nil {
+			out = append(out, err)
+		}
+	}
+	m, s := cfg.Microsoft, cfg.Starface
+	switch m.Auth {
+	case "client-secret":
+		check(m.ClientSecretFile, "microsoft.client_secret_env")
+	case "client-certificate":
+		if _, _, err := graph.LoadCertificate(m.CertificateFile); err != nil {
+			out = append(out, fmt.Errorf("%s: microsoft.certificate_file: %w", cfg.File, err))
+		}
+	}
+	check(s.PasswordFile, "starface.password_env")
+	if s.Auth != "classic" {
+		check(s.ClientSecretFile, "starface.client_secret_env")
+	}
+	return out
 }
 
 // configProblemJSON is one problem of an invalid configuration in `mapping check -o json`.

@@ -67,7 +67,9 @@ func newPresenceCmd(g *globals) *cobra.Command {
 		Long: `For each USER (a STARFACE login such as 0003, an e-mail address, a UPN or an Entra object id;
 none means every matched user) show the Teams availability and activity, the STARFACE DND and
 whether teamsface owns it, the mapping's decision and what the next pass would do and why.
-It reads but changes nothing.`,
+It reads but changes nothing. A USER that names no matched user is said on stderr; the exit
+code is then 1 when none of the USERs was found, 3 when the others were shown.`,
+		ValidArgsFunction: cobra.NoFileCompletions, // a USER is no file name
 		Example: `  teamsface presence get
   teamsface presence get 0003 alice@contoso.com
   teamsface presence get -o json 6f1c3e0a-1b2c-4d5e-8f90-123456789abc`,
@@ -113,7 +115,7 @@ func runPresenceGet(ctx context.Context, f *factory, args []string) error {
 	}
 	if len(v.Problems) > 0 {
 		// The users found are listed all the same; the exit code still says some were not.
-		return usagef("%s not found among the matched users (see teamsface users match)", plural(len(v.Problems), "user", "users"))
+		return usersNotFound(len(v.Problems), len(v.Users))
 	}
 	return nil
 }

@@ -137,29 +137,37 @@ func TestPresenceGetResolvesUserArguments(t *testing.T) {
 	}
 }
 
-// An unknown USER is named on stderr and makes the exit code 2, but the users that were found are
-// listed all the same (issue 14: it used to stop at the first unknown one).
-func TestPresenceGetUnknownUserExits2(t *testing.T) {
+// An unknown USER is named on stderr, but the users that were found are listed all the same
+// (issue 14: it used to stop at the first unknown one). The exit code says whether anyone was
+// shown: 3 (partial) when some were, 1 ("not found", as kubectl and gh have it) when none was.
+func TestPresenceGetUnknownUser(t *testing.T) {
 	t.Parallel()
 	h := presenceHarness(t)
 	tests := []struct {
-		arg  string
-		want []string
+		args  []string
+		code  int
+		shown string // the login listed on stdout; "" = nothing on stdout
+		want  []string
 	}{
-		{"nobody@contoso.example", []string{`"nobody@contoso.example"`, "users match"}},
-		{"0099", []string{`"0099"`}},
-		{"0021", []string{`"0021"`, "unmatched"}}, // in scope but not matched
-		{"0001", []string{`"0001"`, "excluded"}},
+		{[]string{"0002", "nobody@contoso.example"}, ExitPartial, "0002", []string{`"nobody@contoso.example"`, "users match", "1 user not found"}},
+		{[]string{"0002", "0099"}, ExitPartial, "0002", []string{`"0099"`}},
+		{[]string{"0021", "0002"}, ExitPartial, "0002", []string{`"0021"`, "unmatched"}}, // in scope but not matched
+		{[]string{"0002", "0001"}, ExitPartial, "0002", []string{`"0001"`, "excluded"}},
+		{[]string{"0099"}, ExitFailure, "", []string{`"0099"`, "1 user not found"}},
+		{[]string{"0001", "nobody@contoso.example"}, ExitFailure, "", []string{`"0001"`, `"nobody@contoso.example"`, "2 users not found"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.arg, func(t *testing.T) {
-			out, errs := h.mustRun(ExitUsage, "presence", "get", "0002", tc.arg)
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			out, errs := h.mustRun(tc.code, append([]string{"presence", "get"}, tc.args...)...)
 			for _, w := range tc.want {
 				if !strings.Contains(errs, w) {
 					t.Errorf("stderr lacks %s:\n%s", w, errs)
 				}
 			}
-			if !strings.Contains(out, "0002") || strings.Count(strings.TrimSpace(out), "\n") != 1 {
+			switch {
+			case tc.shown == "" && out != "":
+				t.Errorf("stdout is not empty:\n%s", out)
+			case tc.shown != "" && (!strings.Contains(out, tc.shown) || strings.Count(strings.TrimSpace(out), "\n") != 1):
 				t.Errorf("the known user is not listed (alone):\n%s", out)
 			}
 		})

@@ -37,7 +37,7 @@ would do and changes nothing.`,
 			if err != nil {
 				return err
 			}
-			sd := g.watchSignals(c.Context())
+			sd := g.watchSignals(c.Context(), g.noticeLogger(false))
 			defer sd.release()
 			return runRelease(sd.hard, f, *o)
 		},

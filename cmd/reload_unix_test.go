@@ -110,8 +110,8 @@ func TestSighupIsNoStop(t *testing.T) {
 	t.Parallel()
 	sigs := make(chan os.Signal)
 	var errb syncBuffer
-	g := &globals{deps: Deps{Stderr: &errb, Signals: sigs, Exit: func(code int) { t.Errorf("exit(%d)", code) }}}
-	sd := g.watchSignals(t.Context())
+	g := &globals{logLevel: "warn", deps: Deps{Stderr: &errb, Signals: sigs, Exit: func(code int) { t.Errorf("exit(%d)", code) }}}
+	sd := g.watchSignals(t.Context(), g.noticeLogger(false))
 	defer sd.release()
 	if sd.reload != nil {
 		t.Error("sync once gets a reload channel")

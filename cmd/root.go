@@ -206,6 +206,7 @@ and "teamsface help config".`,
 	// every other group (`teamsface completion bsh` fails) and writes to deps.Stdout.
 	root.InitDefaultCompletionCmd()
 	guardGroups(root)
+	registerFlagCompletions(root)
 	return root
 }
 

@@ -129,6 +129,12 @@ func setupScript(e *testscript.Env) error {
 	e.Values[worldKey{}] = w
 	// Never the real ~/.local/state, whatever the script forgets.
 	e.Setenv("TEAMSFACE_STATE_DIR", filepath.Join(e.WorkDir, "state"))
+	// The shipped example configuration, for scripts that check it as an admin would.
+	example, err := filepath.Abs(filepath.Join("..", "mapping.example.yaml"))
+	if err != nil {
+		return err
+	}
+	e.Setenv("EXAMPLE", example)
 	e.Defer(func() {
 		if w.lock != nil {
 			w.lock.Close()

@@ -2,7 +2,7 @@ package cmd
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -43,18 +43,22 @@ func signalName(s os.Signal) string {
 	return s.String()
 }
 
-// watchSignals starts listening for SIGINT and SIGTERM (Deps.Signals in tests).
-func (g *globals) watchSignals(parent context.Context) *shutdown {
-	return g.handleSignals(parent, false)
+// watchSignals starts listening for SIGINT and SIGTERM (Deps.Signals in tests). notice, when
+// not nil, logs that a first signal was heard and what happens now (see noticeLogger): a stop
+// asked for is no problem, so -q and --log-level error leave it out, and a cron job stopped by
+// `timeout -s INT` every minute prints nothing. A second signal is always logged, as an error:
+// the run ends at once, with exit 130.
+func (g *globals) watchSignals(parent context.Context, notice *slog.Logger) *shutdown {
+	return g.handleSignals(parent, false, notice)
 }
 
 // watchSignalsAndHangup is watchSignals plus SIGHUP, which asks sync watch to re-read its
 // configuration. Where the system has no SIGHUP (Windows) it is watchSignals.
-func (g *globals) watchSignalsAndHangup(parent context.Context) *shutdown {
-	return g.handleSignals(parent, hangup != nil)
+func (g *globals) watchSignalsAndHangup(parent context.Context, notice *slog.Logger) *shutdown {
+	return g.handleSignals(parent, hangup != nil, notice)
 }
 
-func (g *globals) handleSignals(parent context.Context, withHangup bool) *shutdown {
+func (g *globals) handleSignals(parent context.Context, withHangup bool, notice *slog.Logger) *shutdown {
 	stop, cancelStop := context.WithCancelCause(parent)
 	hard, cancelHard := context.WithCancel(parent)
 	sigs, unsubscribe := g.signals(withHangup)
@@ -83,11 +87,15 @@ func (g *globals) handleSignals(parent context.Context, withHangup bool) *shutdo
 				}
 				n++
 				if n == 1 {
-					fmt.Fprintf(g.deps.Stderr, "teamsface: %v: finishing the pass in flight and saving the state; send it again to stop at once\n", s)
+					if notice != nil {
+						notice.Info("stopping: finishing the pass in flight and saving the state; send the signal again to stop at once",
+							"signal", signalName(s))
+					}
 					cancelStop(&stopSignal{s})
 					continue
 				}
-				fmt.Fprintf(g.deps.Stderr, "teamsface: %v again: stopping at once; the next run settles what this one left open\n", s)
+				g.logger().Error("stopping at once on a second signal; the next run settles what this one left open",
+					"signal", signalName(s))
 				cancelHard()
 				g.exit(exitInterrupted)
 				return

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,13 +23,15 @@ import (
 const defaultPassTimeout = 90 * time.Second
 
 type syncOptions struct {
-	dryRun       bool
-	refreshUsers bool
-	acceptDrop   bool
-	resetState   bool
-	metricsFile  string
-	interval     time.Duration
-	passTimeout  time.Duration
+	dryRun bool
+	// detailedExitCode (with dryRun): exit 6 when the plan would change something.
+	detailedExitCode bool
+	refreshUsers     bool
+	acceptDrop       bool
+	resetState       bool
+	metricsFile      string
+	interval         time.Duration
+	passTimeout      time.Duration
 	// quiet (-q) prints nothing on success: no summary, no changes, no start and stop lines.
 	quiet bool
 	// metricsListen is sync watch's --metrics-listen address ("" = none).
@@ -73,6 +78,11 @@ record it in the state directory. Exit 0 when done (also when nothing changed), 
 users failed (they are retried next pass). --dry-run reads everything, prints the plan and changes
 nothing on either service nor in the state file.
 
+With --dry-run, --detailed-exitcode makes the exit code say whether the plan would change
+anything (for CI, as terraform plan -detailed-exitcode): 6 when it would write to STARFACE or
+Teams, with a line that says how much, 0 when it would write nothing, 3 when some users could
+not be planned.
+
 -q prints nothing when the pass succeeds (for cron, which mails any output): no summary and no
 table of changes; warnings, errors and the exit code stay. A --metrics-file that cannot be
 written is exit 1 after the pass, whose work is done and saved all the same.
@@ -81,6 +91,7 @@ A first SIGINT or SIGTERM lets the pass finish (within --pass-timeout) and save 
 second one ends teamsface at once (the next run settles what it left open).`,
 		Example: `  teamsface sync once
   teamsface sync once --dry-run -o json
+  teamsface sync once --dry-run --detailed-exitcode
   teamsface sync once -q --metrics-file /var/lib/node_exporter/teamsface.prom`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -91,12 +102,13 @@ second one ends teamsface at once (the next run settles what it left open).`,
 			if err != nil {
 				return err
 			}
-			sd := g.watchSignals(c.Context())
+			sd := g.watchSignals(c.Context(), g.noticeLogger(o.quiet))
 			defer sd.release()
 			return runSyncOnce(sd.hard, f, *o)
 		},
 	}
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan; write nothing to STARFACE, Teams or the state file")
+	c.Flags().BoolVar(&o.detailedExitCode, "detailed-exitcode", false, "with --dry-run: exit 6 when the plan would change something, 0 when not (CI)")
 	c.Flags().DurationVar(&o.interval, "interval", 10*time.Second, "how often cron or the timer runs this (spreads the STARFACE → Teams reads)")
 	addSyncFlags(c, o)
 	return c
@@ -139,7 +151,7 @@ at most that long ago), else 503; either with a one-line reason. A wait that Gra
 			if err != nil {
 				return err
 			}
-			sd := g.watchSignalsAndHangup(c.Context())
+			sd := g.watchSignalsAndHangup(c.Context(), g.noticeLogger(o.quiet))
 			defer sd.release()
 			o.announce, o.reload = true, sd.reload
 			return runSyncWatch(sd.hard, sd.stop, f, *o, nil)
@@ -168,6 +180,9 @@ func (o syncOptions) check() error {
 	}
 	if o.dryRun && o.quiet {
 		return usagef("--dry-run prints the plan, which --quiet would hide; use one of them")
+	}
+	if o.detailedExitCode && !o.dryRun {
+		return usagef("--detailed-exitcode says whether a plan would change something; it needs --dry-run")
 	}
 	return nil
 }
@@ -207,6 +222,9 @@ func runSyncOnce(ctx context.Context, f *factory, o syncOptions) error {
 		}
 		if rep.Held != nil || rep.Throttled != nil {
 			return reportErr(rep, f.g.deps.Now())
+		}
+		if o.detailedExitCode {
+			return planErr(rep)
 		}
 		return nil
 	}
@@ -269,6 +287,37 @@ func waitMessage(te *graph.ThrottledError, now time.Time, then string) string {
 	}
 	return fmt.Sprintf("Graph asked to wait until %s (%s): %s", until.Format(layout), why, then)
 }
+
+// planErr is a dry run's exit code with --detailed-exitcode: 3 when some users could not be
+// planned (the plan is incomplete), 6 when it would write to a service, else nil (0). What
+// counts is every write the run withheld, so a new kind of write counts without a list here.
+func planErr(rep *pass.Report) error {
+	if n := rep.FailedUsers(); n > 0 {
+		return &partialError{fmt.Sprintf("%s could not be planned; the plan is incomplete", plural(n, "user", "users"))}
+	}
+	if rep.Withheld == nil {
+		return nil
+	}
+	pending := rep.Withheld.Pending()
+	var parts []string
+	total := 0
+	for _, s := range slices.Sorted(maps.Keys(pending)) {
+		name := serviceNames[s]
+		if name == "" {
+			name = s
+		}
+		parts = append(parts, fmt.Sprintf("%d to %s", pending[s], name))
+		total += pending[s]
+	}
+	if total == 0 {
+		return nil
+	}
+	return &changesPendingError{fmt.Sprintf("changes pending: the plan makes %s (%s)",
+		plural(total, "write", "writes"), strings.Join(parts, ", "))}
+}
+
+// serviceNames are the names admins know the services of pass.Withheld.Pending by.
+var serviceNames = map[string]string{pass.ServiceStarface: "STARFACE", pass.ServiceTeams: "Teams"}
 
 // failedErr is exit 3 when some users failed.
 func failedErr(rep *pass.Report) error {

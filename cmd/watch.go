@@ -50,9 +50,12 @@ func runSyncWatch(ctx, stop context.Context, f *factory, o syncOptions, onPass f
 	if o.passTimeout <= 0 {
 		o.passTimeout = defaultPassTimeout
 	}
-	w := &watch{f: f, o: o, onPass: onPass, notice: f.noticeLogger(o), scopeToSay: true,
+	w := &watch{f: f, o: o, onPass: onPass, scopeToSay: true,
 		mon:    newMonitor(f.g.deps.Now, o.metricsFile),
 		health: newHealth(f.g.deps.Now, o.interval, o.passTimeout)}
+	if o.announce {
+		w.notice = f.g.noticeLogger(o.quiet)
+	}
 	if o.metricsListen != "" {
 		// Before signing in: a port that is taken is found at once, not after a pass.
 		srv, err := serveMonitoring(o.metricsListen, w.mon.exp, w.health, f.log)
@@ -159,8 +162,11 @@ func (w *watch) afterPass(rep *pass.Report, took time.Duration) error {
 			"duration", took.Round(time.Millisecond).String())
 	}
 	if w.scopeToSay && w.notice != nil {
-		w.notice.Info("users in scope", "in_scope", rep.Summary.InScope, "matched", rep.Summary.Matched,
-			"match", mapping.Summarize(rep.Matches))
+		// The match's counts as attributes of their own: a struct would be logged with its Go
+		// field names (Matched) in JSON, where every key is snake_case.
+		m := mapping.Summarize(rep.Matches)
+		w.notice.Info("users in scope", "in_scope", rep.Summary.InScope, "matched", m.Matched, "unmatched", m.Unmatched,
+			"ambiguous", m.Ambiguous, "disabled", m.Disabled, "excluded", m.Excluded)
 	}
 	w.scopeToSay = false
 	return nil
@@ -193,15 +199,16 @@ func (w *watch) wait(ctx, stop context.Context, d time.Duration) (stopped bool) 
 	}
 }
 
-// noticeLogger logs sync watch's start, users in scope and stop. Admins expect these few lines
-// in the journal even at the default level (warn), as node_exporter and restic's rest-server
-// print their start line; they are info lines, so --log-level error hides them, and so does -q.
-func (f *factory) noticeLogger(o syncOptions) *slog.Logger {
-	level := logLevels[f.g.logLevel]
-	if !o.announce || o.quiet || level > slog.LevelWarn {
+// noticeLogger logs what a run says about itself even at the default level (warn): sync
+// watch's start, users in scope and stop, and that a signal is stopping a run. Admins expect
+// these few lines in the journal, as node_exporter and restic's rest-server print their start
+// line; they are info lines, so --log-level error hides them, and so does quiet (-q): nil then.
+func (g *globals) noticeLogger(quiet bool) *slog.Logger {
+	level := logLevels[g.logLevel]
+	if quiet || level > slog.LevelWarn {
 		return nil
 	}
-	return newLogger(f.g.deps.Stderr, f.g.logFormat, min(level, slog.LevelInfo))
+	return newLogger(g.deps.Stderr, g.logFormat, min(level, slog.LevelInfo))
 }
 
 func (w *watch) sayStart() {

@@ -230,7 +230,7 @@ func TestWatchServesMetricsAndHealth(t *testing.T) {
 		`level=INFO msg="sync watch started" version=` + ver + ` commit=` + rev + ` config=` + h.cfgPath + ` state_dir=` + h.stateDir +
 			` interval=10s pass_timeout=1m30s metrics_listen=127.0.0.1:`,
 		` metrics_file=` + file + "\n",
-		`msg="users in scope" in_scope=3 matched=3 match="3 matched, 0 unmatched, 0 ambiguous, 0 disabled, 1 excluded"`,
+		`msg="users in scope" in_scope=3 matched=3 unmatched=0 ambiguous=0 disabled=0 excluded=1` + "\n",
 		`msg="sync watch stopped" reason="received SIGTERM"`,
 	} {
 		if !strings.Contains(logs, want) {
@@ -315,8 +315,8 @@ type errString string
 
 func (e errString) Error() string { return string(e) }
 
-// The start, users-in-scope and stop lines are there at the default level (warn), for the
-// journal; --log-level error and -q leave them out.
+// The start, users-in-scope, stopping and stop lines are there at the default level (warn), for
+// the journal; --log-level error and -q leave them out, and stderr stays empty.
 func TestWatchStartAndStopLines(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -341,11 +341,12 @@ func TestWatchStartAndStopLines(t *testing.T) {
 				lines = append(lines, sc.Text())
 			}
 		}
-		if got := len(lines) == 3 && strings.Contains(lines[0], "sync watch started") && strings.Contains(lines[2], "sync watch stopped"); got != tc.want {
-			t.Errorf("%v: start and stop lines %v, want %v:\n%s", tc.args, got, tc.want, logs)
+		if got := len(lines) == 4 && strings.Contains(lines[0], "sync watch started") &&
+			strings.Contains(lines[2], `msg="stopping: finishing the pass in flight`) && strings.Contains(lines[3], "sync watch stopped"); got != tc.want {
+			t.Errorf("%v: start, stopping and stop lines %v, want %v:\n%s", tc.args, got, tc.want, logs)
 		}
-		if !tc.want && len(lines) != 0 {
-			t.Errorf("%v: log lines:\n%s", tc.args, logs)
+		if !tc.want && logs != "" {
+			t.Errorf("%v: stderr is not empty:\n%s", tc.args, logs)
 		}
 	}
 }

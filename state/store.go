@@ -65,6 +65,11 @@ type Store struct {
 
 	mu   sync.Mutex
 	lock *os.File // nil once closed
+	// since is when the lock was taken; holderTimer writes the lock file's record of this run
+	// (see holderDelay), and holderWritten says it did, so that Close removes it.
+	since         time.Time
+	holderTimer   *time.Timer
+	holderWritten bool
 	// journalled: the journal holds intents, so the next Save must settle it.
 	journalled bool
 	// journal is the journal's content as last read or written: an intent that stays open pass
@@ -76,7 +81,8 @@ type Store struct {
 }
 
 // Written reports the bytes written to the state directory, and the files synced to disk,
-// since the store was opened.
+// since the store was opened: its files, not the lock file's record of its holder (written once
+// by a run that holds the lock for two seconds or more).
 func (s *Store) Written() (bytes, syncs int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -96,7 +102,8 @@ func (s *Store) write(name string, data []byte) error {
 // Open opens the state directory dir, creating it 0700, and takes an
 // exclusive OS lock on dir/lock for the whole run. While another process
 // holds it, Open retries every 50ms for up to lockTimeout (0: not at all)
-// and then returns an error wrapping ErrLocked. The OS drops the lock when
+// and then returns a *LockedError (errors.Is(err, ErrLocked)), which names the
+// holder when its lock file does (see holderDelay). The OS drops the lock when
 // its holder dies, so a killed run never blocks the next one.
 //
 // A user who does not own dir is refused with an *OwnerError (see CheckOwner) before anything
@@ -125,9 +132,23 @@ func Open(dir string, lockTimeout time.Duration) (*Store, error) {
 		f.Close()
 		return nil, permissionHint(dir, path, err)
 	}
-	s := &Store{dir: dir, lock: f}
+	s := &Store{dir: dir, lock: f, since: time.Now()}
+	s.holderTimer = time.AfterFunc(holderDelay, s.recordHolder)
 	s.removeTemps()
 	return s, nil
+}
+
+// recordHolder names this run in the lock file, if it still holds it. A record that cannot be
+// written only leaves a waiting run's message without it.
+func (s *Store) recordHolder() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return
+	}
+	if writeHolder(s.lock, thisRun(s.since)) == nil {
+		s.holderWritten = true
+	}
 }
 
 func prepareDir(dir string) error {
@@ -156,7 +177,7 @@ func acquire(f *os.File, timeout time.Duration) error {
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			return fmt.Errorf("%w on %s (gave up after %s; see --lock-timeout)", ErrLocked, f.Name(), timeout)
+			return &LockedError{Path: f.Name(), Timeout: timeout, Holder: readHolder(f.Name())}
 		}
 		time.Sleep(min(lockRetry, left))
 	}
@@ -440,6 +461,7 @@ func (s *Store) Reset() error {
 // Close releases the lock. The lock file itself stays: removing it would let
 // a waiting run lock a file that a third run no longer sees.
 func (s *Store) Close() error {
+	s.holderTimer.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lock == nil {
@@ -447,6 +469,11 @@ func (s *Store) Close() error {
 	}
 	f := s.lock
 	s.lock = nil
+	if s.holderWritten {
+		// While it still holds the lock: a record left behind would name a run that ended. One
+		// that cannot be removed reads as what it was.
+		_ = clearHolder(f)
+	}
 	uerr := unlock(f)
 	cerr := f.Close()
 	if err := errors.Join(uerr, cerr); err != nil {

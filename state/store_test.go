@@ -408,6 +408,15 @@ func TestLockAcrossProcesses(t *testing.T) {
 	if _, err := Open(dir, 0); !errors.Is(err, ErrLocked) {
 		t.Fatalf("Open while the child holds the lock: %v", err)
 	}
+	// Once the child has held the lock for holderDelay, the lock file names it.
+	deadline := time.Now().Add(holderDelay + 10*time.Second)
+	for readHolder(filepath.Join(dir, lockName)) == nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	held := fmt.Sprintf(", held by pid %d (%s -test.run=^$) since ", cmd.Process.Pid, filepath.Base(os.Args[0]))
+	if _, err := Open(dir, 0); err == nil || !strings.Contains(err.Error(), held) {
+		t.Fatalf("Open while the child holds the lock: %v; want it to say %q", err, held)
+	}
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		if _, err := Open(dir, 100*time.Millisecond); !errors.Is(err, ErrLocked) || time.Since(start) != 100*time.Millisecond {

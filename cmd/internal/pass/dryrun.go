@@ -14,6 +14,8 @@ import (
 type Withheld struct {
 	mu     sync.Mutex
 	writes []string
+	// pending counts the withheld writes to each service: what the run would change there.
+	pending map[string]int
 }
 
 // Writes returns what was withheld, e.g. "starface: put phone config of user 2 (DND on)".
@@ -23,7 +25,39 @@ func (w *Withheld) Writes() []string {
 	return append([]string(nil), w.writes...)
 }
 
-func (w *Withheld) add(format string, args ...any) {
+// Pending counts the withheld writes to each service (ServiceStarface, ServiceTeams): what
+// the run would change there, which `sync once --dry-run --detailed-exitcode` reports. The
+// intent journal's records are not among them: they only record those writes.
+func (w *Withheld) Pending() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]int, len(w.pending))
+	for s, n := range w.pending {
+		out[s] = n
+	}
+	return out
+}
+
+// The services a withheld write was meant for, as Pending names them.
+const (
+	ServiceStarface = "starface"
+	ServiceTeams    = "teams"
+)
+
+// write withholds a write to service. Every write method of dryGraph and dryStarface goes
+// through it, so that a new kind of write counts as a change of the plan by itself.
+func (w *Withheld) write(service, format string, args ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, fmt.Sprintf(format, args...))
+	if w.pending == nil {
+		w.pending = map[string]int{}
+	}
+	w.pending[service]++
+}
+
+// record withholds a write to the state directory (the journal), which changes no service.
+func (w *Withheld) record(format string, args ...any) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.writes = append(w.writes, fmt.Sprintf(format, args...))
@@ -48,12 +82,12 @@ type dryGraph struct {
 }
 
 func (d dryGraph) SetPresence(_ context.Context, userID string, p graph.SessionPresence) error {
-	d.w.add("graph: set presence for %s (%s/%s)", userID, p.Availability, p.Activity)
+	d.w.write(ServiceTeams, "graph: set presence for %s (%s/%s)", userID, p.Availability, p.Activity)
 	return nil
 }
 
 func (d dryGraph) ClearPresence(_ context.Context, userID, _ string) error {
-	d.w.add("graph: clear presence for %s", userID)
+	d.w.write(ServiceTeams, "graph: clear presence for %s", userID)
 	return nil
 }
 
@@ -63,18 +97,18 @@ type dryStarface struct {
 }
 
 func (d dryStarface) PutPhoneConfig(_ context.Context, userID int, pc starface.PhoneConfig) error {
-	d.w.add("starface: put phone config of user %d (DND %s)", userID, onOffWord(pc.DoNotDisturb))
+	d.w.write(ServiceStarface, "starface: put phone config of user %d (DND %s)", userID, onOffWord(pc.DoNotDisturb))
 	return nil
 }
 
 func (d dryStarface) PutRedirect(_ context.Context, u starface.UserRef, r starface.Redirect) error {
-	d.w.add("starface: put redirect %s of %s", r, u)
+	d.w.write(ServiceStarface, "starface: put redirect %s of %s", r, u)
 	return nil
 }
 
 type dryJournal struct{ w *Withheld }
 
 func (d dryJournal) RecordIntents(in []state.Intent) error {
-	d.w.add("state: record %d intents", len(in))
+	d.w.record("state: record %d intents", len(in))
 	return nil
 }

@@ -120,6 +120,10 @@ func TestDryRunWithholdsEveryWrite(t *testing.T) {
 	if got := withheld.Writes(); !reflect.DeepEqual(got, want) {
 		t.Errorf("withheld = %q, want %q", got, want)
 	}
+	// What the plan would change, per service; the journal's record changes neither.
+	if got, want := withheld.Pending(), map[string]int{ServiceStarface: 1, ServiceTeams: 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("pending = %v, want %v", got, want)
+	}
 }
 
 // A setPresence that fails without an answer may have landed: its pair is guarded all the same,

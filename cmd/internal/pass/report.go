@@ -100,6 +100,8 @@ type Report struct {
 	OneHubFailed error `json:"-"`
 	// Remembered is how many users the state still remembers after a release (0: all released).
 	Remembered int `json:"-"`
+	// Withheld is what a read-only run did not send: its plan's writes (nil when it wrote).
+	Withheld *Withheld `json:"-"`
 	// Throttled: Graph asked to wait until ThrottledUntil; everyone was kept (exit 3).
 	Throttled      *graph.ThrottledError `json:"-"`
 	ThrottledUntil time.Time             `json:"throttled_until,omitzero"`

@@ -105,18 +105,19 @@ func (r *Run) Written() (bytes, syncs int64) {
 	return r.store.Written()
 }
 
-// prepare gives env the run's journal (or withholds every write when read-only) and the
-// Retry-After remembered from earlier runs.
-func (r *Run) prepare(env Env) Env {
+// prepare gives env the run's journal (or withholds every write when read-only, in the
+// Withheld it returns) and the Retry-After remembered from earlier runs.
+func (r *Run) prepare(env Env) (Env, *Withheld) {
+	var withheld *Withheld
 	if r.store == nil {
-		env, _ = DryRun(env)
+		env, withheld = DryRun(env)
 	} else {
 		env.Journal = r.store
 	}
 	if nb := r.st.GraphNotBefore(); nb.After(r.rn.Now()) {
 		env.Graph.SetNotBefore(nb)
 	}
-	return env
+	return env, withheld
 }
 
 // journal is what an earlier run left open: read now, for a run that holds the lock.
@@ -132,7 +133,7 @@ func (r *Run) journal() ([]state.Intent, error) {
 // same pass, withholds its writes and reports what it would do. A pass that fails as a whole
 // keeps a Retry-After Graph asked for, and the next pass starts from the state as saved.
 func (r *Run) Pass(ctx context.Context, env Env, o Options) (*Report, error) {
-	env = r.prepare(env)
+	env, withheld := r.prepare(env)
 	pending, err := r.journal()
 	if err != nil {
 		return nil, err
@@ -141,6 +142,7 @@ func (r *Run) Pass(ctx context.Context, env Env, o Options) (*Report, error) {
 	if err != nil {
 		return nil, r.failed(env, pending, err)
 	}
+	rep.Withheld = withheld
 	r.rn.notes.afterPass(r.rn, env, rep)
 	r.rememberNotBefore(env)
 	if r.store != nil {
@@ -273,7 +275,7 @@ func (r *Run) pendingForRead() []state.Intent {
 // from what the state remembers, execute, forget what was released, save. Users whose release
 // fails stay remembered. A read-only run withholds every write and reports what it would do.
 func (r *Run) Release(ctx context.Context, env Env) (*Report, error) {
-	env = r.prepare(env)
+	env, withheld := r.prepare(env)
 	pending, err := r.journal()
 	if err != nil {
 		return nil, err
@@ -285,6 +287,7 @@ func (r *Run) Release(ctx context.Context, env Env) (*Report, error) {
 	}
 	rep.addSettled(settled, leftover, pending)
 	rep.Remembered = r.st.Len()
+	rep.Withheld = withheld
 	if r.store == nil {
 		return rep, nil
 	}

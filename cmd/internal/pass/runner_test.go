@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -29,8 +30,8 @@ func TestRunnerWriteRunSaves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := run.Pass(context.Background(), env, Options{}); err != nil {
-		t.Fatal(err)
+	if rep, err := run.Pass(context.Background(), env, Options{}); err != nil || rep.Withheld != nil {
+		t.Fatalf("write run: %v, withheld %+v; want it to write", err, rep.Withheld)
 	}
 	run.Close()
 	st, pending, err := state.ReadOnly(rn.Dir)
@@ -76,6 +77,10 @@ func TestRunnerReadOnlyRunWithholdsEverything(t *testing.T) {
 	}
 	if f.count("put 2") != 0 || f.count("set e-3") != 0 {
 		t.Errorf("a read-only run wrote: %v", f.calls)
+	}
+	// The report carries what was withheld: the plan's writes, per service.
+	if rep.Withheld == nil || !reflect.DeepEqual(rep.Withheld.Pending(), map[string]int{ServiceStarface: 1, ServiceTeams: 1}) {
+		t.Errorf("withheld = %+v, want one STARFACE and one Teams write", rep.Withheld)
 	}
 	if _, err := os.Stat(rn.Dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a read-only run created the state directory: %v", err)
