@@ -184,7 +184,12 @@ func (f *fakes) ClearPresence(_ context.Context, id, _ string) error {
 	return nil
 }
 
-func (f *fakes) Users(context.Context) ([]starface.User, error) { return f.people, nil }
+func (f *fakes) Users(context.Context) ([]starface.User, error) {
+	if err := f.call("users"); err != nil {
+		return nil, err
+	}
+	return f.people, nil
+}
 func (f *fakes) GroupMembers(context.Context, string) ([]int, error) {
 	return nil, errors.New("no groups here")
 }

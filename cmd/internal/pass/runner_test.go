@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/teamsface/teamsface/graph"
+	"github.com/teamsface/teamsface/mapping"
 	"github.com/teamsface/teamsface/state"
 )
 
@@ -117,4 +118,91 @@ func TestRunnerGraphAllowed(t *testing.T) {
 		t.Error("Graph was asked inside the window")
 	}
 	run.Close()
+}
+
+// A pass that fails as a whole keeps Graph's Retry-After for the runs after it, and the next pass
+// starts from the state as saved, not from what the failed one changed in memory.
+func TestRunnerFailedPassKeepsRetryAfterAndReloads(t *testing.T) {
+	f := newFakes(1)
+	env, now := testEnv(t, f, "")
+	rn := testRunner(t, env)
+	run, err := rn.Open(OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	if _, err := run.Pass(context.Background(), env, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// Graph asked to wait a minute, then STARFACE's user list fails: the pass fails as a whole.
+	f.SetNotBefore(now.Add(time.Minute))
+	f.fail["users"] = errors.New("503 service unavailable")
+	*now = now.Add(10 * time.Second)
+	if _, err := run.Pass(context.Background(), env, Options{RefreshUsers: true}); err == nil {
+		t.Fatal("the pass did not fail")
+	}
+	st, _, err := state.ReadOnly(rn.Dir)
+	if err != nil || !st.GraphNotBefore().Equal(now.Add(50*time.Second)) {
+		t.Errorf("saved Retry-After %v (%v), want %v", st.GraphNotBefore(), err, now.Add(50*time.Second))
+	}
+}
+
+// Release puts back and forgets; a read-only release plans it and changes nothing.
+func TestRunnerRelease(t *testing.T) {
+	f := newFakes(2)
+	env, _ := testEnv(t, f, "")
+	rn := testRunner(t, env)
+	f.setPresence("e-2", "Busy", "InACall")
+	run, err := rn.Open(OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run.Pass(context.Background(), env, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	run.Close()
+	dry, err := rn.Open(OpenOptions{Mode: ReadOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := dry.Release(context.Background(), env)
+	if err != nil || rep.Summary.Released != 1 || !f.dnd(2) || rep.Withheld == nil || rep.Withheld.Pending()[ServiceStarface] != 1 {
+		t.Fatalf("dry release: %+v %v, DND %t", rep, err, f.dnd(2))
+	}
+	run, err = rn.Open(OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	rep, err = run.Release(context.Background(), env)
+	if err != nil || rep.Summary.Released != 1 || f.dnd(2) || rep.Remembered != 0 {
+		t.Fatalf("release: %+v %v", rep, err)
+	}
+	st, _, _ := state.ReadOnly(rn.Dir)
+	if st.Len() != 0 || st.Match() != nil {
+		t.Errorf("after the release the state remembers %v and a match %v", st.Logins(), st.Match() != nil)
+	}
+}
+
+// Presence plans the users asked about, each once, reading their phones; it changes nothing.
+func TestRunnerPresence(t *testing.T) {
+	f := newFakes(3)
+	env, _ := testEnv(t, f, "")
+	rn := testRunner(t, env)
+	f.setPresence("e-3", "Busy", "InACall")
+	run, err := rn.Open(OpenOptions{Mode: ReadOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	v, err := run.Presence(context.Background(), env, []string{"0003", "u3@contoso.example", "nobody"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Users) != 1 || v.Users[0].Login != "0003" || v.Users[0].DND != mapping.DNDSwitchOn || len(v.Problems) != 1 {
+		t.Errorf("view: %d users, problems %v", len(v.Users), v.Problems)
+	}
+	if f.count("put 3") != 0 || f.count("get 3") != 1 {
+		t.Errorf("presence get: %v", f.calls)
+	}
 }
