@@ -34,10 +34,11 @@ later runs. With client-secret or client-certificate it gets a token to prove th
 sign-in, each Graph permission the configured features need (from the token's roles or scp
 claim), a probe of getPresencesByUserId, the STARFACE login, reading users, groups, the
 configured group and another user's phone config, and the login's rights: switching other
-users' DND needs the right "Administrator". For STARFACE it shows the sign-in method in use
-(classic or oauth) and the token's lifetime. Exit 4 when a permission or right is missing or
-credentials are refused; exit 3 while Graph asked to wait (an earlier run's Retry-After): the
-Graph checks are skipped until then.
+users' DND needs the right "Administrator"; with out_of_office also acting on behalf of another
+user, their redirects and, for voicemail, the voicemail boxes (no redirect is written). For
+STARFACE it shows the sign-in method in use (classic or oauth) and the token's lifetime. Exit 4
+when a permission or right is missing or credentials are refused; exit 3 while Graph asked to
+wait (an earlier run's Retry-After): the Graph checks are skipped until then.
 
 --write-test also proves the write by doing it: it reads one other user's phone config and
 writes it back unchanged, and says whose. Run it when --check cannot read the rights, or

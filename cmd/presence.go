@@ -66,9 +66,11 @@ func newPresenceCmd(g *globals) *cobra.Command {
 		Short: "Show Teams presence, STARFACE DND and what the next pass would do",
 		Long: `For each USER (a STARFACE login such as 0003, an e-mail address, a UPN or an Entra object id;
 none means every matched user) show the Teams availability and activity, the STARFACE DND and
-whether teamsface owns it, the mapping's decision and what the next pass would do and why.
-It reads but changes nothing. A USER that names no matched user is said on stderr; the exit
-code is then 1 when none of the USERs was found, 3 when the others were shown.`,
+whether teamsface owns it, the mapping's decision and what the next pass would do and why;
+with out_of_office, whether Microsoft says the user is out of office and their redirects (on or
+off, the target, teamsface's or set by hand). It reads but changes nothing. A USER that names
+no matched user is said on stderr; the exit code is then 1 when none of the USERs was found, 3
+when the others were shown.`,
 		ValidArgsFunction: cobra.NoFileCompletions, // a USER is no file name
 		Example: `  teamsface presence get
   teamsface presence get 0003 alice@contoso.com

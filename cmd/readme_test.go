@@ -3,20 +3,29 @@ package cmd
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/teamsface/teamsface/cmd/internal/pass"
 )
 
-// The README's "Running it for real" section is copied by admins into /etc/systemd/system, crontab
-// and Task Scheduler; these tests keep it honest. Conventions the section follows:
-//   - a unit file is a ```ini block whose first line is "# NAME.service" or "# NAME.timer";
-//   - teamsface is invoked as /usr/local/bin/teamsface (or ...\teamsface.exe) or at the start of a
-//     shell line; PowerShell passes its arguments in -Argument '...'; a launchd plist in
-//     ProgramArguments.
+// Admins copy what the README shows into /etc/systemd/system, crontab and their shells; these
+// tests keep it honest. Conventions the README follows:
+//   - a unit file shown whole is a ```ini block whose first line is "# NAME.service" or
+//     "# NAME.timer"; a unit not shown whole is named by its path, packaging/systemd/NAME, and the
+//     settings quoted from it are `Key=Value` code spans;
+//   - teamsface is invoked as /usr/local/bin/teamsface (or ...\teamsface.exe), at the start of a
+//     shell line (also after "sudo -u USER" or "runuser -u USER --"); PowerShell passes its
+//     arguments in -Argument '...'; a launchd plist in ProgramArguments.
 
 const runningSection = "## Running it for real"
 
@@ -39,6 +48,24 @@ func readmeSection(t *testing.T, heading string) string {
 	s = s[i+1+len(heading):]
 	if j := strings.Index(s, "\n## "); j >= 0 {
 		s = s[:j]
+	}
+	return s
+}
+
+// readmeSubsection returns the text of the README section with the given heading ("### ..."),
+// up to the next heading of its level or above.
+func readmeSubsection(t *testing.T, heading string) string {
+	t.Helper()
+	s := readme(t)
+	i := strings.Index(s, "\n"+heading+"\n")
+	if i < 0 {
+		t.Fatalf("README.md has no section %q", heading)
+	}
+	s = s[i+1+len(heading):]
+	for _, next := range []string{"\n## ", "\n### "} {
+		if j := strings.Index(s, next); j >= 0 {
+			s = s[:j]
+		}
 	}
 	return s
 }
@@ -133,12 +160,12 @@ func TestParseUnit(t *testing.T) {
 	}
 }
 
-// readmeUnits returns the README's unit files by name.
+// readmeUnits returns the unit files the README shows whole, by name.
 func readmeUnits(t *testing.T) map[string]string {
 	t.Helper()
 	units := map[string]string{}
 	name := regexp.MustCompile(`^# ([a-z@-]+\.(?:service|timer))\n`)
-	for _, f := range fences(readmeSection(t, runningSection)) {
+	for _, f := range fences(readme(t)) {
 		if f.lang != "ini" {
 			continue
 		}
@@ -158,9 +185,11 @@ var hardening = map[string]string{
 	"UMask": "0077", "User": "teamsface", "Group": "teamsface", "StateDirectoryMode": "0700",
 }
 
-func TestReadmeUnits(t *testing.T) {
+// TestShippedUnits checks the settings that make each packaged unit work (the README shows
+// them, whole or quoted: TestReadmeUnitsAreThePackagedFiles, TestReadmeUnitSettings).
+func TestShippedUnits(t *testing.T) {
 	t.Parallel()
-	units := readmeUnits(t)
+	units := packagedUnits(t)
 	type want struct{ section, key, value string } // value "*" means any non-empty value
 	checks := map[string][]want{
 		"teamsface.service": {
@@ -181,7 +210,7 @@ func TestReadmeUnits(t *testing.T) {
 	for name, ws := range checks {
 		text, ok := units[name]
 		if !ok {
-			t.Errorf("README has no ```ini block starting with \"# %s\"", name)
+			t.Errorf("packaging/systemd/%s is missing", name)
 			continue
 		}
 		u, err := parseUnit(text)
@@ -263,9 +292,9 @@ func verifyWithSystemd(t *testing.T, units map[string]string) {
 }
 
 // invocationRE finds teamsface invoked as a program: at the start of a line (also after
-// "sudo -u USER") or after "(", or by a
-// path ending in bin/teamsface or \teamsface.exe. The arguments end where the shell would end the command.
-var invocationRE = regexp.MustCompile(`(?m)(?:^[ \t]*(?:sudo -u \S+ )?|bin/|\\|\()teamsface(?:\.exe)?[ \t]+([^;&|<>()"'#\n]*)`)
+// "sudo -u USER" or "runuser -u USER --") or after "(", or by a path ending in bin/teamsface or
+// \teamsface.exe. The arguments end where the shell would end the command.
+var invocationRE = regexp.MustCompile(`(?m)(?:^[ \t]*(?:sudo -u \S+ |runuser -u \S+ -- )?|bin/|\\|\()teamsface(?:\.exe)?[ \t]+([^;&|<>()"'#\n]*)`)
 
 // invocationArgs returns the arguments of the one teamsface invocation in line.
 func invocationArgs(line string) ([]string, error) {
@@ -287,14 +316,15 @@ func invocations(text string) [][]string {
 	return out
 }
 
-// readmeCommandLines returns every teamsface command line in the section, outside unit files.
+// readmeCommandLines returns every teamsface command line in the README's code blocks, outside
+// unit files.
 func readmeCommandLines(t *testing.T) [][]string {
 	t.Helper()
 	var out [][]string
 	psArgs := regexp.MustCompile(`-Argument '([^']*)'`)
 	plist := regexp.MustCompile(`(?s)<key>ProgramArguments</key>\s*<array>(.*?)</array>`)
 	plistString := regexp.MustCompile(`<string>([^<]*)</string>`)
-	for _, f := range fences(readmeSection(t, runningSection)) {
+	for _, f := range fences(readme(t)) {
 		switch f.lang {
 		case "ini":
 			units := regexp.MustCompile(`^# [a-z@-]+\.(service|timer)\n`)
@@ -327,7 +357,7 @@ func TestReadmeCommandLines(t *testing.T) {
 	t.Parallel()
 	lines := readmeCommandLines(t)
 	if len(lines) < 8 {
-		t.Fatalf("found only %d teamsface command lines in %q: %q", len(lines), runningSection, lines)
+		t.Fatalf("found only %d teamsface command lines in the README: %q", len(lines), lines)
 	}
 	for _, args := range lines {
 		if err := checkCommandLine(args); err != nil {
@@ -388,4 +418,110 @@ func checkCommandLine(args []string) error {
 	}
 	// The values cobra cannot check (--output, --log-level, --log-format) are checked here.
 	return g.applyEnv(c.Flags())
+}
+
+// unitSettingRE is a `Key=Value` code span: a unit setting the README quotes.
+var unitSettingRE = regexp.MustCompile("`([A-Z][A-Za-z]+)=([^`]*)`")
+
+// serviceSection is where the README quotes teamsface.service instead of showing it whole.
+const serviceSection = "### systemd: `sync watch` as a service (recommended)"
+
+// The settings the README quotes from the units are the ones that ship: in the section on
+// teamsface.service that unit's own, elsewhere some packaged unit's. A key no packaged unit
+// sets (LoadCredential=, PrivateNetwork=) is advice about systemd, and an empty value names a
+// key without quoting it (`ExecStart=` in a drop-in).
+func TestReadmeUnitSettings(t *testing.T) {
+	t.Parallel()
+	units := map[string]unitFile{}
+	for name, text := range packagedUnits(t) {
+		u, err := parseUnit(text)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		units[name] = u
+	}
+	// quoted checks the quotations in text against the named units and returns the keys quoted.
+	quoted := func(where, text string, names ...string) map[string]bool {
+		keys := map[string]bool{}
+		for _, m := range unitSettingRE.FindAllStringSubmatch(text, -1) {
+			k, v := m[1], m[2]
+			known, same := false, false
+			for _, name := range names {
+				for _, section := range units[name] {
+					for _, got := range section[k] {
+						known = true
+						same = same || got == v
+					}
+				}
+			}
+			if v == "" || !known {
+				continue
+			}
+			keys[k] = true
+			if !same {
+				t.Errorf("README (%s) quotes `%s=%s`; packaging/systemd/%s does not set it so", where, k, v, strings.Join(names, " or "))
+			}
+		}
+		return keys
+	}
+	keys := quoted(serviceSection, readmeSubsection(t, serviceSection), "teamsface.service")
+	for _, k := range []string{"ExecStart", "ExecReload", "EnvironmentFile", "Restart", "RestartPreventExitStatus", "TimeoutStopSec", "User", "StateDirectory", "ProtectSystem"} {
+		if !keys[k] {
+			t.Errorf("README (%s) does not quote teamsface.service's %s=", serviceSection, k)
+		}
+	}
+	quoted("the whole README", readme(t), slices.Sorted(maps.Keys(units))...)
+}
+
+// descName is a metric's name from its description (prometheus.Desc has no getter for it).
+var descName = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// The Monitoring section lists every metric teamsface exports and no other, and every kind of
+// change a pass counts in teamsface_pass_changes.
+func TestReadmeMetrics(t *testing.T) {
+	t.Parallel()
+	exported := map[string]bool{}
+	ch := make(chan *prometheus.Desc, 64)
+	(&passCollector{}).Describe(ch)
+	close(ch)
+	for d := range ch {
+		exported[descName.FindStringSubmatch(d.String())[1]] = true
+	}
+	m := newMonitor(time.Now, "")
+	if err := m.record(&services{}, &pass.Report{}, nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	text, err := m.exp.text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, k := range regexp.MustCompile(`(?m)^teamsface_pass_changes\{kind="([a-z_]+)"\}`).FindAllStringSubmatch(string(text), -1) {
+		kinds[k[1]] = true
+	}
+	if len(kinds) == 0 {
+		t.Fatalf("no teamsface_pass_changes in\n%s", text)
+	}
+
+	documented := map[string]bool{}
+	var documentedKinds map[string]bool
+	row := regexp.MustCompile("(?m)^\\| (`teamsface_[^|]*)\\|([^\n]*)\\|$")
+	span := regexp.MustCompile("`([a-z_]+)(?:\\{[a-z,]+\\})?`")
+	for _, r := range row.FindAllStringSubmatch(readmeSection(t, "## Monitoring"), -1) {
+		for _, n := range span.FindAllStringSubmatch(r[1], -1) {
+			documented[n[1]] = true
+			if n[1] == "teamsface_pass_changes" {
+				documentedKinds = map[string]bool{}
+				for _, k := range span.FindAllStringSubmatch(r[2], -1) {
+					documentedKinds[k[1]] = true
+				}
+			}
+		}
+	}
+	if !maps.Equal(documented, exported) {
+		t.Errorf("README's Monitoring lists %v; teamsface exports %v", slices.Sorted(maps.Keys(documented)), slices.Sorted(maps.Keys(exported)))
+	}
+	if !maps.Equal(documentedKinds, kinds) {
+		t.Errorf("README's Monitoring lists the kinds %v of teamsface_pass_changes; a pass reports %v", slices.Sorted(maps.Keys(documentedKinds)), slices.Sorted(maps.Keys(kinds)))
+	}
 }

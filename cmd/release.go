@@ -17,13 +17,14 @@ func newReleaseCmd(g *globals) *cobra.Command {
 	o := &releaseOptions{}
 	c := &cobra.Command{
 		Use:   "release",
-		Short: "Switch back every DND teamsface switched on, clear its Teams sessions, forget them",
+		Short: "Put back every DND and redirect teamsface switched on, clear its Teams sessions, forget them",
 		Long: `Release everything teamsface holds, for moving it to another state directory or host,
 uninstalling it, or handing over to another presence sync (STARFACE's built-in Microsoft
 Presence, a Teams module): every DND teamsface switched on and that is still on goes back to the
-value it replaced, every Teams presence session it set is cleared, and then those users are
-forgotten. A DND someone set by hand is never touched. Stop "sync watch" (or the timer) first,
-or the next pass switches DND on again for everyone in a call.
+value it replaced, every redirect it switched on (out of office) goes back to what it was, every
+Teams presence session it set is cleared, and then those users are forgotten. A DND or redirect
+someone set by hand is never touched. Stop "sync watch" (or the timer) first, or the next pass
+switches DND on again for everyone in a call.
 
 It works from what the state directory remembers, so run it with the --state-dir (and the
 configuration) the installation uses. Exit 0 when everything was released (the state is then

@@ -137,12 +137,13 @@ func newRootCmd(g *globals) *cobra.Command {
 		Short: "Keep Microsoft Teams presence and STARFACE Do-Not-Disturb in step",
 		Long: `teamsface keeps Microsoft Teams presence and a STARFACE PBX in step: while someone is in a
 Teams call or meeting, their STARFACE phone goes to Do-Not-Disturb, so no second call rings
-through; optionally, a DND switched on at the STARFACE phone shows in Teams.
+through; optionally, a DND switched on at the STARFACE phone shows in Teams, and while
+someone is out of office (Outlook, Teams) their calls go to their voicemail box or a number.
 
 It runs outside the PBX and uses only what STARFACE offers outside programs: the REST API,
-which reads and switches DND, and on STARFACE 10, when starface.onehub is on (experimental),
-OneHub, which reads every user's DND and calls at once, so that a STARFACE call can show in
-Teams too. No interface lets an outside program set another user's STARFACE chat status, so
+which reads and switches DND and call redirects, and on STARFACE 10, when starface.onehub is on
+(experimental), OneHub, which reads every user's DND and calls at once, so that a STARFACE call
+can show in Teams too. No interface lets an outside program set another user's STARFACE chat status, so
 teamsface does not.
 
 Run it every 10 seconds (systemd timer, or "sync watch"). See "teamsface help exit-codes"

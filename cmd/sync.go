@@ -51,8 +51,9 @@ func newSyncCmd(g *globals) *cobra.Command {
 		Use:   "sync",
 		Short: "Bring STARFACE DND in line with Teams presence",
 		Long: `Read Teams presence for every matched user, decide with the mapping whether their STARFACE
-phone should be on Do-Not-Disturb, and write only what changed. "sync once" runs one pass (for
-cron or a systemd timer); "sync watch" runs passes in a loop.`,
+phone should be on Do-Not-Disturb (and, with out_of_office, whether their calls are redirected),
+and write only what changed. "sync once" runs one pass (for cron or a systemd timer); "sync
+watch" runs passes in a loop.`,
 		Example: "  teamsface sync once --dry-run\n  teamsface sync watch --interval 10s",
 	}
 	c.AddCommand(newSyncOnceCmd(g), newSyncWatchCmd(g))
@@ -73,10 +74,10 @@ func newSyncOnceCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "once",
 		Short: "Run one sync pass",
-		Long: `Run one pass: read Teams presence, decide, switch STARFACE DND where the decision changed,
-record it in the state directory. Exit 0 when done (also when nothing changed), 3 when some
-users failed (they are retried next pass). --dry-run reads everything, prints the plan and changes
-nothing on either service nor in the state file.
+		Long: `Run one pass: read Teams presence, decide, switch STARFACE DND (and, with out_of_office,
+redirects) where the decision changed, record it in the state directory. Exit 0 when done (also
+when nothing changed), 3 when some users failed (they are retried next pass). --dry-run reads
+everything, prints the plan and changes nothing on either service nor in the state file.
 
 With --dry-run, --detailed-exitcode makes the exit code say whether the plan would change
 anything (for CI, as terraform plan -detailed-exitcode): 6 when it would write to STARFACE or
