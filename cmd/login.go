@@ -81,7 +81,8 @@ func runLogin(ctx context.Context, f *factory) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ts.Token(ctx); err != nil {
+	// A new token, not the cached one: after a secret was rotated, only that proves it works.
+	if _, err := ts.SignIn(ctx); err != nil {
 		return err
 	}
 	if err := ts.SaveErr(); err != nil {

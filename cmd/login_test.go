@@ -274,12 +274,24 @@ func TestLoginClientSecretCachesToken(t *testing.T) {
 	if n := h.gs.TokenRequests(); n != 1 {
 		t.Errorf("token requests = %d, want 1", n)
 	}
-	// A second process reuses the cached token.
+	// A run reuses the cached token; login itself asks Entra again, since only a new token proves
+	// the credentials work now.
 	h.resetLogs()
 	h.advance(30 * time.Minute)
-	h.mustRun(ExitOK, "login")
+	h.mustRun(ExitOK, "users", "match")
 	if n := h.gs.TokenRequests(); n != 0 {
-		t.Errorf("second login asked Entra %d times, want 0 (cached)", n)
+		t.Errorf("a run asked Entra %d times, want 0 (cached)", n)
+	}
+	h.mustRun(ExitOK, "login")
+	if n := h.gs.TokenRequests(); n != 1 {
+		t.Errorf("the second login asked Entra %d times, want 1", n)
+	}
+	// The secret was rotated in Entra and the old one is in the file: login says so at once,
+	// though a token from the old secret is still cached.
+	h.gs.RegisterApp(graphtest.App{Tenant: testTenant, ClientID: testClientID, ClientSecret: "the-new-secret",
+		Roles: []string{"Presence.Read.All", "Presence.ReadWrite.All", "User.Read.All"}})
+	if code, _, errs := h.run("login"); code != ExitAuth {
+		t.Errorf("login with a rotated-away secret: exit %d, want %d\n%s", code, ExitAuth, errs)
 	}
 }
 

@@ -352,7 +352,9 @@ func TestOutOfOfficeDryRunAndRelease(t *testing.T) {
 	if h.ss.CountRequests("PUT", "/rest/") != 0 || !strings.Contains(out, "redirect-back") {
 		t.Errorf("release --dry-run:\n%s%s", out, errs)
 	}
-	h.mustRun(ExitOK, "release")
+	if _, errs := h.mustRun(ExitOK, "release"); !strings.Contains(errs, "put back 2 redirects") {
+		t.Errorf("release does not count the redirects it put back:\n%s", errs)
+	}
 	if r := h.redirectOf(internal, starface.TriggerAlways); r.Enabled != before.Enabled || !r.Destination.Equal(before.Destination) {
 		t.Errorf("after release: %+v, was %+v", r, before)
 	}

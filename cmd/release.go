@@ -86,17 +86,27 @@ func (g *globals) printRelease(rep *pass.Report, dryRun bool) error {
 	}
 	s := rep.Summary
 	dnds, sessions := plural(s.Released, "DND", "DNDs"), plural(s.SessionsCleared, "Teams session", "Teams sessions")
+	redirects := ""
+	if s.RedirectsRestored > 0 || s.RedirectsFailed > 0 {
+		redirects = plural(s.RedirectsRestored, "redirect", "redirects")
+	}
 	switch {
+	case dryRun && redirects != "":
+		fmt.Fprintf(g.deps.Stderr, "dry run, nothing changed: would release %s, clear %s and put back %s", dnds, sessions, redirects)
 	case dryRun:
 		fmt.Fprintf(g.deps.Stderr, "dry run, nothing changed: would release %s and clear %s", dnds, sessions)
+	case redirects != "":
+		fmt.Fprintf(g.deps.Stderr, "released %s, cleared %s, put back %s, %s failed", dnds, sessions, redirects, plural(s.Failed, "user", "users"))
+	default:
+		fmt.Fprintf(g.deps.Stderr, "released %s, cleared %s, %s failed", dnds, sessions, plural(s.Failed, "user", "users"))
+	}
+	switch {
+	case dryRun:
 		if s.Failed > 0 {
 			fmt.Fprintf(g.deps.Stderr, "; %s could not be read", plural(s.Failed, "user", "users"))
 		}
-	default:
-		fmt.Fprintf(g.deps.Stderr, "released %s, cleared %s, %s failed", dnds, sessions, plural(s.Failed, "user", "users"))
-		if rep.Remembered > 0 {
-			fmt.Fprintf(g.deps.Stderr, "; %s still remembered (run it again)", plural(rep.Remembered, "user", "users"))
-		}
+	case rep.Remembered > 0:
+		fmt.Fprintf(g.deps.Stderr, "; %s still remembered (run it again)", plural(rep.Remembered, "user", "users"))
 	}
 	fmt.Fprintln(g.deps.Stderr)
 	if len(rep.Changes) == 0 {

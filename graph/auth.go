@@ -215,6 +215,18 @@ func (t *CachedTokenSource) Token(ctx context.Context) (string, error) {
 	return t.clientCredentialsLocked(ctx)
 }
 
+// SignIn gets a new token from Entra with the client credentials, whatever the cache holds,
+// and caches it: how `teamsface login` proves that the credentials work now (after a secret
+// was rotated, a token cached with the old one proves nothing). With device code it refreshes.
+func (t *CachedTokenSource) SignIn(ctx context.Context) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cfg.Mode == ModeDeviceCode {
+		return t.refreshLocked(ctx)
+	}
+	return t.clientCredentialsLocked(ctx)
+}
+
 // Invalidate drops token, which Graph refused with 401, from memory and from the cache file so the
 // next Token fetches a new one. A refresh token stays: it is still the way to a new access token.
 func (t *CachedTokenSource) Invalidate(token string) {

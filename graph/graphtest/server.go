@@ -38,7 +38,7 @@ type Request = doubles.Request
 type Fault = doubles.Fault
 
 // httpDouble gives Server the request log and the faults (AddFault, ClearFaults, Requests,
-// ResetRequests, CountRequests, MaxInFlight) without an exported field.
+// ResetRequests, CountRequests, InFlight, MaxInFlight) without an exported field.
 type httpDouble = doubles.HTTP
 
 // Server plays Entra (the token endpoints under /{tenant}/oauth2/v2.0/) and Graph (under /v1.0/)
@@ -46,7 +46,7 @@ type httpDouble = doubles.HTTP
 //
 // Besides its own methods it has those the HTTP doubles share (internal/doubles.HTTP):
 // AddFault(Fault), ClearFaults(), Requests() []Request, ResetRequests(),
-// CountRequests(method, pathPrefix string) int and MaxInFlight() int.
+// CountRequests(method, pathPrefix string) int, InFlight() int and MaxInFlight() int.
 type Server struct {
 	*httptest.Server
 	httpDouble

@@ -83,6 +83,14 @@ func (h *HTTP) CountRequests(method, pathPrefix string) int {
 	})
 }
 
+// InFlight is how many requests the double is handling now: a test that must act while a
+// request is in flight (a run to kill in the middle of a write) waits for it.
+func (h *HTTP) InFlight() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.inFlight
+}
+
 // MaxInFlight is the most requests the double was handling at the same time (since it started
 // or the last ResetRequests).
 func (h *HTTP) MaxInFlight() int {

@@ -1,6 +1,7 @@
 package testtls
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"io"
 	"net/http"
@@ -24,5 +25,24 @@ func TestServersShareOneTrustedCertificate(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("status %d", res.StatusCode)
+	}
+}
+
+func TestQuietWriterDropsOnlyClosedHandshakes(t *testing.T) {
+	var b bytes.Buffer
+	q := quietWriter{&b}
+	for _, line := range []string{
+		"2026/12/07 04:23:36 http: TLS handshake error from 127.0.0.1:43418: read tcp 127.0.0.1:43421->127.0.0.1:43418: use of closed network connection\n",
+		"2026/12/07 04:23:36 http: TLS handshake error from 127.0.0.1:43418: EOF\n",
+	} {
+		if n, err := q.Write([]byte(line)); n != len(line) || err != nil {
+			t.Errorf("Write = %d, %v", n, err)
+		}
+	}
+	kept := "2026/12/07 04:23:36 http: TLS handshake error from 127.0.0.1:1: remote error: tls: bad certificate\n"
+	q.Write([]byte(kept))
+	q.Write([]byte("http: panic serving 127.0.0.1:1: boom\n"))
+	if b.String() != kept+"http: panic serving 127.0.0.1:1: boom\n" {
+		t.Errorf("written:\n%s", b.String())
 	}
 }

@@ -61,14 +61,14 @@ type Fault = doubles.Fault
 type Request = doubles.Request
 
 // httpDouble gives Server the request log and the faults (AddFault, ClearFaults, Requests,
-// ResetRequests, CountRequests, MaxInFlight) without an exported field.
+// ResetRequests, CountRequests, InFlight, MaxInFlight) without an exported field.
 type httpDouble = doubles.HTTP
 
 // Server is the double. Its zero value is not usable; call NewServer and Close it.
 //
 // Besides its own methods it has those the HTTP doubles share (internal/doubles.HTTP):
 // AddFault(Fault), ClearFaults(), Requests() []Request, ResetRequests(),
-// CountRequests(method, pathPrefix string) int and MaxInFlight() int.
+// CountRequests(method, pathPrefix string) int, InFlight() int and MaxInFlight() int.
 type Server struct {
 	*httptest.Server
 	httpDouble
