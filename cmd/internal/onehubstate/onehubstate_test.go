@@ -66,7 +66,7 @@ func setup(t *testing.T, n int) (*starfacetest.Server, *onehubtest.Server, *Sour
 	oh := onehubtest.NewServer(rest, onehubtest.Options{})
 	t.Cleanup(oh.Close)
 	c, err := onehub.Dial(context.Background(), onehub.Options{Target: oh.Target(), TLSConfig: oh.ClientTLSConfig(),
-		Tokens: &staticTokens{srv: oh}, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
+		Tokens: &staticTokens{srv: oh}})
 	if err != nil {
 		t.Fatal(err)
 	}
