@@ -16,11 +16,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/teamsface/teamsface/graph/graphtest"
+	"github.com/teamsface/teamsface/internal/testtls"
 )
 
 const (
@@ -28,26 +29,6 @@ const (
 	testClient = "11111111-2222-3333-4444-555555555555"
 	testSecret = "s3cr3t~Value.With-Chars_0123456789"
 )
-
-// fakeClock is shared by the token source and the double so token lifetimes agree.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func newEntra(t *testing.T) *graphtest.Server {
 	t.Helper()
@@ -70,17 +51,14 @@ func testConfig(t *testing.T, s *graphtest.Server, mode string) AuthConfig {
 	}
 }
 
-func secretSetup(t *testing.T) (*graphtest.Server, AuthConfig, *fakeClock) {
+func secretSetup(t *testing.T) (*graphtest.Server, AuthConfig) {
 	t.Helper()
 	s := newEntra(t)
-	clock := newFakeClock()
-	s.SetClock(clock.Now)
 	s.RegisterApp(graphtest.App{Tenant: testTenant, ClientID: testClient, ClientSecret: testSecret,
 		Roles: []string{"Presence.Read.All", "User.Read.All"}})
 	cfg := testConfig(t, s, ModeClientSecret)
 	cfg.ClientSecret = testSecret
-	cfg.Now = clock.Now
-	return s, cfg, clock
+	return s, cfg
 }
 
 func mustToken(t *testing.T, ts *CachedTokenSource) string {
@@ -115,7 +93,7 @@ func readCache(t *testing.T, dir string) tokenFile {
 }
 
 func TestClientSecretSignInIsCachedAcrossRuns(t *testing.T) {
-	s, cfg, _ := secretSetup(t)
+	s, cfg := secretSetup(t)
 
 	tok := mustToken(t, mustSource(t, cfg))
 	perms, delegated, err := TokenPermissions(tok)
@@ -166,27 +144,30 @@ func TestTokenReusedUntilFiveMinutesBeforeExpiry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.after.String(), func(t *testing.T) {
-			s, cfg, clock := secretSetup(t)
-			first := mustToken(t, mustSource(t, cfg))
-			clock.Advance(tt.after)
-			// Each cron run is a new process: a new source reading the file.
-			got := mustToken(t, mustSource(t, cfg))
-			if same := got == first; same != tt.wantSame {
-				t.Errorf("after %v: same token = %v, want %v", tt.after, same, tt.wantSame)
-			}
-			wantRequests := 1
-			if !tt.wantSame {
-				wantRequests = 2
-			}
-			if n := s.TokenRequests(); n != wantRequests {
-				t.Errorf("token requests = %d, want %d", n, wantRequests)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				s, cfg := secretSetup(t)
+				cfg.HTTPClient = testtls.InMemory(t, s.Server)
+				first := mustToken(t, mustSource(t, cfg))
+				time.Sleep(tt.after)
+				// Each cron run is a new process: a new source reading the file.
+				got := mustToken(t, mustSource(t, cfg))
+				if same := got == first; same != tt.wantSame {
+					t.Errorf("after %v: same token = %v, want %v", tt.after, same, tt.wantSame)
+				}
+				wantRequests := 1
+				if !tt.wantSame {
+					wantRequests = 2
+				}
+				if n := s.TokenRequests(); n != wantRequests {
+					t.Errorf("token requests = %d, want %d", n, wantRequests)
+				}
+			})
 		})
 	}
 }
 
 func TestInvalidateDropsTokenFromMemoryAndFile(t *testing.T) {
-	s, cfg, _ := secretSetup(t)
+	s, cfg := secretSetup(t)
 	ts := mustSource(t, cfg)
 	first := mustToken(t, ts)
 
@@ -213,7 +194,7 @@ func TestInvalidateDropsTokenFromMemoryAndFile(t *testing.T) {
 }
 
 func TestWrongSecretIsAuthErrorWithoutSecret(t *testing.T) {
-	_, cfg, _ := secretSetup(t)
+	_, cfg := secretSetup(t)
 	cfg.ClientSecret = "wrong-" + testSecret
 	_, err := mustSource(t, cfg).Token(context.Background())
 	var ae *AuthError
@@ -256,7 +237,7 @@ func TestSignInErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, cfg, _ := secretSetup(t)
+			s, cfg := secretSetup(t)
 			tt.mutate(&cfg, s)
 			_, err := mustSource(t, cfg).Token(context.Background())
 			if err == nil {
@@ -312,7 +293,7 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestCacheKeyedByConfiguration(t *testing.T) {
-	s, cfg, _ := secretSetup(t)
+	s, cfg := secretSetup(t)
 	const other = "22222222-2222-3333-4444-555555555555"
 	s.RegisterApp(graphtest.App{Tenant: testTenant, ClientID: other, ClientSecret: testSecret, Roles: []string{"User.Read.All"}})
 	first := mustToken(t, mustSource(t, cfg))
@@ -329,7 +310,7 @@ func TestCacheKeyedByConfiguration(t *testing.T) {
 }
 
 func TestLooseCacheFileIsTightened(t *testing.T) {
-	s, cfg, _ := secretSetup(t)
+	s, cfg := secretSetup(t)
 	var logs bytes.Buffer
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	first := mustToken(t, mustSource(t, cfg))
@@ -350,7 +331,7 @@ func TestLooseCacheFileIsTightened(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
-	s, cfg, _ := secretSetup(t)
+	s, cfg := secretSetup(t)
 	mustToken(t, mustSource(t, cfg))
 	if err := Logout(cfg.CacheDir); err != nil {
 		t.Fatal(err)

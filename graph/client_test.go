@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/teamsface/teamsface/graph"
 	"github.com/teamsface/teamsface/graph/graphtest"
+	"github.com/teamsface/teamsface/internal/testtls"
 )
 
 // testTokens is a tiny TokenSource: it caches one token from the double and records Invalidate.
@@ -47,52 +49,78 @@ func (t *testTokens) Invalidate(tok string) {
 	}
 }
 
-// sleeps records what the client asked to wait, and returns at once.
-type sleeps struct {
-	mu  sync.Mutex
-	got []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.got = append(s.got, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleeps) list() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.got...)
-}
-
 var everything = []string{"User.Read.All", "GroupMember.Read.All", "Presence.Read.All", "Presence.ReadWrite.All"}
 
 type env struct {
 	s      *graphtest.Server
 	c      *graph.Client
 	tokens *testTokens
-	sleeps *sleeps
+	sent   *sendTimes // newBubbleEnv: when each request went out, on the bubble's clock
 }
 
-// newEnv starts a double and a client for it; mod adjusts the options before NewClient.
+// newEnv starts a double and a client for it; mod adjusts the options before NewClient. The
+// client does not wait before a retry: a test that looks at the waits runs in a synctest bubble
+// with newBubbleEnv.
 func newEnv(t *testing.T, perms []string, mod func(*graph.Options)) *env {
+	t.Helper()
+	return startEnv(t, perms, false, mod)
+}
+
+// newBubbleEnv is newEnv for a test in a testing/synctest bubble: the double serves in memory,
+// the client waits as in production, on the bubble's clock, and e.sent says when each request
+// went out.
+func newBubbleEnv(t *testing.T, perms []string, mod func(*graph.Options)) *env {
+	t.Helper()
+	return startEnv(t, perms, true, mod)
+}
+
+func startEnv(t *testing.T, perms []string, bubble bool, mod func(*graph.Options)) *env {
 	t.Helper()
 	s := graphtest.NewServer()
 	t.Cleanup(s.Close)
-	e := &env{s: s, tokens: &testTokens{s: s, perms: perms, ttl: time.Hour}, sleeps: &sleeps{}}
+	e := &env{s: s, tokens: &testTokens{s: s, perms: perms, ttl: time.Hour}}
 	o := graph.Options{
 		Endpoint:   s.Origin() + "/",
 		Tokens:     e.tokens,
 		HTTPClient: s.Client(),
 		UserAgent:  "teamsface/test",
-		Sleep:      e.sleeps.sleep,
+		Sleep:      func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+	}
+	if bubble {
+		e.sent = &sendTimes{base: testtls.InMemory(t, s.Server).Transport}
+		o.HTTPClient, o.Sleep = &http.Client{Transport: e.sent}, nil
 	}
 	if mod != nil {
 		mod(&o)
 	}
 	e.c = graph.NewClient(o)
 	return e
+}
+
+// sendTimes notes when each request goes out.
+type sendTimes struct {
+	base http.RoundTripper
+
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (s *sendTimes) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	s.at = append(s.at, time.Now())
+	s.mu.Unlock()
+	return s.base.RoundTrip(r)
+}
+
+// waits are the times between one request and the next: what the client waited, in a bubble.
+func (s *sendTimes) waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []time.Duration
+	for i := 1; i < len(s.at); i++ {
+		out = append(out, s.at[i].Sub(s.at[i-1]))
+	}
+	return out
 }
 
 // hookTransport calls after(n) once the n-th response (1-based) has arrived.
@@ -205,41 +233,44 @@ func TestRetry(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
+		// In a synctest bubble the client waits as in production; the bubble's clock says how long.
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, everything, func(o *graph.Options) { o.MaxAttempts = tt.maxAttempts })
-			e.s.AddUser(graphtest.User{ID: "u1", Availability: "Busy", Activity: "InACall"})
-			e.s.AddFault(tt.fault)
-			res, err := e.c.GetPresences(t.Context(), []string{"u1"})
-			if tt.wantErr == 0 {
-				if err != nil || res.Presences["u1"].Activity != "InACall" {
-					t.Fatalf("got %v, %v; want u1 InACall", res, err)
-				}
-			} else {
-				var ge *graph.Error
-				if !errors.As(err, &ge) || ge.Status != tt.wantErr {
-					t.Fatalf("got %v, want *graph.Error %d", err, tt.wantErr)
-				}
-			}
-			if got := statuses(e.s); !equal(got, tt.wantStatuses) {
-				t.Errorf("server saw %v, want %v", got, tt.wantStatuses)
-			}
-			got := e.sleeps.list()
-			if tt.sleepRanges != nil {
-				if len(got) != len(tt.sleepRanges) {
-					t.Fatalf("slept %v, want %d waits", got, len(tt.sleepRanges))
-				}
-				for i, r := range tt.sleepRanges {
-					if got[i] < r[0] || got[i] > r[1] {
-						t.Errorf("wait %d = %v, want within %v", i+1, got[i], r)
+			synctest.Test(t, func(t *testing.T) {
+				e := newBubbleEnv(t, everything, func(o *graph.Options) { o.MaxAttempts = tt.maxAttempts })
+				e.s.AddUser(graphtest.User{ID: "u1", Availability: "Busy", Activity: "InACall"})
+				e.s.AddFault(tt.fault)
+				res, err := e.c.GetPresences(t.Context(), []string{"u1"})
+				if tt.wantErr == 0 {
+					if err != nil || res.Presences["u1"].Activity != "InACall" {
+						t.Fatalf("got %v, %v; want u1 InACall", res, err)
+					}
+				} else {
+					var ge *graph.Error
+					if !errors.As(err, &ge) || ge.Status != tt.wantErr {
+						t.Fatalf("got %v, want *graph.Error %d", err, tt.wantErr)
 					}
 				}
-			} else if !equal(got, tt.wantSleeps) {
-				t.Errorf("slept %v, want %v", got, tt.wantSleeps)
-			}
-			st := e.c.Stats()
-			if st.Requests != int64(len(tt.wantStatuses)) || st.Throttled != tt.wantThrottled {
-				t.Errorf("Stats = %+v, want %d requests, %d throttled", st, len(tt.wantStatuses), tt.wantThrottled)
-			}
+				if got := statuses(e.s); !equal(got, tt.wantStatuses) {
+					t.Errorf("server saw %v, want %v", got, tt.wantStatuses)
+				}
+				got := e.sent.waits()
+				if tt.sleepRanges != nil {
+					if len(got) != len(tt.sleepRanges) {
+						t.Fatalf("waited %v, want %d waits", got, len(tt.sleepRanges))
+					}
+					for i, r := range tt.sleepRanges {
+						if got[i] < r[0] || got[i] > r[1] {
+							t.Errorf("wait %d = %v, want within %v", i+1, got[i], r)
+						}
+					}
+				} else if !equal(got, tt.wantSleeps) {
+					t.Errorf("waited %v, want %v", got, tt.wantSleeps)
+				}
+				st := e.c.Stats()
+				if st.Requests != int64(len(tt.wantStatuses)) || st.Throttled != tt.wantThrottled {
+					t.Errorf("Stats = %+v, want %d requests, %d throttled", st, len(tt.wantStatuses), tt.wantThrottled)
+				}
+			})
 		})
 	}
 }
@@ -256,50 +287,56 @@ func equal[T comparable](a, b []T) bool {
 	return true
 }
 
+// The caller gives up during the backoff after a 503: the wait ends there, and the error says
+// both.
 func TestCancelWhileWaiting(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	e := newEnv(t, everything, func(o *graph.Options) {
-		o.Sleep = func(ctx context.Context, d time.Duration) error { cancel(); return context.Canceled }
+	synctest.Test(t, func(t *testing.T) {
+		e := newBubbleEnv(t, everything, nil)
+		e.s.AddUser(graphtest.User{ID: "u1"})
+		e.s.AddFault(graphtest.Fault{Path: presencePath, Status: 503})
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(100*time.Millisecond, cancel) // within the first backoff (0.5s to 1s)
+		start := time.Now()
+		_, err := e.c.GetPresences(ctx, []string{"u1"})
+		var ge *graph.Error
+		if !errors.Is(err, context.Canceled) || !errors.As(err, &ge) || ge.Status != 503 {
+			t.Fatalf("got %v, want context.Canceled wrapping the 503", err)
+		}
+		if n := len(e.s.Requests()); n != 1 || time.Since(start) != 100*time.Millisecond {
+			t.Errorf("%d requests, returned after %v; want 1, when the caller gave up (100ms)", n, time.Since(start))
+		}
 	})
-	e.s.AddUser(graphtest.User{ID: "u1"})
-	e.s.AddFault(graphtest.Fault{Path: presencePath, Status: 503})
-	_, err := e.c.GetPresences(ctx, []string{"u1"})
-	var ge *graph.Error
-	if !errors.Is(err, context.Canceled) || !errors.As(err, &ge) || ge.Status != 503 {
-		t.Fatalf("got %v, want context.Canceled wrapping the 503", err)
-	}
-	if n := len(e.s.Requests()); n != 1 {
-		t.Errorf("%d requests, want 1", n)
-	}
 }
 
 func TestTokenExpiresMidRun(t *testing.T) {
-	var e *env
-	e = newEnv(t, everything, func(o *graph.Options) {
-		base := o.HTTPClient.Transport
-		o.HTTPClient = &http.Client{Transport: &hookTransport{base: base, after: func(n int) {
-			if n == 1 {
-				e.s.ExpireTokens() // the token dies between page 1 and page 2
-			}
-		}}}
+	synctest.Test(t, func(t *testing.T) {
+		var e *env
+		e = newBubbleEnv(t, everything, func(o *graph.Options) {
+			base := o.HTTPClient.Transport
+			o.HTTPClient = &http.Client{Transport: &hookTransport{base: base, after: func(n int) {
+				if n == 1 {
+					e.s.ExpireTokens() // the token dies between page 1 and page 2
+				}
+			}}}
+		})
+		for _, id := range []string{"a", "b", "c", "d", "e"} {
+			e.s.AddUser(graphtest.User{ID: id, AccountEnabled: true})
+		}
+		e.s.SetPageSize(2)
+		users, err := e.c.ListUsers(t.Context())
+		if err != nil || len(users) != 5 {
+			t.Fatalf("got %d users, %v; want 5", len(users), err)
+		}
+		if got, want := statuses(e.s), []int{200, 401, 200, 200}; !equal(got, want) {
+			t.Errorf("server saw %v, want %v", got, want)
+		}
+		if len(e.tokens.issued) != 2 || !equal(e.tokens.invalidated, e.tokens.issued[:1]) {
+			t.Errorf("issued %d tokens, invalidated %d; want the first invalidated and one new", len(e.tokens.issued), len(e.tokens.invalidated))
+		}
+		if got := e.sent.waits(); !equal(got, []time.Duration{0, 0, 0}) {
+			t.Errorf("waited %v between the requests, want no wait for a token renewal", got)
+		}
 	})
-	for _, id := range []string{"a", "b", "c", "d", "e"} {
-		e.s.AddUser(graphtest.User{ID: id, AccountEnabled: true})
-	}
-	e.s.SetPageSize(2)
-	users, err := e.c.ListUsers(t.Context())
-	if err != nil || len(users) != 5 {
-		t.Fatalf("got %d users, %v; want 5", len(users), err)
-	}
-	if got, want := statuses(e.s), []int{200, 401, 200, 200}; !equal(got, want) {
-		t.Errorf("server saw %v, want %v", got, want)
-	}
-	if len(e.tokens.issued) != 2 || !equal(e.tokens.invalidated, e.tokens.issued[:1]) {
-		t.Errorf("issued %d tokens, invalidated %d; want the first invalidated and one new", len(e.tokens.issued), len(e.tokens.invalidated))
-	}
-	if got := e.sleeps.list(); len(got) != 0 {
-		t.Errorf("slept %v for a token renewal", got)
-	}
 }
 
 func TestTokenRenewedOnlyOnce(t *testing.T) {

@@ -8,95 +8,108 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/teamsface/teamsface/graph/graphtest"
+	"github.com/teamsface/teamsface/internal/testtls"
 )
 
-// sleepRecorder replaces the poll wait: it records what the flow would have waited and yields
-// for a millisecond so the "user" goroutine gets to act.
-type sleepRecorder struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func (r *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
-	r.mu.Lock()
-	r.waits = append(r.waits, d)
-	r.mu.Unlock()
-	select {
-	case <-time.After(time.Millisecond):
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (r *sleepRecorder) Waits() []time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]time.Duration(nil), r.waits...)
-}
-
-func deviceSetup(t *testing.T, app graphtest.App) (*graphtest.Server, AuthConfig, *fakeClock, *sleepRecorder) {
+// deviceSetup registers app with a new Entra double and returns a device-code configuration for
+// it. Call it in a testing/synctest bubble: the double serves in memory, and Entra's poll
+// interval, the code's and the tokens' lifetimes pass on the bubble's clock.
+func deviceSetup(t *testing.T, app graphtest.App) (*graphtest.Server, AuthConfig) {
 	t.Helper()
 	s := newEntra(t)
-	clock := newFakeClock()
-	s.SetClock(clock.Now)
 	app.Tenant, app.ClientID = testTenant, testClient
 	if app.Scopes == nil {
 		app.Scopes = []string{"Presence.Read.All", "User.Read.All"}
 	}
 	s.RegisterApp(app)
 	cfg := testConfig(t, s, ModeDeviceCode)
-	cfg.Now = clock.Now
-	rec := &sleepRecorder{}
-	cfg.Sleep = rec.sleep
-	return s, cfg, clock, rec
+	cfg.HTTPClient = testtls.InMemory(t, s.Server)
+	return s, cfg
 }
 
-// actOnDeviceCode plays the user: once a code is waiting, it does act with it.
-func actOnDeviceCode(ctx context.Context, t *testing.T, s *graphtest.Server, act func(code string) error) <-chan error {
-	done := make(chan error, 1)
+// browser is the prompt DeviceLogin writes to, as the person at the browser reads it.
+type browser struct {
+	code chan string // the code shown, once
+
+	mu     sync.Mutex
+	prompt strings.Builder
+}
+
+func (b *browser) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.prompt.Write(p)
+	if _, rest, ok := strings.Cut(string(p), "enter the code "); ok {
+		code, _, _ := strings.Cut(rest, " ")
+		b.code <- code
+	}
+	return len(p), nil
+}
+
+func (b *browser) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.prompt.String()
+}
+
+// userActs plays the person: they read the code off the prompt, take their time (after) and
+// act on it at the verification page. done gets act's error, or ctx's when ctx ends before a
+// code is shown.
+func userActs(ctx context.Context, after time.Duration, act func(code string) error) (prompt *browser, done <-chan error) {
+	b := &browser{code: make(chan string, 1)}
+	errc := make(chan error, 1)
 	go func() {
-		for ctx.Err() == nil {
-			if codes := s.PendingDeviceCodes(); len(codes) > 0 {
-				done <- act(codes[0])
-				return
-			}
-			time.Sleep(time.Millisecond)
+		select {
+		case code := <-b.code:
+			time.Sleep(after)
+			errc <- act(code)
+		case <-ctx.Done():
+			errc <- ctx.Err()
 		}
-		done <- ctx.Err()
 	}()
-	return done
+	return b, errc
 }
 
 func TestDeviceLogin(t *testing.T) {
 	tests := []struct {
-		name      string
-		app       graphtest.App
-		slowDown  int
-		act       func(s *graphtest.Server) func(string) error
-		wantErr   string // "" = success; else in the *AuthError's message
-		wantWaits []time.Duration
+		name     string
+		app      graphtest.App
+		slowDown int
+		after    time.Duration // the user acts this long after the prompt
+		act      func(s *graphtest.Server) func(string) error
+		wantErr  string        // "" = success; else in the *AuthError's message
+		wantAt   time.Duration // when DeviceLogin returns: polls come every 5s (Entra's interval)
 	}{
 		{
-			name: "approved",
-			app:  graphtest.App{PublicClient: true},
-			act:  func(s *graphtest.Server) func(string) error { return s.ApproveDevice },
+			name:   "approved at once: signed in at the first poll",
+			app:    graphtest.App{PublicClient: true},
+			act:    func(s *graphtest.Server) func(string) error { return s.ApproveDevice },
+			wantAt: 5 * time.Second,
 		},
 		{
-			name:      "slow_down honoured",
-			app:       graphtest.App{PublicClient: true},
-			slowDown:  2,
-			act:       func(s *graphtest.Server) func(string) error { return s.ApproveDevice },
-			wantWaits: []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second},
+			name:   "approved after 12s: signed in at the third poll",
+			app:    graphtest.App{PublicClient: true},
+			after:  12 * time.Second,
+			act:    func(s *graphtest.Server) func(string) error { return s.ApproveDevice },
+			wantAt: 15 * time.Second,
+		},
+		{
+			name:     "slow_down honoured: 5s more between polls each time",
+			app:      graphtest.App{PublicClient: true},
+			slowDown: 2,
+			act:      func(s *graphtest.Server) func(string) error { return s.ApproveDevice },
+			wantAt:   (5 + 10 + 15) * time.Second,
 		},
 		{
 			name:    "declined",
 			app:     graphtest.App{PublicClient: true},
 			act:     func(s *graphtest.Server) func(string) error { return s.DeclineDevice },
 			wantErr: "declined",
+			wantAt:  5 * time.Second,
 		},
 		{
 			name: "expired",
@@ -105,83 +118,90 @@ func TestDeviceLogin(t *testing.T) {
 				return func(string) error { s.ExpireDeviceCodes(); return nil }
 			},
 			wantErr: "code expired",
+			wantAt:  5 * time.Second,
+		},
+		{
+			name:    "never acted on: the code runs out after Entra's 15 minutes",
+			app:     graphtest.App{PublicClient: true},
+			act:     func(s *graphtest.Server) func(string) error { return func(string) error { return nil } },
+			wantErr: "code expired",
+			wantAt:  15 * time.Minute,
 		},
 		{
 			name:    "public client flows off",
 			app:     graphtest.App{PublicClient: false},
 			act:     func(s *graphtest.Server) func(string) error { return func(string) error { return nil } },
 			wantErr: "Allow public client flows",
+			wantAt:  5 * time.Second,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, cfg, _, rec := deviceSetup(t, tt.app)
-			s.SlowDownNext(tt.slowDown)
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			user := actOnDeviceCode(ctx, t, s, tt.act(s))
+			synctest.Test(t, func(t *testing.T) {
+				s, cfg := deviceSetup(t, tt.app)
+				s.SlowDownNext(tt.slowDown)
+				ctx, cancel := context.WithCancel(t.Context())
+				prompt, user := userActs(ctx, tt.after, tt.act(s))
 
-			var prompt bytes.Buffer
-			err := DeviceLogin(ctx, cfg, &prompt)
-			if uerr := <-user; uerr != nil {
-				t.Fatalf("user action: %v", uerr)
-			}
-			if !strings.Contains(prompt.String(), "https://microsoft.com/devicelogin") {
-				t.Errorf("prompt %q lacks the verification URL", prompt.String())
-			}
-			if tt.wantErr != "" {
-				var ae *AuthError
-				if !errors.As(err, &ae) || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want *AuthError containing %q", err, tt.wantErr)
+				start := time.Now()
+				err := DeviceLogin(ctx, cfg, prompt)
+				if at := time.Since(start); at != tt.wantAt {
+					t.Errorf("DeviceLogin returned after %v, want %v", at, tt.wantAt)
 				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("DeviceLogin: %v", err)
-			}
-			f := readCache(t, cfg.CacheDir)
-			if f.AccessToken == "" || f.RefreshToken == "" {
-				t.Fatalf("cache lacks access or refresh token")
-			}
-			if perms, delegated, _ := TokenPermissions(f.AccessToken); !delegated || len(perms) != 2 {
-				t.Errorf("token permissions = %v delegated=%v", perms, delegated)
-			}
-			waits := rec.Waits()
-			for i, want := range tt.wantWaits {
-				if i >= len(waits) || waits[i] != want {
-					t.Fatalf("waits = %v, want them to start with %v", waits, tt.wantWaits)
+				cancel()
+				if uerr := <-user; uerr != nil && !errors.Is(uerr, context.Canceled) {
+					t.Fatalf("user action: %v", uerr)
 				}
-			}
-			if len(tt.wantWaits) == 0 && waits[0] != 5*time.Second {
-				t.Errorf("first wait = %v, want Entra's interval 5s", waits[0])
-			}
-			// A later run uses the cached token without asking Entra.
-			before := s.TokenRequests()
-			if got := mustToken(t, mustSource(t, cfg)); got != f.AccessToken || s.TokenRequests() != before {
-				t.Errorf("later run did not use the cached access token")
-			}
+				if !strings.Contains(prompt.String(), "https://microsoft.com/devicelogin") {
+					t.Errorf("prompt %q lacks the verification URL", prompt.String())
+				}
+				if tt.wantErr != "" {
+					var ae *AuthError
+					if !errors.As(err, &ae) || !strings.Contains(err.Error(), tt.wantErr) {
+						t.Fatalf("err = %v, want *AuthError containing %q", err, tt.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("DeviceLogin: %v", err)
+				}
+				f := readCache(t, cfg.CacheDir)
+				if f.AccessToken == "" || f.RefreshToken == "" {
+					t.Fatalf("cache lacks access or refresh token")
+				}
+				if perms, delegated, _ := TokenPermissions(f.AccessToken); !delegated || len(perms) != 2 {
+					t.Errorf("token permissions = %v delegated=%v", perms, delegated)
+				}
+				// A later run uses the cached token without asking Entra.
+				before := s.TokenRequests()
+				if got := mustToken(t, mustSource(t, cfg)); got != f.AccessToken || s.TokenRequests() != before {
+					t.Errorf("later run did not use the cached access token")
+				}
+			})
 		})
 	}
 }
 
 func TestDeviceLoginPromptShowsUserCode(t *testing.T) {
-	s, cfg, _, _ := deviceSetup(t, graphtest.App{PublicClient: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var code string
-	user := actOnDeviceCode(ctx, t, s, func(c string) error { code = c; return s.ApproveDevice(c) })
-	var prompt bytes.Buffer
-	if err := DeviceLogin(ctx, cfg, &prompt); err != nil {
-		t.Fatal(err)
-	}
-	<-user
-	if !strings.Contains(prompt.String(), "enter the code "+code) {
-		t.Errorf("prompt %q lacks user code %s", prompt.String(), code)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s, cfg := deviceSetup(t, graphtest.App{PublicClient: true})
+		var code string
+		prompt, user := userActs(t.Context(), 0, func(c string) error { code = c; return s.ApproveDevice(c) })
+		if err := DeviceLogin(t.Context(), cfg, prompt); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-user; err != nil {
+			t.Fatal(err)
+		}
+		// The user approved the code the prompt showed, and that signed the flow in.
+		if code == "" || len(s.PendingDeviceCodes()) != 0 {
+			t.Errorf("prompt %q: no code shown, or another one pending", prompt.String())
+		}
+	})
 }
 
 func TestDeviceLoginRefusedForClientCredentials(t *testing.T) {
-	_, cfg, _ := secretSetup(t)
+	_, cfg := secretSetup(t)
 	err := DeviceLogin(context.Background(), cfg, &bytes.Buffer{})
 	var ce *ConfigError
 	if !errors.As(err, &ce) {
@@ -189,13 +209,12 @@ func TestDeviceLoginRefusedForClientCredentials(t *testing.T) {
 	}
 }
 
-// login signs in through the device flow with an immediate approval.
+// login signs in through the device flow with an immediate approval (in a synctest bubble, as
+// deviceSetup).
 func login(t *testing.T, s *graphtest.Server, cfg AuthConfig) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	user := actOnDeviceCode(ctx, t, s, s.ApproveDevice)
-	if err := DeviceLogin(ctx, cfg, &bytes.Buffer{}); err != nil {
+	prompt, user := userActs(t.Context(), 0, s.ApproveDevice)
+	if err := DeviceLogin(t.Context(), cfg, prompt); err != nil {
 		t.Fatalf("DeviceLogin: %v", err)
 	}
 	if err := <-user; err != nil {
@@ -216,50 +235,54 @@ func lastRefreshToken(s *graphtest.Server) string {
 }
 
 func TestRefreshRotatesAndPersists(t *testing.T) {
-	s, cfg, clock, _ := deviceSetup(t, graphtest.App{PublicClient: true})
-	login(t, s, cfg)
-	rt1 := readCache(t, cfg.CacheDir).RefreshToken
-	at1 := readCache(t, cfg.CacheDir).AccessToken
+	synctest.Test(t, func(t *testing.T) {
+		s, cfg := deviceSetup(t, graphtest.App{PublicClient: true})
+		login(t, s, cfg)
+		rt1 := readCache(t, cfg.CacheDir).RefreshToken
+		at1 := readCache(t, cfg.CacheDir).AccessToken
 
-	clock.Advance(56 * time.Minute)
-	at2 := mustToken(t, mustSource(t, cfg))
-	if at2 == at1 {
-		t.Fatal("no refresh near expiry")
-	}
-	if sent := lastRefreshToken(s); sent != rt1 {
-		t.Errorf("first refresh sent %q, want the login's refresh token", sent)
-	}
-	rt2 := readCache(t, cfg.CacheDir).RefreshToken
-	if rt2 == "" || rt2 == rt1 {
-		t.Fatalf("rotated refresh token not persisted")
-	}
+		time.Sleep(56 * time.Minute)
+		at2 := mustToken(t, mustSource(t, cfg))
+		if at2 == at1 {
+			t.Fatal("no refresh near expiry")
+		}
+		if sent := lastRefreshToken(s); sent != rt1 {
+			t.Errorf("first refresh sent %q, want the login's refresh token", sent)
+		}
+		rt2 := readCache(t, cfg.CacheDir).RefreshToken
+		if rt2 == "" || rt2 == rt1 {
+			t.Fatalf("rotated refresh token not persisted")
+		}
 
-	// Next run, next expiry: the rotated token must be the one used (the double refuses the old).
-	clock.Advance(56 * time.Minute)
-	at3 := mustToken(t, mustSource(t, cfg))
-	if at3 == at2 {
-		t.Fatal("no second refresh")
-	}
-	if sent := lastRefreshToken(s); sent != rt2 {
-		t.Errorf("second refresh sent %q, want the rotated one", sent)
-	}
-	if got := readCache(t, cfg.CacheDir); got.AccessToken != at3 || got.RefreshToken == rt2 {
-		t.Errorf("cache after second refresh not updated")
-	}
+		// Next run, next expiry: the rotated token must be the one used (the double refuses the old).
+		time.Sleep(56 * time.Minute)
+		at3 := mustToken(t, mustSource(t, cfg))
+		if at3 == at2 {
+			t.Fatal("no second refresh")
+		}
+		if sent := lastRefreshToken(s); sent != rt2 {
+			t.Errorf("second refresh sent %q, want the rotated one", sent)
+		}
+		if got := readCache(t, cfg.CacheDir); got.AccessToken != at3 || got.RefreshToken == rt2 {
+			t.Errorf("cache after second refresh not updated")
+		}
+	})
 }
 
 func TestInvalidateKeepsRefreshToken(t *testing.T) {
-	s, cfg, _, _ := deviceSetup(t, graphtest.App{PublicClient: true})
-	login(t, s, cfg)
-	ts := mustSource(t, cfg)
-	at1 := mustToken(t, ts)
-	ts.Invalidate(at1)
-	if f := readCache(t, cfg.CacheDir); f.AccessToken != "" || f.RefreshToken == "" {
-		t.Fatalf("after Invalidate: access %q, refresh present %v", f.AccessToken, f.RefreshToken != "")
-	}
-	if at2 := mustToken(t, ts); at2 == at1 || lastRefreshToken(s) == "" {
-		t.Errorf("Token after Invalidate did not refresh")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s, cfg := deviceSetup(t, graphtest.App{PublicClient: true})
+		login(t, s, cfg)
+		ts := mustSource(t, cfg)
+		at1 := mustToken(t, ts)
+		ts.Invalidate(at1)
+		if f := readCache(t, cfg.CacheDir); f.AccessToken != "" || f.RefreshToken == "" {
+			t.Fatalf("after Invalidate: access %q, refresh present %v", f.AccessToken, f.RefreshToken != "")
+		}
+		if at2 := mustToken(t, ts); at2 == at1 || lastRefreshToken(s) == "" {
+			t.Errorf("Token after Invalidate did not refresh")
+		}
+	})
 }
 
 func TestRefreshFailuresNeedLogin(t *testing.T) {
@@ -275,14 +298,16 @@ func TestRefreshFailuresNeedLogin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, cfg, clock, _ := deviceSetup(t, graphtest.App{PublicClient: true})
-			tt.setup(t, s, cfg)
-			clock.Advance(2 * time.Hour)
-			_, err := mustSource(t, cfg).Token(context.Background())
-			var ae *AuthError
-			if !errors.As(err, &ae) || !strings.Contains(err.Error(), "run `teamsface login`") {
-				t.Fatalf("err = %v, want *AuthError telling to run `teamsface login`", err)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				s, cfg := deviceSetup(t, graphtest.App{PublicClient: true})
+				tt.setup(t, s, cfg)
+				time.Sleep(2 * time.Hour)
+				_, err := mustSource(t, cfg).Token(context.Background())
+				var ae *AuthError
+				if !errors.As(err, &ae) || !strings.Contains(err.Error(), "run `teamsface login`") {
+					t.Fatalf("err = %v, want *AuthError telling to run `teamsface login`", err)
+				}
+			})
 		})
 	}
 }
@@ -290,23 +315,25 @@ func TestRefreshFailuresNeedLogin(t *testing.T) {
 // Presence.ReadWrite.All has no delegated form: Entra refuses it in a device-code sign-in and on
 // refresh (AADSTS650053), and the error says what would work instead of a misleading fix.
 func TestApplicationOnlyScopeRefused(t *testing.T) {
-	s, cfg, clock, _ := deviceSetup(t, graphtest.App{PublicClient: true})
-	withAppOnly := cfg
-	withAppOnly.Scopes = []string{"Presence.ReadWrite.All"}
+	synctest.Test(t, func(t *testing.T) {
+		s, cfg := deviceSetup(t, graphtest.App{PublicClient: true})
+		withAppOnly := cfg
+		withAppOnly.Scopes = []string{"Presence.ReadWrite.All"}
 
-	err := DeviceLogin(context.Background(), withAppOnly, &bytes.Buffer{})
-	var ae *AuthError
-	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "AADSTS650053") ||
-		!strings.Contains(err.Error(), "use auth client-secret or client-certificate") || strings.Contains(err.Error(), "public client") {
-		t.Fatalf("device login: %v, want an *AuthError naming AADSTS650053 and the auth modes that work", err)
-	}
+		err := DeviceLogin(context.Background(), withAppOnly, &bytes.Buffer{})
+		var ae *AuthError
+		if !errors.As(err, &ae) || !strings.Contains(err.Error(), "AADSTS650053") ||
+			!strings.Contains(err.Error(), "use auth client-secret or client-certificate") || strings.Contains(err.Error(), "public client") {
+			t.Fatalf("device login: %v, want an *AuthError naming AADSTS650053 and the auth modes that work", err)
+		}
 
-	// Signed in without it, then the permission is added to the configuration: the refresh
-	// asking for it is refused the same way.
-	login(t, s, cfg)
-	clock.Advance(2 * time.Hour)
-	_, err = mustSource(t, withAppOnly).Token(context.Background())
-	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "AADSTS650053") || !strings.Contains(err.Error(), "client-certificate") {
-		t.Fatalf("refresh: %v, want an *AuthError naming AADSTS650053 and the auth modes that work", err)
-	}
+		// Signed in without it, then the permission is added to the configuration: the refresh
+		// asking for it is refused the same way.
+		login(t, s, cfg)
+		time.Sleep(2 * time.Hour)
+		_, err = mustSource(t, withAppOnly).Token(context.Background())
+		if !errors.As(err, &ae) || !strings.Contains(err.Error(), "AADSTS650053") || !strings.Contains(err.Error(), "client-certificate") {
+			t.Fatalf("refresh: %v, want an *AuthError naming AADSTS650053 and the auth modes that work", err)
+		}
+	})
 }

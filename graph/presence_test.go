@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/teamsface/teamsface/graph"
@@ -234,64 +235,68 @@ func (l *answerLog) got(a graph.PresenceAnswer) {
 		l.t.Error("got called while another call was running")
 	}
 	defer l.inside.Add(-1)
-	time.Sleep(20 * time.Millisecond) // long enough for an overlapping call to show
+	// In a synctest bubble (where its callers run) the sleep ends only once every other
+	// goroutine waits: a call that could overlap this one does.
+	time.Sleep(20 * time.Millisecond)
 	l.answers = append(l.answers, a)
 }
 
 func TestStreamPresences(t *testing.T) {
-	var bt *barrierTransport
-	e := newEnv(t, everything, func(o *graph.Options) {
-		o.Concurrency = 3
-		// All three requests in flight at once, so their answers come together.
-		bt = &barrierTransport{base: o.HTTPClient.Transport, limit: 3, full: make(chan struct{})}
-		o.HTTPClient = &http.Client{Transport: bt}
+	synctest.Test(t, func(t *testing.T) {
+		var bt *barrierTransport
+		e := newBubbleEnv(t, everything, func(o *graph.Options) {
+			o.Concurrency = 3
+			// All three requests in flight at once, so their answers come together.
+			bt = &barrierTransport{base: o.HTTPClient.Transport, limit: 3, full: make(chan struct{})}
+			o.HTTPClient = &http.Client{Transport: bt}
+		})
+		ids := guids(e.s, 1400, 1350)
+		var progress [][2]int
+		ctx := graph.WithProgress(t.Context(), func(done, total int) { progress = append(progress, [2]int{done, total}) })
+		l := &answerLog{t: t}
+		if err := e.c.StreamPresences(ctx, append(ids, ids[0], " "+ids[1]+" "), l.got); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(e.s.Requests()); n != 3 || bt.max != 3 {
+			t.Fatalf("%d requests, %d in flight at most; want 3 and 3", n, bt.max)
+		}
+		if len(l.answers) != 3 {
+			t.Fatalf("got called %d times, want once per request", len(l.answers))
+		}
+		delivered := map[string]int{}
+		sizes := map[int]bool{}
+		for _, a := range l.answers {
+			if a.Err != nil {
+				t.Fatalf("answer for %d ids: %v", len(a.IDs), a.Err)
+			}
+			sizes[len(a.IDs)] = true
+			if len(a.Presences)+len(a.Missing) != len(a.IDs) {
+				t.Errorf("answer for %d ids has %d presences and %d missing", len(a.IDs), len(a.Presences), len(a.Missing))
+			}
+			for _, id := range a.IDs {
+				delivered[id]++
+				if p, ok := a.Presences[id]; ok && p != (graph.Presence{ID: id, Availability: "Away", Activity: "Away"}) {
+					t.Errorf("presence of %s = %+v", id, p)
+				}
+			}
+			for _, id := range a.Missing {
+				if _, ok := a.Presences[id]; ok || !slices.Contains(ids[1350:], id) {
+					t.Errorf("%s missing, but it exists or was answered", id)
+				}
+			}
+		}
+		if len(delivered) != len(ids) || !sizes[650] || !sizes[100] {
+			t.Errorf("%d distinct ids delivered in answers of sizes %v; want all %d in 650, 650 and 100", len(delivered), sizes, len(ids))
+		}
+		for id, n := range delivered {
+			if n != 1 {
+				t.Errorf("%s delivered %d times", id, n)
+			}
+		}
+		if want := [][2]int{{1, 3}, {2, 3}, {3, 3}}; !slices.Equal(progress, want) {
+			t.Errorf("progress %v, want %v", progress, want)
+		}
 	})
-	ids := guids(e.s, 1400, 1350)
-	var progress [][2]int
-	ctx := graph.WithProgress(t.Context(), func(done, total int) { progress = append(progress, [2]int{done, total}) })
-	l := &answerLog{t: t}
-	if err := e.c.StreamPresences(ctx, append(ids, ids[0], " "+ids[1]+" "), l.got); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(e.s.Requests()); n != 3 || bt.max != 3 {
-		t.Fatalf("%d requests, %d in flight at most; want 3 and 3", n, bt.max)
-	}
-	if len(l.answers) != 3 {
-		t.Fatalf("got called %d times, want once per request", len(l.answers))
-	}
-	delivered := map[string]int{}
-	sizes := map[int]bool{}
-	for _, a := range l.answers {
-		if a.Err != nil {
-			t.Fatalf("answer for %d ids: %v", len(a.IDs), a.Err)
-		}
-		sizes[len(a.IDs)] = true
-		if len(a.Presences)+len(a.Missing) != len(a.IDs) {
-			t.Errorf("answer for %d ids has %d presences and %d missing", len(a.IDs), len(a.Presences), len(a.Missing))
-		}
-		for _, id := range a.IDs {
-			delivered[id]++
-			if p, ok := a.Presences[id]; ok && p != (graph.Presence{ID: id, Availability: "Away", Activity: "Away"}) {
-				t.Errorf("presence of %s = %+v", id, p)
-			}
-		}
-		for _, id := range a.Missing {
-			if _, ok := a.Presences[id]; ok || !slices.Contains(ids[1350:], id) {
-				t.Errorf("%s missing, but it exists or was answered", id)
-			}
-		}
-	}
-	if len(delivered) != len(ids) || !sizes[650] || !sizes[100] {
-		t.Errorf("%d distinct ids delivered in answers of sizes %v; want all %d in 650, 650 and 100", len(delivered), sizes, len(ids))
-	}
-	for id, n := range delivered {
-		if n != 1 {
-			t.Errorf("%s delivered %d times", id, n)
-		}
-	}
-	if want := [][2]int{{1, 3}, {2, 3}, {3, 3}}; !slices.Equal(progress, want) {
-		t.Errorf("progress %v, want %v", progress, want)
-	}
 }
 
 // A refusal stops the stream: the requests not yet sent are not sent, and those in flight are
@@ -311,28 +316,30 @@ func TestStreamPresencesRefusal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, everything, func(o *graph.Options) { o.Concurrency = tt.concurrency })
-			ids := guids(e.s, 1400, 1400)
-			for _, f := range tt.faults {
-				e.s.AddFault(f)
-			}
-			l := &answerLog{t: t}
-			err := e.c.StreamPresences(t.Context(), ids, l.got)
-			if !graph.IsAuth(err) {
-				t.Fatalf("got %v, want the 403", err)
-			}
-			if len(l.answers) != 1 || l.answers[0].Err != err || l.answers[0].Presences != nil {
-				for _, a := range l.answers {
-					t.Errorf("answer for %d ids from %s: %v", len(a.IDs), a.IDs[0], a.Err)
+			synctest.Test(t, func(t *testing.T) {
+				e := newBubbleEnv(t, everything, func(o *graph.Options) { o.Concurrency = tt.concurrency })
+				ids := guids(e.s, 1400, 1400)
+				for _, f := range tt.faults {
+					e.s.AddFault(f)
 				}
-				t.Fatalf("%d answers; want only the refused one, with the error returned", len(l.answers))
-			}
-			if n := e.s.MaxInFlight(); n != tt.wantSent {
-				t.Errorf("%d requests in flight at most, want %d", n, tt.wantSent)
-			}
-			if n := e.s.CountRequests("POST", presencePath); n != tt.wantSent {
-				t.Errorf("%d requests, want %d", n, tt.wantSent)
-			}
+				l := &answerLog{t: t}
+				err := e.c.StreamPresences(t.Context(), ids, l.got)
+				if !graph.IsAuth(err) {
+					t.Fatalf("got %v, want the 403", err)
+				}
+				if len(l.answers) != 1 || l.answers[0].Err != err || l.answers[0].Presences != nil {
+					for _, a := range l.answers {
+						t.Errorf("answer for %d ids from %s: %v", len(a.IDs), a.IDs[0], a.Err)
+					}
+					t.Fatalf("%d answers; want only the refused one, with the error returned", len(l.answers))
+				}
+				if n := e.s.MaxInFlight(); n != tt.wantSent {
+					t.Errorf("%d requests in flight at most, want %d", n, tt.wantSent)
+				}
+				if n := e.s.CountRequests("POST", presencePath); n != tt.wantSent {
+					t.Errorf("%d requests, want %d", n, tt.wantSent)
+				}
+			})
 		})
 	}
 }
@@ -340,30 +347,31 @@ func TestStreamPresencesRefusal(t *testing.T) {
 // A Retry-After longer than the client waits stops the requests not yet sent: each is delivered
 // with a *ThrottledError of its own without being sent, and the first one is returned.
 func TestStreamPresencesThrottled(t *testing.T) {
-	clk := &clock{t: t0}
-	e := newEnv(t, everything, func(o *graph.Options) { o.MaxWait, o.Now, o.Concurrency = 10*time.Second, clk.now, 1 })
-	ids := guids(e.s, 1400, 1400)
-	e.s.AddFault(graphtest.Fault{Path: presencePath, Status: 429, RetryAfter: "120"})
-	l := &answerLog{t: t}
-	err := e.c.StreamPresences(t.Context(), ids, l.got)
-	var te *graph.ThrottledError
-	if !errors.As(err, &te) || te.Err == nil || te.Err.Status != 429 || !te.Until.Equal(t0.Add(2*time.Minute)) {
-		t.Fatalf("got %v, want the 429's *ThrottledError until 09:02:00", err)
-	}
-	if !strings.HasPrefix(err.Error(), "graph: get presences (ids 1-650): throttled: ") {
-		t.Errorf("error %q, want the first range's", err)
-	}
-	if n := len(e.s.Requests()); n != 1 {
-		t.Errorf("%d requests, want 1: nothing is sent before 09:02:00", n)
-	}
-	if len(l.answers) != 3 {
-		t.Fatalf("got called %d times, want 3", len(l.answers))
-	}
-	for i, a := range l.answers {
-		if !errors.As(a.Err, &te) || (i > 0) != (te.Err == nil) || a.Presences != nil {
-			t.Errorf("answer %d for ids %s..: %v; want a *ThrottledError, with Graph's answer only for the first", i, a.IDs[0], a.Err)
+	synctest.Test(t, func(t *testing.T) {
+		e := newBubbleEnv(t, everything, func(o *graph.Options) { o.MaxWait, o.Concurrency = 10*time.Second, 1 })
+		ids := guids(e.s, 1400, 1400)
+		e.s.AddFault(graphtest.Fault{Path: presencePath, Status: 429, RetryAfter: "120"})
+		l := &answerLog{t: t}
+		err := e.c.StreamPresences(t.Context(), ids, l.got)
+		var te *graph.ThrottledError
+		if !errors.As(err, &te) || te.Err == nil || te.Err.Status != 429 || !te.Until.Equal(t0.Add(2*time.Minute)) {
+			t.Fatalf("got %v, want the 429's *ThrottledError until 00:02:00", err)
 		}
-	}
+		if !strings.HasPrefix(err.Error(), "graph: get presences (ids 1-650): throttled: ") {
+			t.Errorf("error %q, want the first range's", err)
+		}
+		if n := len(e.s.Requests()); n != 1 {
+			t.Errorf("%d requests, want 1: nothing is sent before 00:02:00", n)
+		}
+		if len(l.answers) != 3 {
+			t.Fatalf("got called %d times, want 3", len(l.answers))
+		}
+		for i, a := range l.answers {
+			if !errors.As(a.Err, &te) || (i > 0) != (te.Err == nil) || a.Presences != nil {
+				t.Errorf("answer %d for ids %s..: %v; want a *ThrottledError, with Graph's answer only for the first", i, a.IDs[0], a.Err)
+			}
+		}
+	})
 }
 
 // The end of ctx: the requests not sent are counted in the error; the one in flight is
@@ -388,19 +396,21 @@ func TestPresencesCancelStopsTheRest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			e := newEnv(t, everything, func(o *graph.Options) {
-				o.Concurrency = 1
-				o.HTTPClient = &http.Client{Transport: &hookTransport{base: o.HTTPClient.Transport, after: func(int) { cancel() }}}
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				e := newBubbleEnv(t, everything, func(o *graph.Options) {
+					o.Concurrency = 1
+					o.HTTPClient = &http.Client{Transport: &hookTransport{base: o.HTTPClient.Transport, after: func(int) { cancel() }}}
+				})
+				err := tt.read(t, ctx, e.c, guids(e.s, 1400, 0))
+				if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "graph: get presences: 2 of 3 requests not sent: context canceled") {
+					t.Fatalf("got %v, want context.Canceled saying 2 of 3 requests were not sent", err)
+				}
+				if n := len(e.s.Requests()); n != 1 {
+					t.Errorf("%d requests after the caller gave up, want 1", n)
+				}
 			})
-			err := tt.read(t, ctx, e.c, guids(e.s, 1400, 0))
-			if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "graph: get presences: 2 of 3 requests not sent: context canceled") {
-				t.Fatalf("got %v, want context.Canceled saying 2 of 3 requests were not sent", err)
-			}
-			if n := len(e.s.Requests()); n != 1 {
-				t.Errorf("%d requests after the caller gave up, want 1", n)
-			}
 		})
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/teamsface/teamsface/internal/testtls"
 	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/starface/starfacetest"
 )
@@ -200,24 +202,29 @@ func TestNonAdminWrite(t *testing.T) {
 }
 
 // The client no longer bounds the requests in flight (its caller does, with errgroup), so
-// Options.Concurrency 1 lets several requests reach the PBX at once. The double's delay ends
-// when the requests' context is cancelled, so the test does not wait for it.
+// Options.Concurrency 1 lets several requests reach the PBX at once. In a synctest bubble the
+// double's minute of delay is held until every request that can arrive has arrived.
 func TestConcurrencyIsTheCallersJob(t *testing.T) {
-	s := newServer(t)
-	c := newClient(t, s, func(o *starface.Options) { o.Concurrency = 1 })
-	if _, err := c.Users(context.Background()); err != nil { // log in first
-		t.Fatal(err)
-	}
-	s.ResetRequests()
-	s.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/users/", Delay: time.Minute})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, id := range []int{1, 17, 18, 1} {
-		wg.Go(func() { _, _ = c.PhoneConfig(ctx, id) })
-	}
-	waitFor(t, "4 requests in flight", func() bool { return s.MaxInFlight() == 4 })
-	cancel()
-	wg.Wait()
+	synctest.Test(t, func(t *testing.T) {
+		s := newServer(t)
+		c := newClient(t, s, func(o *starface.Options) { o.Concurrency, o.HTTPClient = 1, testtls.InMemory(t, s.Server) })
+		if _, err := c.Users(context.Background()); err != nil { // log in first
+			t.Fatal(err)
+		}
+		s.ResetRequests()
+		s.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/users/", Delay: time.Minute})
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for _, id := range []int{1, 17, 18, 1} {
+			wg.Go(func() { _, _ = c.PhoneConfig(ctx, id) })
+		}
+		synctest.Wait() // every request is in the double's delay, or held back by the client
+		if n := s.MaxInFlight(); n != 4 {
+			t.Errorf("%d requests in flight, want 4", n)
+		}
+		cancel()
+		wg.Wait()
+	})
 }
 
 func TestRetries(t *testing.T) {
@@ -227,8 +234,8 @@ func TestRetries(t *testing.T) {
 		call     func(*starface.Client) error
 		method   string
 		wantSent int
-		status   int // 0: success
-		sleeps   []time.Duration
+		status   int             // 0: success
+		waits    []time.Duration // between the attempts
 	}{
 		{"GET 503 twice then ok", starfacetest.Fault{Method: "GET", Path: "/rest/users", Status: 503, Times: 2},
 			func(c *starface.Client) error { _, err := c.Users(context.Background()); return err },
@@ -247,31 +254,56 @@ func TestRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t)
-			s.AddFault(tt.fault)
-			var mu sync.Mutex
-			var sleeps []time.Duration
-			c := newClient(t, s, func(o *starface.Options) {
-				o.Sleep = func(_ context.Context, d time.Duration) error {
-					mu.Lock()
-					defer mu.Unlock()
-					sleeps = append(sleeps, d)
-					return nil
+			// In a synctest bubble the client waits between retries as it would in production,
+			// and the bubble's clock says when each attempt went out.
+			synctest.Test(t, func(t *testing.T) {
+				s := newServer(t)
+				s.AddFault(tt.fault)
+				sent := &sendTimes{base: testtls.InMemory(t, s.Server).Transport, method: tt.method, path: tt.fault.Path}
+				c := newClient(t, s, func(o *starface.Options) { o.Sleep, o.HTTPClient = nil, &http.Client{Transport: sent} })
+				err := tt.call(c)
+				var se *starface.Error
+				if tt.status == 0 && err != nil || tt.status != 0 && (!errors.As(err, &se) || se.Status != tt.status) {
+					t.Fatalf("err = %v, want status %d", err, tt.status)
+				}
+				if n := s.CountRequests(tt.method, tt.fault.Path); n != tt.wantSent {
+					t.Errorf("%s sent %d times, want %d", tt.method, n, tt.wantSent)
+				}
+				if waits := sent.gaps(); !reflect.DeepEqual(waits, tt.waits) {
+					t.Errorf("waits between the attempts %v, want %v", waits, tt.waits)
 				}
 			})
-			err := tt.call(c)
-			var se *starface.Error
-			if tt.status == 0 && err != nil || tt.status != 0 && (!errors.As(err, &se) || se.Status != tt.status) {
-				t.Fatalf("err = %v, want status %d", err, tt.status)
-			}
-			if n := s.CountRequests(tt.method, tt.fault.Path); n != tt.wantSent {
-				t.Errorf("%s sent %d times, want %d", tt.method, n, tt.wantSent)
-			}
-			if !reflect.DeepEqual(sleeps, tt.sleeps) {
-				t.Errorf("sleeps = %v, want %v", sleeps, tt.sleeps)
-			}
 		})
 	}
+}
+
+// sendTimes notes when each request with this method and path prefix goes out.
+type sendTimes struct {
+	base         http.RoundTripper
+	method, path string
+
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (s *sendTimes) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == s.method && strings.HasPrefix(r.URL.Path, s.path) {
+		s.mu.Lock()
+		s.at = append(s.at, time.Now())
+		s.mu.Unlock()
+	}
+	return s.base.RoundTrip(r)
+}
+
+// gaps are the times between one request and the next.
+func (s *sendTimes) gaps() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []time.Duration
+	for i := 1; i < len(s.at); i++ {
+		out = append(out, s.at[i].Sub(s.at[i-1]))
+	}
+	return out
 }
 
 func TestErrorMessage(t *testing.T) {

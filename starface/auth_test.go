@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/teamsface/teamsface/internal/testtls"
 	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/starface/starfacetest"
 )
@@ -111,64 +113,66 @@ func TestNoPasswordIsAuthError(t *testing.T) {
 
 // A token STARFACE no longer accepts is replaced once and the call repeated.
 func TestTokenExpiryRelogin(t *testing.T) {
-	clock := newFakeClock()
-	s := newServer(t)
-	s.SetClock(clock.Now)
-	s.SetTokenTTL(time.Hour) // shorter than the client's reuse limit: the 401 path is taken
-	c := newClient(t, s, func(o *starface.Options) { o.Now = clock.Now })
-	ctx := context.Background()
-	if _, err := c.Users(ctx); err != nil {
-		t.Fatal(err)
-	}
-	clock.Advance(2 * time.Hour)
-	pc, err := c.PhoneConfig(ctx, 17)
-	if err != nil {
-		t.Fatalf("PhoneConfig after expiry: %v", err)
-	}
-	if pc.DisplayNumberID != 12 {
-		t.Errorf("phone config = %v", pc)
-	}
-	if s.Logins() != 2 {
-		t.Errorf("logins = %d, want 2", s.Logins())
-	}
-	n401 := 0
-	for _, r := range s.Requests() {
-		if r.Status == http.StatusUnauthorized {
-			n401++
+	synctest.Test(t, func(t *testing.T) {
+		s := newServer(t)
+		hc := testtls.InMemory(t, s.Server)
+		s.SetTokenTTL(time.Hour) // shorter than the client's reuse limit: the 401 path is taken
+		c := newClient(t, s, func(o *starface.Options) { o.HTTPClient = hc })
+		ctx := context.Background()
+		if _, err := c.Users(ctx); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if n401 != 1 {
-		t.Errorf("401 answers = %d, want 1", n401)
-	}
-	if got := c.Stats().Logins; got != 2 {
-		t.Errorf("Stats().Logins = %d, want 2", got)
-	}
+		time.Sleep(2 * time.Hour)
+		pc, err := c.PhoneConfig(ctx, 17)
+		if err != nil {
+			t.Fatalf("PhoneConfig after expiry: %v", err)
+		}
+		if pc.DisplayNumberID != 12 {
+			t.Errorf("phone config = %v", pc)
+		}
+		if s.Logins() != 2 {
+			t.Errorf("logins = %d, want 2", s.Logins())
+		}
+		n401 := 0
+		for _, r := range s.Requests() {
+			if r.Status == http.StatusUnauthorized {
+				n401++
+			}
+		}
+		if n401 != 1 {
+			t.Errorf("401 answers = %d, want 1", n401)
+		}
+		if got := c.Stats().Logins; got != 2 {
+			t.Errorf("Stats().Logins = %d, want 2", got)
+		}
+	})
 }
 
 // After 3.5 h the client logs in before STARFACE refuses the token.
 func TestTokenRenewedBeforeExpiry(t *testing.T) {
-	clock := newFakeClock()
-	s := newServer(t)
-	s.SetClock(clock.Now)
-	c := newClient(t, s, func(o *starface.Options) { o.Now = clock.Now })
-	ctx := context.Background()
-	if _, err := c.Users(ctx); err != nil {
-		t.Fatal(err)
-	}
-	clock.Advance(3*time.Hour + 20*time.Minute)
-	if _, err := c.Users(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if s.Logins() != 1 {
-		t.Fatalf("logins after 3h20 = %d, want 1", s.Logins())
-	}
-	clock.Advance(15 * time.Minute)
-	if _, err := c.Users(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if s.Logins() != 2 || s.CountRequests("", "/rest/users") != 3 {
-		t.Errorf("logins = %d, user list requests = %d; want 2 and 3 (no 401 round trip)", s.Logins(), s.CountRequests("", "/rest/users"))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s := newServer(t)
+		hc := testtls.InMemory(t, s.Server)
+		c := newClient(t, s, func(o *starface.Options) { o.HTTPClient = hc })
+		ctx := context.Background()
+		if _, err := c.Users(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3*time.Hour + 20*time.Minute)
+		if _, err := c.Users(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s.Logins() != 1 {
+			t.Fatalf("logins after 3h20 = %d, want 1", s.Logins())
+		}
+		time.Sleep(15 * time.Minute)
+		if _, err := c.Users(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s.Logins() != 2 || s.CountRequests("", "/rest/users") != 3 {
+			t.Errorf("logins = %d, user list requests = %d; want 2 and 3 (no 401 round trip)", s.Logins(), s.CountRequests("", "/rest/users"))
+		}
+	})
 }
 
 // A token that is refused again right after a fresh login is an error, not a loop.
@@ -190,51 +194,52 @@ func TestPersistent401(t *testing.T) {
 }
 
 func TestTokenCacheAcrossRuns(t *testing.T) {
-	clock := newFakeClock()
-	s := newServer(t)
-	s.SetClock(clock.Now)
-	dir := filepath.Join(t.TempDir(), "state") // does not exist yet: the client creates it
-	run := func(login, pw string) {
-		t.Helper()
-		c := newClient(t, s, func(o *starface.Options) {
-			o.TokenCacheDir, o.Now, o.Login, o.Password = dir, clock.Now, login, pw
-		})
-		if _, err := c.Users(context.Background()); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		s := newServer(t)
+		hc := testtls.InMemory(t, s.Server)
+		dir := filepath.Join(t.TempDir(), "state") // does not exist yet: the client creates it
+		run := func(login, pw string) {
+			t.Helper()
+			c := newClient(t, s, func(o *starface.Options) {
+				o.TokenCacheDir, o.HTTPClient, o.Login, o.Password = dir, hc, login, pw
+			})
+			if _, err := c.Users(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run("0001", adminPW)
+		run("0001", adminPW)
+		if s.Logins() != 1 {
+			t.Fatalf("two runs logged in %d times, want 1", s.Logins())
+		}
+		file := filepath.Join(dir, starface.CacheFileName)
+		fi, err := os.Stat(file)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	run("0001", adminPW)
-	run("0001", adminPW)
-	if s.Logins() != 1 {
-		t.Fatalf("two runs logged in %d times, want 1", s.Logins())
-	}
-	file := filepath.Join(dir, starface.CacheFileName)
-	fi, err := os.Stat(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("cache file mode = %v, want 0600", fi.Mode().Perm())
-	}
-	if di, _ := os.Stat(dir); di.Mode().Perm() != 0o700 {
-		t.Errorf("cache dir mode = %v, want 0700", di.Mode().Perm())
-	}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("cache file mode = %v, want 0600", fi.Mode().Perm())
+		}
+		if di, _ := os.Stat(dir); di.Mode().Perm() != 0o700 {
+			t.Errorf("cache dir mode = %v, want 0700", di.Mode().Perm())
+		}
 
-	// Another login on the same PBX does not get the administrator's token.
-	run("0003", alicePW)
-	if s.Logins() != 2 {
-		t.Errorf("logins after a run as 0003 = %d, want 2", s.Logins())
-	}
-	// Past 3.5 h the cached token is not trusted any more.
-	clock.Advance(3*time.Hour + 31*time.Minute)
-	run("0001", adminPW)
-	if s.Logins() != 3 {
-		t.Errorf("logins after 3h31 = %d, want 3", s.Logins())
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("cache dir holds %d entries, want only the cache file (temp files left?)", len(entries))
-	}
+		// Another login on the same PBX does not get the administrator's token.
+		run("0003", alicePW)
+		if s.Logins() != 2 {
+			t.Errorf("logins after a run as 0003 = %d, want 2", s.Logins())
+		}
+		// Past 3.5 h the cached token is not trusted any more.
+		time.Sleep(3*time.Hour + 31*time.Minute)
+		run("0001", adminPW)
+		if s.Logins() != 3 {
+			t.Errorf("logins after 3h31 = %d, want 3", s.Logins())
+		}
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != 1 {
+			t.Errorf("cache dir holds %d entries, want only the cache file (temp files left?)", len(entries))
+		}
+	})
 }
 
 func TestCacheTooOpenIsIgnored(t *testing.T) {

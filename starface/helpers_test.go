@@ -68,28 +68,6 @@ func switchDND(ctx context.Context, c *starface.Client, userID int, on bool) err
 	return c.PutPhoneConfig(ctx, userID, pc)
 }
 
-// fakeClock is a settable clock shared by client and server.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // syncBuffer is a log sink safe for concurrent writes.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -125,7 +103,7 @@ func newRawRequest(method, url, token string) (*http.Request, error) {
 // gate holds requests with one method and path at the client's side until released, so that
 // tests can line up concurrent callers without sleeping. arrived receives once per held request.
 type gate struct {
-	s            *starfacetest.Server
+	base         http.RoundTripper // where released requests go: the double's own client by default
 	method, path string
 	arrived      chan struct{}
 	open         chan struct{}
@@ -133,7 +111,7 @@ type gate struct {
 }
 
 func newGate(s *starfacetest.Server, method, path string) *gate {
-	return &gate{s: s, method: method, path: path, arrived: make(chan struct{}, 16), open: make(chan struct{})}
+	return &gate{base: s.Client().Transport, method: method, path: path, arrived: make(chan struct{}, 16), open: make(chan struct{})}
 }
 
 func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
@@ -151,17 +129,5 @@ func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
 			return nil, r.Context().Err()
 		}
 	}
-	return g.s.Client().Transport.RoundTrip(r)
-}
-
-// waitFor polls cond until it holds or 5 s have passed; for conditions no channel reports.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	return g.base.RoundTrip(r)
 }

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/teamsface/teamsface/internal/testtls"
 	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/starface/starfacetest"
 )
@@ -127,44 +129,45 @@ func TestPasswordGrant(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := pbx10(t, tt.realm, false)
-			clock := newFakeClock()
-			s.SetClock(clock.Now)
-			dir := t.TempDir()
-			c := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.Now, o.TokenCacheDir = clientSecret, clock.Now, dir })
-			if _, err := c.Users(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			forms, auths := tokenRequests(s)
-			if strings.Join(auths, ",") != strings.Join(tt.wantAuths, ",") {
-				t.Errorf("client authentication %v, want %v", auths, tt.wantAuths)
-			}
-			last := forms[len(forms)-1]
-			if last.Get("grant_type") != "password" || last.Get("username") != "0001" || last.Get("password") != adminPW || last.Get("scope") != tt.wantScope {
-				t.Errorf("grant form %v", redactForm(last))
-			}
-			if (last.Get("client_secret") != "") != (auths[len(auths)-1] == "post") {
-				t.Errorf("client secret in the form = %v with %s authentication", last.Get("client_secret") != "", auths[len(auths)-1])
-			}
-			ti := c.TokenInfo()
-			if ti.Lifetime() != 300*time.Second || !ti.RefreshExpiresAt.Equal(clock.Now().Add(6*time.Hour)) || ti.Scope != tt.wantScope {
-				t.Errorf("TokenInfo = %+v", ti)
-			}
-			// What was found out is remembered: the next run's sign-in asks once, directly.
-			s.RevokeSessions()
-			s.ResetRequests()
-			c2 := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.Now, o.TokenCacheDir = clientSecret, clock.Now, dir })
-			if _, err := c2.Users(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			if n := s.CountRequests("", "/.well-known/"); n != 0 {
-				t.Errorf("%d discovery requests with a cached session, want 0", n)
-			}
-			// The cached access token meets a 401; the refresh is refused (sessions revoked);
-			// one password grant follows, with the client authentication that worked before.
-			if forms, auths := tokenRequests(s); len(auths) != 2 || auths[1] != tt.wantAuths[len(tt.wantAuths)-1] || forms[1].Get("scope") != tt.wantScope {
-				t.Errorf("second run's token requests %v", auths)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				s := pbx10(t, tt.realm, false)
+				hc := testtls.InMemory(t, s.Server)
+				dir := t.TempDir()
+				c := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.HTTPClient, o.TokenCacheDir = clientSecret, hc, dir })
+				if _, err := c.Users(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				forms, auths := tokenRequests(s)
+				if strings.Join(auths, ",") != strings.Join(tt.wantAuths, ",") {
+					t.Errorf("client authentication %v, want %v", auths, tt.wantAuths)
+				}
+				last := forms[len(forms)-1]
+				if last.Get("grant_type") != "password" || last.Get("username") != "0001" || last.Get("password") != adminPW || last.Get("scope") != tt.wantScope {
+					t.Errorf("grant form %v", redactForm(last))
+				}
+				if (last.Get("client_secret") != "") != (auths[len(auths)-1] == "post") {
+					t.Errorf("client secret in the form = %v with %s authentication", last.Get("client_secret") != "", auths[len(auths)-1])
+				}
+				ti := c.TokenInfo()
+				if ti.Lifetime() != 300*time.Second || !ti.RefreshExpiresAt.Equal(time.Now().Add(6*time.Hour)) || ti.Scope != tt.wantScope {
+					t.Errorf("TokenInfo = %+v", ti)
+				}
+				// What was found out is remembered: the next run's sign-in asks once, directly.
+				s.RevokeSessions()
+				s.ResetRequests()
+				c2 := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.HTTPClient, o.TokenCacheDir = clientSecret, hc, dir })
+				if _, err := c2.Users(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if n := s.CountRequests("", "/.well-known/"); n != 0 {
+					t.Errorf("%d discovery requests with a cached session, want 0", n)
+				}
+				// The cached access token meets a 401; the refresh is refused (sessions revoked);
+				// one password grant follows, with the client authentication that worked before.
+				if forms, auths := tokenRequests(s); len(auths) != 2 || auths[1] != tt.wantAuths[len(tt.wantAuths)-1] || forms[1].Get("scope") != tt.wantScope {
+					t.Errorf("second run's token requests %v", auths)
+				}
+			})
 		})
 	}
 }
@@ -182,67 +185,68 @@ func redactForm(f url.Values) url.Values {
 // Access tokens live 300 s: the client refreshes shortly before, always with the newest
 // refresh token, and the used one is refused by the realm afterwards.
 func TestRefreshRotation(t *testing.T) {
-	s := pbx10(t, starfacetest.Realm{}, false)
-	clock := newFakeClock()
-	s.SetClock(clock.Now)
-	c := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.Now = clientSecret, clock.Now })
-	ctx := context.Background()
-	if _, err := c.Users(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var issued []string // refresh tokens in the order the realm issued them
-	lastRefresh := func() string {
-		reqs := s.Requests()
-		for i := len(reqs) - 1; i >= 0; i-- {
-			if reqs[i].Path == tokenPath && reqs[i].Status == 200 {
-				var a struct {
-					RefreshToken string `json:"refresh_token"`
-				}
-				_ = json.Unmarshal(reqs[i].Response, &a)
-				return a.RefreshToken
-			}
-		}
-		return ""
-	}
-	issued = append(issued, lastRefresh())
-	clock.Advance(250 * time.Second) // still good: no token request
-	if _, err := c.Users(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if n := s.CountGrants("refresh_token"); n != 0 {
-		t.Fatalf("refreshed %d times at 250 s of 300, want 0", n)
-	}
-	for round := 1; round <= 2; round++ {
-		clock.Advance(40 * time.Second) // within 30 s of the end: refresh before using it
+	synctest.Test(t, func(t *testing.T) {
+		s := pbx10(t, starfacetest.Realm{}, false)
+		hc := testtls.InMemory(t, s.Server)
+		c := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.HTTPClient = clientSecret, hc })
+		ctx := context.Background()
 		if _, err := c.Users(ctx); err != nil {
 			t.Fatal(err)
 		}
-		forms, _ := tokenRequests(s)
-		used := forms[len(forms)-1]
-		if used.Get("grant_type") != "refresh_token" || used.Get("refresh_token") != issued[len(issued)-1] {
-			t.Fatalf("round %d: grant %v, want a refresh with the newest refresh token", round, redactForm(used))
+		var issued []string // refresh tokens in the order the realm issued them
+		lastRefresh := func() string {
+			reqs := s.Requests()
+			for i := len(reqs) - 1; i >= 0; i-- {
+				if reqs[i].Path == tokenPath && reqs[i].Status == 200 {
+					var a struct {
+						RefreshToken string `json:"refresh_token"`
+					}
+					_ = json.Unmarshal(reqs[i].Response, &a)
+					return a.RefreshToken
+				}
+			}
+			return ""
 		}
 		issued = append(issued, lastRefresh())
-		clock.Advance(250 * time.Second)
-	}
-	if s.CountGrants("refresh_token") != 2 || s.CountGrants("password") != 1 || c.Stats().Refreshes != 2 || c.Stats().Logins != 1 {
-		t.Errorf("grants: %d refresh, %d password; stats %+v", s.CountGrants("refresh_token"), s.CountGrants("password"), c.Stats())
-	}
-	for _, r := range s.Requests() {
-		if r.Status == http.StatusUnauthorized {
-			t.Errorf("%s %s answered 401: the token was not renewed in time", r.Method, r.Path)
+		time.Sleep(250 * time.Second) // still good: no token request
+		if _, err := c.Users(ctx); err != nil {
+			t.Fatal(err)
 		}
-	}
-	// Rotation: the first refresh token was used and is refused now.
-	res, err := s.Client().PostForm(s.URL+tokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {issued[0]},
-		"client_id": {starface.DefaultClientID}, "client_secret": {clientSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusBadRequest {
-		t.Errorf("a used refresh token answered %d, want 400 invalid_grant", res.StatusCode)
-	}
+		if n := s.CountGrants("refresh_token"); n != 0 {
+			t.Fatalf("refreshed %d times at 250 s of 300, want 0", n)
+		}
+		for round := 1; round <= 2; round++ {
+			time.Sleep(40 * time.Second) // within 30 s of the end: refresh before using it
+			if _, err := c.Users(ctx); err != nil {
+				t.Fatal(err)
+			}
+			forms, _ := tokenRequests(s)
+			used := forms[len(forms)-1]
+			if used.Get("grant_type") != "refresh_token" || used.Get("refresh_token") != issued[len(issued)-1] {
+				t.Fatalf("round %d: grant %v, want a refresh with the newest refresh token", round, redactForm(used))
+			}
+			issued = append(issued, lastRefresh())
+			time.Sleep(250 * time.Second)
+		}
+		if s.CountGrants("refresh_token") != 2 || s.CountGrants("password") != 1 || c.Stats().Refreshes != 2 || c.Stats().Logins != 1 {
+			t.Errorf("grants: %d refresh, %d password; stats %+v", s.CountGrants("refresh_token"), s.CountGrants("password"), c.Stats())
+		}
+		for _, r := range s.Requests() {
+			if r.Status == http.StatusUnauthorized {
+				t.Errorf("%s %s answered 401: the token was not renewed in time", r.Method, r.Path)
+			}
+		}
+		// Rotation: the first refresh token was used and is refused now.
+		res, err := hc.PostForm(s.URL+tokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {issued[0]},
+			"client_id": {starface.DefaultClientID}, "client_secret": {clientSecret}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("a used refresh token answered %d, want 400 invalid_grant", res.StatusCode)
+		}
+	})
 }
 
 // A 401 on /rest (access token dropped by the PBX) refreshes once and retries once; a revoked
@@ -345,61 +349,62 @@ func refusedOf(ae *starface.AuthError) string {
 // token, a run after expiry makes exactly one refresh grant, and no run probes discovery again.
 // The cache file is 0600 and holds no password or secret.
 func TestOAuthCacheAcrossRuns(t *testing.T) {
-	s := pbx10(t, starfacetest.Realm{}, false)
-	clock := newFakeClock()
-	s.SetClock(clock.Now)
-	dir := t.TempDir()
-	run := func() *starface.Client {
-		t.Helper()
-		c := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.Now, o.TokenCacheDir = clientSecret, clock.Now, dir })
-		if _, err := c.Users(context.Background()); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		s := pbx10(t, starfacetest.Realm{}, false)
+		hc := testtls.InMemory(t, s.Server)
+		dir := t.TempDir()
+		run := func() *starface.Client {
+			t.Helper()
+			c := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.HTTPClient, o.TokenCacheDir = clientSecret, hc, dir })
+			if _, err := c.Users(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			return c
 		}
-		return c
-	}
-	run()
-	s.ResetRequests()
-	if c := run(); c.Method() != starface.MethodOAuth || s.CountRequests("", "/auth/") != 0 || s.CountRequests("", "/.well-known/") != 0 {
-		t.Errorf("second run: method %q, %d realm requests, want the cached token", c.Method(), s.CountRequests("", "/auth/"))
-	}
-	for range 2 {
-		clock.Advance(10 * time.Minute)
+		run()
+		s.ResetRequests()
+		if c := run(); c.Method() != starface.MethodOAuth || s.CountRequests("", "/auth/") != 0 || s.CountRequests("", "/.well-known/") != 0 {
+			t.Errorf("second run: method %q, %d realm requests, want the cached token", c.Method(), s.CountRequests("", "/auth/"))
+		}
+		for range 2 {
+			time.Sleep(10 * time.Minute)
+			s.ResetRequests()
+			run()
+			if s.CountGrants("refresh_token") != 1 || s.CountGrants("password") != 0 || s.CountRequests("", "/.well-known/") != 0 {
+				t.Errorf("run after expiry: %d refresh, %d password grants, %d discovery requests; want 1, 0, 0",
+					s.CountGrants("refresh_token"), s.CountGrants("password"), s.CountRequests("", "/.well-known/"))
+			}
+		}
+		file := filepath.Join(dir, starface.CacheFileName)
+		fi, err := os.Stat(file)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("cache file: %v, mode %v", err, fi.Mode().Perm())
+		}
+		data, _ := os.ReadFile(file)
+		if strings.Contains(string(data), adminPW) || strings.Contains(string(data), clientSecret) || !strings.Contains(string(data), `"method": "oauth"`) {
+			t.Errorf("cache file:\n%s", data)
+		}
+		// Past the refresh token's 6 h, a password grant (not a refused refresh first).
+		time.Sleep(7 * time.Hour)
 		s.ResetRequests()
 		run()
-		if s.CountGrants("refresh_token") != 1 || s.CountGrants("password") != 0 || s.CountRequests("", "/.well-known/") != 0 {
-			t.Errorf("run after expiry: %d refresh, %d password grants, %d discovery requests; want 1, 0, 0",
-				s.CountGrants("refresh_token"), s.CountGrants("password"), s.CountRequests("", "/.well-known/"))
+		if s.CountGrants("refresh_token") != 0 || s.CountGrants("password") != 1 {
+			t.Errorf("after 7 h: %d refresh, %d password grants; want 0 and 1", s.CountGrants("refresh_token"), s.CountGrants("password"))
 		}
-	}
-	file := filepath.Join(dir, starface.CacheFileName)
-	fi, err := os.Stat(file)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("cache file: %v, mode %v", err, fi.Mode().Perm())
-	}
-	data, _ := os.ReadFile(file)
-	if strings.Contains(string(data), adminPW) || strings.Contains(string(data), clientSecret) || !strings.Contains(string(data), `"method": "oauth"`) {
-		t.Errorf("cache file:\n%s", data)
-	}
-	// Past the refresh token's 6 h, a password grant (not a refused refresh first).
-	clock.Advance(7 * time.Hour)
-	s.ResetRequests()
-	run()
-	if s.CountGrants("refresh_token") != 0 || s.CountGrants("password") != 1 {
-		t.Errorf("after 7 h: %d refresh, %d password grants; want 0 and 1", s.CountGrants("refresh_token"), s.CountGrants("password"))
-	}
-	// logout forgets the OAuth tokens: the next run signs in afresh.
-	c := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.Now, o.TokenCacheDir = clientSecret, clock.Now, dir })
-	if err := c.Logout(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(file); !os.IsNotExist(err) {
-		t.Errorf("cache file after logout: %v", err)
-	}
-	s.ResetRequests()
-	run()
-	if s.CountGrants("password") != 1 {
-		t.Errorf("after logout: %d password grants, want 1", s.CountGrants("password"))
-	}
+		// logout forgets the OAuth tokens: the next run signs in afresh.
+		c := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.HTTPClient, o.TokenCacheDir = clientSecret, hc, dir })
+		if err := c.Logout(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(file); !os.IsNotExist(err) {
+			t.Errorf("cache file after logout: %v", err)
+		}
+		s.ResetRequests()
+		run()
+		if s.CountGrants("password") != 1 {
+			t.Errorf("after logout: %d password grants, want 1", s.CountGrants("password"))
+		}
+	})
 }
 
 // auto remembers what it chose: a 9.x PBX is not probed for OAuth on every run; a classic
@@ -484,37 +489,39 @@ func TestAccessTokenForOtherInterfaces(t *testing.T) {
 // Many goroutines meeting an expired access token cause one refresh: the refresh is held at
 // the realm until all of them are waiting for it.
 func TestOneRefreshForConcurrentCallers(t *testing.T) {
-	s := pbx10(t, starfacetest.Realm{}, false)
-	clock := newFakeClock()
-	s.SetClock(clock.Now)
-	dir := t.TempDir()
-	ctx := context.Background()
-	first := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.Now, o.TokenCacheDir = clientSecret, clock.Now, dir })
-	if _, err := first.Users(ctx); err != nil {
-		t.Fatal(err)
-	}
-	clock.Advance(time.Hour) // the cached access token has expired, the refresh token has not
-	gate := newGate(s, "POST", tokenPath)
-	c := newClient(t, s, func(o *starface.Options) {
-		o.ClientSecret, o.Now, o.TokenCacheDir, o.HTTPClient = clientSecret, clock.Now, dir, gate.client()
-	})
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for range 10 {
-		wg.Go(func() { _, err := c.PhoneConfig(ctx, 17); errs <- err })
-	}
-	<-gate.arrived
-	gate.release()
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		s := pbx10(t, starfacetest.Realm{}, false)
+		hc := testtls.InMemory(t, s.Server)
+		dir := t.TempDir()
+		ctx := context.Background()
+		first := newClient(t, s, func(o *starface.Options) { o.ClientSecret, o.HTTPClient, o.TokenCacheDir = clientSecret, hc, dir })
+		if _, err := first.Users(ctx); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if n, p := s.CountGrants("refresh_token"), s.CountGrants("password"); n != 1 || p != 1 {
-		t.Errorf("%d refresh and %d password grants for 10 concurrent callers, want 1 and 1", n, p)
-	}
+		time.Sleep(time.Hour) // the cached access token has expired, the refresh token has not
+		gate := newGate(s, "POST", tokenPath)
+		gate.base = hc.Transport
+		c := newClient(t, s, func(o *starface.Options) {
+			o.ClientSecret, o.TokenCacheDir, o.HTTPClient = clientSecret, dir, gate.client()
+		})
+		var wg sync.WaitGroup
+		errs := make(chan error, 10)
+		for range 10 {
+			wg.Go(func() { _, err := c.PhoneConfig(ctx, 17); errs <- err })
+		}
+		<-gate.arrived
+		gate.release()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, p := s.CountGrants("refresh_token"), s.CountGrants("password"); n != 1 || p != 1 {
+			t.Errorf("%d refresh and %d password grants for 10 concurrent callers, want 1 and 1", n, p)
+		}
+	})
 }
 
 // The debug log names every request and no token, password or secret.

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-func TestDefaultBackoff(t *testing.T) {
+func TestReconnectBackoff(t *testing.T) {
 	tests := []struct {
 		n        int
 		min, max time.Duration
@@ -18,8 +18,8 @@ func TestDefaultBackoff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for range 20 {
-			if d := defaultBackoff(tt.n); d < tt.min || d > tt.max {
-				t.Errorf("defaultBackoff(%d) = %v, want within [%v, %v]", tt.n, d, tt.min, tt.max)
+			if d := reconnectBackoff(tt.n); d < tt.min || d > tt.max {
+				t.Errorf("reconnectBackoff(%d) = %v, want within [%v, %v]", tt.n, d, tt.min, tt.max)
 			}
 		}
 	}

@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
-	"github.com/teamsface/teamsface/internal/ctxtime"
 	"github.com/teamsface/teamsface/starface"
 	"github.com/teamsface/teamsface/starface/onehub/internal/pb/presencepb"
 	"github.com/teamsface/teamsface/starface/onehub/internal/pb/useridlookuppb"
@@ -63,11 +62,9 @@ type Options struct {
 	ChunkSize int
 	// Timeout bounds one unary call (default 30s).
 	Timeout time.Duration
-	// Sleep waits between Watch's reconnects (default: a timer that honours ctx); Backoff says
-	// how long before reconnect number n (1, 2, ...; default 1s doubling to 30s, with jitter).
-	// Tests inject both.
-	Sleep   func(ctx context.Context, d time.Duration) error
-	Backoff func(n int) time.Duration
+	// Dial opens a connection to addr (Target) for gRPC; nil: TCP. Tests connect to
+	// onehubtest's in-memory server with its Dial.
+	Dial func(ctx context.Context, addr string) (net.Conn, error)
 }
 
 // Client talks to one PBX's OneHub. It is safe for concurrent use; Close it when done.
@@ -81,8 +78,6 @@ type Client struct {
 	now      func() time.Time
 	chunk    int
 	timeout  time.Duration
-	sleep    func(context.Context, time.Duration) error
-	backoff  func(int) time.Duration
 	tlsErrs  *handshakeErrors
 	warnings []string
 
@@ -129,7 +124,7 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 	}
 	c := &Client{
 		target: o.Target, tokens: o.Tokens, log: o.Logger, now: o.Now, chunk: o.ChunkSize,
-		timeout: o.Timeout, sleep: o.Sleep, backoff: o.Backoff, tlsErrs: &handshakeErrors{},
+		timeout: o.Timeout, tlsErrs: &handshakeErrors{dialer: o.Dial},
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -142,12 +137,6 @@ func Dial(ctx context.Context, o Options) (*Client, error) {
 	}
 	if c.timeout <= 0 {
 		c.timeout = 30 * time.Second
-	}
-	if c.sleep == nil {
-		c.sleep = ctxtime.Sleep
-	}
-	if c.backoff == nil {
-		c.backoff = defaultBackoff
 	}
 	tc := o.TLSConfig
 	if tc == nil {
@@ -251,10 +240,10 @@ func (c *Client) wrap(ctx context.Context, op string, err error) *Error {
 
 var connectBackoff = backoff.Config{BaseDelay: time.Second, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 30 * time.Second}
 
-// defaultBackoff waits 1s, 2s, 4s, ... up to 30s (starface-onehub.md: "reconnect with backoff
-// (up to 30 s)"), each shortened by up to a fifth at random so that many clients restarted
-// together do not reconnect in step.
-func defaultBackoff(n int) time.Duration {
+// reconnectBackoff is Watch's wait before reconnect number n (1, 2, ...): 1s, 2s, 4s, ... up to
+// 30s (starface-onehub.md: "reconnect with backoff (up to 30 s)"), each shortened by up to a
+// fifth at random so that many clients restarted together do not reconnect in step.
+func reconnectBackoff(n int) time.Duration {
 	d := 30 * time.Second
 	if n < 6 {
 		d = min(d, time.Second<<max(n-1, 0))

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/teamsface/teamsface/starface/onehub"
@@ -51,13 +52,21 @@ func (tk *tokens) all() (issued, invalidated []string) {
 }
 
 type fixture struct {
-	rest *starfacetest.Server
-	oh   *onehubtest.Server
-	tk   *tokens
+	rest     *starfacetest.Server
+	oh       *onehubtest.Server
+	tk       *tokens
+	inMemory bool // oh serves in memory: clients dial it with its Dial
 }
 
 // newFixture starts both doubles with users 1..n (REST ids); every third has DND on.
 func newFixture(t testing.TB, n int, o onehubtest.Options) *fixture {
+	rest := newREST(t, n)
+	oh := onehubtest.NewServer(rest, o)
+	t.Cleanup(oh.Close)
+	return &fixture{rest: rest, oh: oh, tk: &tokens{srv: oh}}
+}
+
+func newREST(t testing.TB, n int) *starfacetest.Server {
 	rest := starfacetest.NewServer()
 	t.Cleanup(rest.Close)
 	for i := 1; i <= n; i++ {
@@ -66,9 +75,22 @@ func newFixture(t testing.TB, n int, o onehubtest.Options) *fixture {
 			rest.SetDND(i, true)
 		}
 	}
-	oh := onehubtest.NewServer(rest, o)
-	t.Cleanup(oh.Close)
-	return &fixture{rest: rest, oh: oh, tk: &tokens{srv: oh}}
+	return rest
+}
+
+// inBubble runs test in a testing/synctest bubble, whose clock moves only when every goroutine
+// in it waits, with the doubles of newFixture; the OneHub double serves in memory, since a
+// goroutine reading a socket is not durably blocked and would hold the clock. The REST double
+// stays outside the bubble for the same reason (its loopback listener): the test changes users
+// through its methods only, never over its HTTP API, whose handlers would reach into the bubble
+// from outside.
+func inBubble(t *testing.T, n int, test func(t *testing.T, f *fixture)) {
+	rest := newREST(t, n)
+	synctest.Test(t, func(t *testing.T) {
+		oh := onehubtest.NewServer(rest, onehubtest.Options{InMemory: true})
+		t.Cleanup(oh.Close)
+		test(t, &fixture{rest: rest, oh: oh, tk: &tokens{srv: oh}, inMemory: true})
+	})
 }
 
 func login(i int) string { return fmt.Sprintf("%04d", i) }
@@ -77,6 +99,9 @@ func login(i int) string { return fmt.Sprintf("%04d", i) }
 func (f *fixture) dial(t testing.TB, mod func(*onehub.Options)) *onehub.Client {
 	t.Helper()
 	o := onehub.Options{Target: f.oh.Target(), TLSConfig: f.oh.ClientTLSConfig(), Tokens: f.tk}
+	if f.inMemory {
+		o.Dial = f.oh.Dial
+	}
 	if mod != nil {
 		mod(&o)
 	}

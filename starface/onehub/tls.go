@@ -13,7 +13,8 @@ import (
 // lets an *Error carry it (errors.As finds a *FingerprintError or a
 // *tls.CertificateVerificationError) and say plainly that TLS failed.
 type handshakeErrors struct {
-	last atomic.Pointer[error]
+	last   atomic.Pointer[error]
+	dialer func(ctx context.Context, addr string) (net.Conn, error) // Options.Dial; nil: TCP
 }
 
 func (h *handshakeErrors) load() error {
@@ -27,6 +28,9 @@ func (h *handshakeErrors) load() error {
 // a PBX that is down now is not reported as a TLS failure of an hour ago.
 func (h *handshakeErrors) dial(ctx context.Context, addr string) (net.Conn, error) {
 	h.last.Store(nil)
+	if h.dialer != nil {
+		return h.dialer(ctx, addr)
+	}
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", addr)
 }

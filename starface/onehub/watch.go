@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/teamsface/teamsface/internal/ctxtime"
 	"github.com/teamsface/teamsface/starface/onehub/internal/pb/presencepb"
 )
 
@@ -50,8 +51,8 @@ type Event struct {
 // which arrive as Initial events; then EventConnected and the changes as they come. Events the
 // stream delivers while subscribing are passed on after the current states, so a change is never
 // overwritten by an older state. A broken stream or a refused subscription is reported as one
-// EventDisconnected per outage, and Watch reconnects and subscribes again after Options.Backoff
-// (1s doubling up to 30s). A stream refused with UNAUTHENTICATED drops that token and
+// EventDisconnected per outage, and Watch reconnects and subscribes again after a backoff (1s
+// doubling up to 30s, each up to a fifth shorter at random). A stream refused with UNAUTHENTICATED drops that token and
 // reconnects at once with a fresh one.
 //
 // Watch blocks while events is full; read it promptly.
@@ -86,7 +87,7 @@ func (c *Client) Watch(ctx context.Context, oneHubIDs []string, events chan<- Ev
 				return nil
 			}
 		}
-		if !refresh && c.sleep(ctx, c.backoff(failures)) != nil {
+		if !refresh && ctxtime.Sleep(ctx, reconnectBackoff(failures)) != nil {
 			return nil
 		}
 		// gRPC keeps its own backoff for a connection that failed; our pacing decides when to

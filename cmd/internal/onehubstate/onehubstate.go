@@ -39,6 +39,7 @@ type Source struct {
 	watched   []string                    // the OneHub ids the stream subscribes
 	restart   context.CancelFunc          // ends the running Watch, to start one for other ids
 	downSaid  bool                        // an outage was logged and not yet ended
+	news      chan struct{}               // closed and replaced when the stream connects, goes down or is replaced
 
 	changed chan struct{} // a state changed (buffered 1): sync watch runs a pass at once
 
@@ -47,7 +48,8 @@ type Source struct {
 
 // New returns a Source reading through c.
 func New(c Client, log *slog.Logger) *Source {
-	return &Source{c: c, log: log, states: map[string]onehub.UserState{}, changed: make(chan struct{}, 1)}
+	return &Source{c: c, log: log, states: map[string]onehub.UserState{}, news: make(chan struct{}),
+		changed: make(chan struct{}, 1)}
 }
 
 // Stats counts OneHub use for metrics.
@@ -74,6 +76,10 @@ func (s *Source) States(ctx context.Context, users []pass.OneHubUser) (map[int]p
 		return nil, nil, s.fellBack(err)
 	}
 	oh := slices.Sorted(maps.Values(ids))
+	if len(oh) == 0 {
+		// Nothing to read; and sync watch's Follow for no users starts no stream to wait for.
+		return map[int]pass.OneHubState{}, looked, nil
+	}
 	got, ok, err := s.fromStream(ctx, oh)
 	if err != nil {
 		return nil, nil, s.fellBack(err)
@@ -124,14 +130,15 @@ func (s *Source) ids(ctx context.Context, users []pass.OneHubUser) (ids, looked 
 
 // fromStream answers from the stream's states when a stream watches exactly ids. A one-shot
 // read must not run beside it: OneHub's subscriptions belong to the account, so the read's
-// unsubscribe would end the stream's too. While the stream is being set up it waits for it a
-// moment; while it is down the pass reads over REST (the error says why).
+// unsubscribe would end the stream's too. While the stream is being set up it waits for it, up
+// to streamSetup, woken by news rather than by polling; while it is down the pass reads over
+// REST (the error says why).
 func (s *Source) fromStream(ctx context.Context, ids []string) (map[string]onehub.UserState, bool, error) {
-	deadline := time.Now().Add(streamSetup)
+	var timeout <-chan time.Time // started at the first wait: a connected stream answers at once
 	for {
 		s.mu.Lock()
 		following := s.restart != nil && slices.Equal(s.watched, ids)
-		streaming, down := s.streaming, s.downSaid
+		streaming, down, news := s.streaming, s.downSaid, s.news
 		var states map[string]onehub.UserState
 		if streaming {
 			states = maps.Clone(s.states)
@@ -142,15 +149,20 @@ func (s *Source) fromStream(ctx context.Context, ids []string) (map[string]onehu
 			return nil, false, nil
 		case streaming:
 			return states, true, nil
-		case down || time.Now().After(deadline):
+		case down:
 			return nil, false, errors.New("the OneHub event stream is not connected")
 		}
-		t := time.NewTimer(10 * time.Millisecond)
+		if timeout == nil {
+			t := time.NewTimer(streamSetup)
+			defer t.Stop()
+			timeout = t.C
+		}
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil, false, ctx.Err()
-		case <-t.C:
+		case <-timeout:
+			return nil, false, fmt.Errorf("the OneHub event stream did not connect within %v", streamSetup)
+		case <-news:
 		}
 	}
 }
@@ -165,7 +177,14 @@ func (s *Source) Stop() {
 	if s.restart != nil {
 		s.restart()
 		s.restart, s.watched, s.streaming = nil, nil, false
+		s.announceLocked()
 	}
+}
+
+// announceLocked wakes the passes waiting in fromStream for the stream's state to change.
+func (s *Source) announceLocked() {
+	close(s.news)
+	s.news = make(chan struct{})
 }
 
 func (s *Source) fellBack(err error) error {
@@ -196,6 +215,7 @@ func (s *Source) Follow(ctx context.Context, users []pass.OneHubUser) {
 	wctx, cancel := context.WithCancel(ctx)
 	s.restart, s.watched, s.streaming = cancel, ids, false
 	s.states = map[string]onehub.UserState{}
+	s.announceLocked()
 	s.mu.Unlock()
 	if len(ids) == 0 {
 		return
@@ -219,6 +239,7 @@ func (s *Source) consume(ctx context.Context, ids []string, events <-chan onehub
 		switch ev.Kind {
 		case onehub.EventConnected:
 			s.streaming = true
+			s.announceLocked()
 			if s.downSaid {
 				s.log.Info("OneHub event stream back; reading DND and calls from it again")
 				s.downSaid = false
@@ -228,6 +249,7 @@ func (s *Source) consume(ctx context.Context, ids []string, events <-chan onehub
 			s.signal()
 		case onehub.EventDisconnected:
 			s.streaming = false
+			s.announceLocked()
 			s.fallbacks.Add(1)
 			if !s.downSaid {
 				s.log.Warn("OneHub event stream unavailable; reading DND over REST until it is back", "error", ev.Err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/teamsface/teamsface/cmd/internal/pass"
@@ -56,6 +57,14 @@ func (w *syncWriter) String() string {
 
 func setup(t *testing.T, n int) (*starfacetest.Server, *onehubtest.Server, *Source, []pass.OneHubUser, *syncWriter) {
 	t.Helper()
+	rest, users := newREST(t, n)
+	oh, src, logs := connect(t, rest, false)
+	return rest, oh, src, users, logs
+}
+
+// newREST starts the REST double with users 2..n+1.
+func newREST(t *testing.T, n int) (*starfacetest.Server, []pass.OneHubUser) {
+	t.Helper()
 	rest := starfacetest.NewServer()
 	t.Cleanup(rest.Close)
 	var users []pass.OneHubUser
@@ -63,16 +72,27 @@ func setup(t *testing.T, n int) (*starfacetest.Server, *onehubtest.Server, *Sour
 		rest.AddUser(starfacetest.User{ID: i, Login: "x", Password: "pw"})
 		users = append(users, pass.OneHubUser{StarfaceID: i})
 	}
-	oh := onehubtest.NewServer(rest, onehubtest.Options{})
+	return rest, users
+}
+
+// connect starts the OneHub double of rest and a Source reading it through the real client;
+// inMemory serves it in memory, for a test in a synctest bubble (rest stays outside the bubble:
+// its loopback listener would hold the bubble's clock).
+func connect(t *testing.T, rest *starfacetest.Server, inMemory bool) (*onehubtest.Server, *Source, *syncWriter) {
+	t.Helper()
+	oh := onehubtest.NewServer(rest, onehubtest.Options{InMemory: inMemory})
 	t.Cleanup(oh.Close)
-	c, err := onehub.Dial(context.Background(), onehub.Options{Target: oh.Target(), TLSConfig: oh.ClientTLSConfig(),
-		Tokens: &staticTokens{srv: oh}, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
+	o := onehub.Options{Target: oh.Target(), TLSConfig: oh.ClientTLSConfig(), Tokens: &staticTokens{srv: oh}}
+	if inMemory {
+		o.Dial = oh.Dial
+	}
+	c, err := onehub.Dial(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	var logs syncWriter
-	return rest, oh, New(c, slog.New(slog.NewTextHandler(&logs, nil))), users, &logs
+	return oh, New(c, slog.New(slog.NewTextHandler(&logs, nil))), &logs
 }
 
 // One pass reads 1,000 users' DND and calls in at most 3 gRPC requests, and once the ids are
@@ -104,48 +124,52 @@ func TestStatesReadsEveryoneAtOnce(t *testing.T) {
 // from the stream without any gRPC request. A refused subscription makes States fail (the
 // pass falls back to REST) and is logged once.
 func TestFollowWakesAndAnswersFromTheStream(t *testing.T) {
-	rest, oh, src, users, _ := setup(t, 5)
-	_, looked, err := src.States(context.Background(), users)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range users {
-		users[i].OneHubID = looked[users[i].StarfaceID]
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	src.Follow(ctx, users)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, ok, _ := src.fromStream(context.Background(), sortedIDs(users)); ok {
-			break
+	rest, users := newREST(t, 5)
+	// In a synctest bubble, with the OneHub double in memory: the waits below pass on the
+	// bubble's clock, and a minute of it is plenty.
+	synctest.Test(t, func(t *testing.T) {
+		oh, src, _ := connect(t, rest, true)
+		_, looked, err := src.States(t.Context(), users)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the stream never connected")
+		for i := range users {
+			users[i].OneHubID = looked[users[i].StarfaceID]
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	select { // the connection itself signals once: what changed while it was set up
-	case <-src.Changed():
-	case <-time.After(5 * time.Second):
-		t.Fatal("connecting did not signal")
-	}
-	start := time.Now()
-	rest.OnCall(4, true)
-	select {
-	case <-src.Changed():
-		t.Logf("a call start reached the loop %v after the PBX event", time.Since(start))
-	case <-time.After(5 * time.Second):
-		t.Fatal("a call start did not wake the loop")
-	}
-	oh.ResetCalls()
-	states, _, err := src.States(context.Background(), users)
-	if err != nil || !states[4].OnCall {
-		t.Fatalf("from the stream: %+v, %v", states[4], err)
-	}
-	if n := len(oh.Calls()); n != 0 {
-		t.Errorf("%d gRPC requests while the stream is connected, want 0", n)
-	}
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		src.Follow(ctx, users)
+		wake := func(what string) {
+			t.Helper()
+			select {
+			case <-src.Changed():
+			case <-time.After(time.Minute):
+				t.Fatal(what)
+			}
+		}
+		// The connection itself signals once (what changed while it was set up), and from then
+		// on the stream answers.
+		wake("connecting did not signal")
+		if _, ok, err := src.fromStream(ctx, sortedIDs(users)); !ok || err != nil {
+			t.Fatalf("connected, yet no answer from the stream: %v", err)
+		}
+		// The double sends changes to the streams open at the time: wait until it has taken
+		// the stream in (the client does not wait for that, as a real PBX answers nothing on
+		// it before the first change).
+		if err := oh.WaitStreams(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		rest.OnCall(4, true)
+		wake("a call start did not wake the loop")
+		oh.ResetCalls()
+		states, _, err := src.States(ctx, users)
+		if err != nil || !states[4].OnCall {
+			t.Fatalf("from the stream: %+v, %v", states[4], err)
+		}
+		if n := len(oh.Calls()); n != 0 {
+			t.Errorf("%d gRPC requests while the stream is connected, want 0", n)
+		}
+	})
 }
 
 func TestRefusedSubscriptionFails(t *testing.T) {

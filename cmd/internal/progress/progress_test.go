@@ -5,9 +5,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
-
-	"github.com/teamsface/teamsface/cmd/internal/clock"
 )
 
 func TestProgressLine(t *testing.T) {
@@ -44,21 +43,23 @@ func TestProgressLine(t *testing.T) {
 			{0, 0, 0, true}, {5 * time.Second, 3, 16, false},
 		}, ""},
 	} {
+		// In a synctest bubble the clock moves only by the sleeps: the steps' times are exact.
 		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			clk := clock.NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-			task := New(&buf, tc.enabled, clk.Now).Start("reading")
-			for _, s := range tc.steps {
-				clk.Advance(s.advance)
-				if s.finish {
-					task.Done()
-				} else {
-					task.Update(s.done, s.total)
+			synctest.Test(t, func(t *testing.T) {
+				var buf bytes.Buffer
+				task := New(&buf, tc.enabled, nil).Start("reading")
+				for _, s := range tc.steps {
+					time.Sleep(s.advance)
+					if s.finish {
+						task.Done()
+					} else {
+						task.Update(s.done, s.total)
+					}
 				}
-			}
-			if got := buf.String(); got != tc.want {
-				t.Errorf("got %q, want %q", got, tc.want)
-			}
+				if got := buf.String(); got != tc.want {
+					t.Errorf("got %q, want %q", got, tc.want)
+				}
+			})
 		})
 	}
 }
@@ -68,30 +69,29 @@ func TestProgressNilAndConcurrent(t *testing.T) {
 	p.Start("x").Update(1, 2) // a nil progress and task are valid no-ops
 	p.Start("x").Done()
 
-	var buf bytes.Buffer
-	clk := clock.NewManual(time.Unix(0, 0))
-	task := New(&buf, true, clk.Now).Start("reading presence")
-	clk.Advance(2 * time.Second)
-	var wg sync.WaitGroup
-	for i := 1; i <= 16; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			clk.Advance(200 * time.Millisecond)
-			task.Update(i, 16)
-		}()
-	}
-	wg.Wait()
-	task.Done()
-	out := buf.String()
-	if !strings.HasPrefix(out, "\rreading presence… ") || !strings.HasSuffix(out, "\r") {
-		t.Errorf("unexpected output %q", out)
-	}
-	// After Done the cursor is at the start of an all-blank line.
-	last := out[strings.LastIndex(out[:len(out)-1], "\r")+1 : len(out)-1]
-	if strings.TrimSpace(last) != "" {
-		t.Errorf("line not cleared: %q", out)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var buf bytes.Buffer
+		task := New(&buf, true, nil).Start("reading presence")
+		time.Sleep(2 * time.Second)
+		var wg sync.WaitGroup
+		for i := 1; i <= 16; i++ {
+			wg.Go(func() {
+				time.Sleep(time.Duration(i%4) * 50 * time.Millisecond) // four waves of updates at once
+				task.Update(i, 16)
+			})
+		}
+		wg.Wait()
+		task.Done()
+		out := buf.String()
+		if !strings.HasPrefix(out, "\rreading presence… ") || !strings.HasSuffix(out, "\r") {
+			t.Errorf("unexpected output %q", out)
+		}
+		// After Done the cursor is at the start of an all-blank line.
+		last := out[strings.LastIndex(out[:len(out)-1], "\r")+1 : len(out)-1]
+		if strings.TrimSpace(last) != "" {
+			t.Errorf("line not cleared: %q", out)
+		}
+	})
 }
 
 func TestGroupThousands(t *testing.T) {

@@ -50,6 +50,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/teamsface/teamsface/internal/ctxtime"
 	"github.com/teamsface/teamsface/internal/doubles"
@@ -73,6 +74,11 @@ type Options struct {
 	CheckToken func(tok string) error
 	// MaxIDs is the longest id list one request may carry (0: no limit).
 	MaxIDs int
+	// InMemory serves over in-memory connections instead of a loopback port; clients connect
+	// with Server.Dial (onehub.Options.Dial). A test in a testing/synctest bubble needs it, as
+	// a goroutine reading a socket is not durably blocked and would hold the bubble's clock,
+	// and creates the Server inside the bubble.
+	InMemory bool
 }
 
 // Fault is an injected failure or latency for calls to Method (the short name, e.g.
@@ -104,6 +110,7 @@ type Server struct {
 	opts      Options
 	gs        *grpc.Server
 	lis       *gateListener
+	mem       *bufconn.Listener // Options.InMemory; nil: lis listens on a loopback port
 	cert      *x509.Certificate
 	cancelSub func()
 	calls     doubles.Log[Call]
@@ -128,9 +135,15 @@ func NewServer(rest *starfacetest.Server, o Options) *Server {
 	}
 	cert, tc := selfSigned()
 	s.cert = cert
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic("onehubtest: listen: " + err.Error())
+	var l net.Listener
+	if o.InMemory {
+		s.mem = bufconn.Listen(1 << 20)
+		l = s.mem
+	} else {
+		var err error
+		if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			panic("onehubtest: listen: " + err.Error())
+		}
 	}
 	s.lis = &gateListener{Listener: l, conns: map[*trackedConn]bool{}}
 	s.gs = grpc.NewServer(
@@ -151,8 +164,24 @@ func (s *Server) Close() {
 	s.gs.Stop()
 }
 
-// Target is the server's host:port, for onehub.Options.Target.
-func (s *Server) Target() string { return s.lis.Addr().String() }
+// Target is the server's host:port, for onehub.Options.Target. An in-memory server has none:
+// its Target is one its certificate is valid for, and Dial ignores it.
+func (s *Server) Target() string {
+	if s.mem != nil {
+		return "127.0.0.1:0"
+	}
+	return s.lis.Addr().String()
+}
+
+// Dial connects to the server, for onehub.Options.Dial: in memory with Options.InMemory, else
+// over TCP to addr.
+func (s *Server) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	if s.mem != nil {
+		return s.mem.DialContext(ctx)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", addr)
+}
 
 // Certificate is the server's self-signed certificate.
 func (s *Server) Certificate() *x509.Certificate { return s.cert }
