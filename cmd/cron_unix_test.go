@@ -3,13 +3,17 @@
 package cmd
 
 import (
+	"bytes"
 	"encoding/pem"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -97,10 +101,9 @@ func timerLines(t *testing.T) []scheduledLine {
 // killed it (exit 130). Where the lines name system paths
 // (the binary, the configuration, the state directory, /run), the test points them at its own
 // files; the cron user field is not honoured (the test runs as whoever runs it). Two waits are
-// shortened so that the test takes seconds, not a minute: timeout's duration (to 10 s: time for
-// the process to start, sign in and finish a pass even under -race on a busy machine, where 3 s
-// was not; a signal before teamsface listens for it would end it with 130) and the loop's
-// pauses (a sleep that returns at once).
+// cut short so that the test takes well under a second: timeout's (once teamsface has finished a
+// pass, the test sends timeout the SIGALRM its own timer would, and timeout stops teamsface as
+// it does when the time is up) and the loop's pauses (a sleep that returns at once).
 func TestScheduledLinesPrintNothing(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("timeout"); err != nil {
@@ -153,7 +156,7 @@ func TestScheduledLinesPrintNothing(t *testing.T) {
 			}
 			var c *exec.Cmd
 			if l.shell != "" {
-				c = exec.Command("/bin/sh", "-c", shortenTimeout(paths.Replace(l.shell)))
+				c = exec.Command("/bin/sh", "-c", paths.Replace(l.shell))
 			} else {
 				args := strings.Fields(paths.Replace(strings.Join(l.args, " ")))
 				args[0] = strings.Replace(args[0], "teamsface", filepath.Join(bin, "teamsface"), 1)
@@ -169,7 +172,18 @@ func TestScheduledLinesPrintNothing(t *testing.T) {
 					}
 				}
 			}
-			out, err := c.CombinedOutput()
+			var output bytes.Buffer
+			c.Stdout, c.Stderr = &output, &output
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(strings.Fields(l.shell), "timeout") {
+				// The time is up once a pass is done: timeout's timer, early.
+				waitFor(t, "a pass", func() bool { _, err := os.Stat(filepath.Join(h.stateDir, "state.json")); return h.dnd(0) && err == nil })
+				timeoutOf(t, c.Process.Pid).Signal(syscall.SIGALRM)
+			}
+			err := c.Wait()
+			out := output.Bytes()
 			if err != nil {
 				t.Errorf("%v", err)
 			}
@@ -183,26 +197,37 @@ func TestScheduledLinesPrintNothing(t *testing.T) {
 	}
 }
 
-// shortenTimeout sets the duration of every `timeout [OPTION]... DURATION COMMAND` in a shell
-// line to 10 seconds.
-func shortenTimeout(line string) string {
-	f := strings.Fields(line)
-	for i := 0; i < len(f); i++ {
-		if f[i] != "timeout" {
-			continue
-		}
-		j := i + 1
-		for j < len(f) && strings.HasPrefix(f[j], "-") {
-			if f[j] == "-s" || f[j] == "-k" {
-				j++ // the option's argument
+// timeoutOf finds the timeout(1) process the shell with this pid runs (the shell itself when it
+// exec'd it), from /proc.
+func timeoutOf(t *testing.T, shell int) *os.Process {
+	t.Helper()
+	var found int
+	waitFor(t, "timeout(1) to start", func() bool {
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
 			}
-			j++
+			stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...
+			rest := string(stat[strings.LastIndexByte(string(stat), ')')+2:])
+			ppid, _ := strconv.Atoi(strings.Fields(rest)[1])
+			if strings.Contains(string(stat), "(timeout)") && (pid == shell || ppid == shell) {
+				found = pid
+				return true
+			}
 		}
-		if j < len(f) {
-			f[j] = "10"
-		}
+		return false
+	})
+	p, err := os.FindProcess(found)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return strings.Join(f, " ")
+	return p
 }
 
 func writeScript(t *testing.T, path, text string) {
