@@ -304,22 +304,25 @@ func (p *Plan) matched() []*UserPlan {
 // (Retry-After).
 func (p *Plan) readPresences(ctx context.Context, env Env, got func(*UserPlan)) error {
 	users := p.matched()
-	// By lower-case id (Graph's ids are GUIDs): the user of each id, and in more the rare others
-	// matched to an Entra user already named.
+	// The user of each id as asked (the Graph client answers by the ids as given), and in more
+	// the rare others matched to an Entra user already asked for (ids are GUIDs, compared in
+	// either case).
 	byID := make(map[string]*UserPlan, len(users))
+	asked := make(map[string]string, len(users)) // lower case → as asked
 	var more map[string][]*UserPlan
 	ids := make([]string, 0, len(users))
 	for _, up := range users {
-		key := strings.ToLower(up.Match.EntraID)
-		if _, ok := byID[key]; ok {
+		id := up.Match.EntraID
+		if first, ok := asked[strings.ToLower(id)]; ok {
 			if more == nil {
 				more = map[string][]*UserPlan{}
 			}
-			more[key] = append(more[key], up)
+			more[first] = append(more[first], up)
 			continue
 		}
-		byID[key] = up
-		ids = append(ids, up.Match.EntraID)
+		asked[strings.ToLower(id)] = id
+		byID[id] = up
+		ids = append(ids, id)
 	}
 	task := env.Progress.Start("reading Teams presence")
 	defer task.Done()
@@ -336,11 +339,10 @@ func (p *Plan) readPresences(ctx context.Context, env Env, got func(*UserPlan)) 
 			answered++
 		}
 		for _, id := range a.IDs {
-			key := strings.ToLower(id)
-			if up := byID[key]; up != nil {
+			if up := byID[id]; up != nil {
 				p.takePresence(up, id, a, got)
 			}
-			for _, up := range more[key] {
+			for _, up := range more[id] {
 				p.takePresence(up, id, a, got)
 			}
 		}
@@ -466,7 +468,9 @@ type readResult[T any] struct {
 // startReader starts a reader of up to n users that calls read for each user queued.
 func startReader[T any](ctx context.Context, env Env, slots chan struct{}, n int, what string,
 	read func(context.Context, *UserPlan) (T, error)) *reader[T] {
-	rd := &reader[T]{queue: make(chan *UserPlan, n), results: make(chan readResult[T], n), task: env.Progress.Start(what)}
+	// The queue holds every user a pass may ask for, so that asking never blocks; results are
+	// taken as they come (see wait), so a few slots do.
+	rd := &reader[T]{queue: make(chan *UserPlan, n), results: make(chan readResult[T], cap(slots)), task: env.Progress.Start(what)}
 	for range cap(slots) {
 		rd.g.Go(func() error {
 			for up := range rd.queue {
@@ -486,18 +490,20 @@ func startReader[T any](ctx context.Context, env Env, slots chan struct{}, n int
 	return rd
 }
 
-// start queues up's read; each user is queued at most once, so neither channel ever fills.
+// start queues up's read; each user is queued at most once, so the queue never fills.
 func (rd *reader[T]) start(up *UserPlan) { rd.queue <- up }
 
-// wait waits for every read and hands each result to apply, in this goroutine.
+// wait waits for every read and hands each result to apply, in this goroutine, as it comes.
 func (rd *reader[T]) wait(apply func(up *UserPlan, v T, err error)) {
 	close(rd.queue)
-	_ = rd.g.Wait()
-	close(rd.results)
-	rd.task.Done()
+	go func() {
+		_ = rd.g.Wait()
+		close(rd.results)
+	}()
 	for r := range rd.results {
 		apply(r.up, r.v, r.err)
 	}
+	rd.task.Done()
 }
 
 // readers are a plan's STARFACE reads: phone configs (DND) and redirects (out of office).

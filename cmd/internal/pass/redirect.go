@@ -218,8 +218,9 @@ func (x *executor) writeRedirects(ctx context.Context, rep *Report) {
 		})
 	for i, up := range x.p.Users {
 		o := &x.outs[i]
-		if x.p.Users[i].Err != nil {
-			continue
+		applied := up.u.RedirectApplied() == string(mapping.RedirectOn)
+		if up.Err != nil || len(up.RedirectPlans) == 0 && (up.RedirectWant == mapping.RedirectKeep || (up.RedirectWant == mapping.RedirectOn) == applied) {
+			continue // nothing read, written or changed: the most users by far
 		}
 		u := x.st.Take(up.Login)
 		done := 0
