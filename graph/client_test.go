@@ -55,7 +55,7 @@ type env struct {
 	s      *graphtest.Server
 	c      *graph.Client
 	tokens *testTokens
-	sent   *sendTimes // newBubbleEnv: when each request went out, on the bubble's clock
+	sent   *testtls.SendTimes // newBubbleEnv: when each request went out, on the bubble's clock
 }
 
 // newEnv starts a double and a client for it; mod adjusts the options before NewClient. The
@@ -87,7 +87,7 @@ func startEnv(t *testing.T, perms []string, bubble bool, mod func(*graph.Options
 		Sleep:      func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	}
 	if bubble {
-		e.sent = &sendTimes{base: testtls.InMemory(t, s.Server).Transport}
+		e.sent = &testtls.SendTimes{Base: testtls.InMemory(t, s.Server).Transport}
 		o.HTTPClient, o.Sleep = &http.Client{Transport: e.sent}, nil
 	}
 	if mod != nil {
@@ -95,32 +95,6 @@ func startEnv(t *testing.T, perms []string, bubble bool, mod func(*graph.Options
 	}
 	e.c = graph.NewClient(o)
 	return e
-}
-
-// sendTimes notes when each request goes out.
-type sendTimes struct {
-	base http.RoundTripper
-
-	mu sync.Mutex
-	at []time.Time
-}
-
-func (s *sendTimes) RoundTrip(r *http.Request) (*http.Response, error) {
-	s.mu.Lock()
-	s.at = append(s.at, time.Now())
-	s.mu.Unlock()
-	return s.base.RoundTrip(r)
-}
-
-// waits are the times between one request and the next: what the client waited, in a bubble.
-func (s *sendTimes) waits() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []time.Duration
-	for i := 1; i < len(s.at); i++ {
-		out = append(out, s.at[i].Sub(s.at[i-1]))
-	}
-	return out
 }
 
 // hookTransport calls after(n) once the n-th response (1-based) has arrived.
@@ -253,7 +227,7 @@ func TestRetry(t *testing.T) {
 				if got := statuses(e.s); !equal(got, tt.wantStatuses) {
 					t.Errorf("server saw %v, want %v", got, tt.wantStatuses)
 				}
-				got := e.sent.waits()
+				got := e.sent.Gaps()
 				if tt.sleepRanges != nil {
 					if len(got) != len(tt.sleepRanges) {
 						t.Fatalf("waited %v, want %d waits", got, len(tt.sleepRanges))
@@ -333,7 +307,7 @@ func TestTokenExpiresMidRun(t *testing.T) {
 		if len(e.tokens.issued) != 2 || !equal(e.tokens.invalidated, e.tokens.issued[:1]) {
 			t.Errorf("issued %d tokens, invalidated %d; want the first invalidated and one new", len(e.tokens.issued), len(e.tokens.invalidated))
 		}
-		if got := e.sent.waits(); !equal(got, []time.Duration{0, 0, 0}) {
+		if got := e.sent.Gaps(); !equal(got, []time.Duration{0, 0, 0}) {
 			t.Errorf("waited %v between the requests, want no wait for a token renewal", got)
 		}
 	})

@@ -58,7 +58,7 @@ func TestRetryAfter(t *testing.T) {
 					if err != nil || res.Presences["u1"].Activity != "InACall" {
 						t.Fatalf("got %v, %v; want u1 after the wait", res, err)
 					}
-					if got := e.sent.waits(); !equal(got, []time.Duration{tt.wantWait}) {
+					if got := e.sent.Gaps(); !equal(got, []time.Duration{tt.wantWait}) {
 						t.Errorf("waited %v, want %v", got, tt.wantWait)
 					}
 					if !e.c.NotBefore().IsZero() {

@@ -259,7 +259,7 @@ func TestRetries(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := newServer(t)
 				s.AddFault(tt.fault)
-				sent := &sendTimes{base: testtls.InMemory(t, s.Server).Transport, method: tt.method, path: tt.fault.Path}
+				sent := &testtls.SendTimes{Base: testtls.InMemory(t, s.Server).Transport, Method: tt.method, Path: tt.fault.Path}
 				c := newClient(t, s, func(o *starface.Options) { o.Sleep, o.HTTPClient = nil, &http.Client{Transport: sent} })
 				err := tt.call(c)
 				var se *starface.Error
@@ -269,41 +269,12 @@ func TestRetries(t *testing.T) {
 				if n := s.CountRequests(tt.method, tt.fault.Path); n != tt.wantSent {
 					t.Errorf("%s sent %d times, want %d", tt.method, n, tt.wantSent)
 				}
-				if waits := sent.gaps(); !reflect.DeepEqual(waits, tt.waits) {
+				if waits := sent.Gaps(); !reflect.DeepEqual(waits, tt.waits) {
 					t.Errorf("waits between the attempts %v, want %v", waits, tt.waits)
 				}
 			})
 		})
 	}
-}
-
-// sendTimes notes when each request with this method and path prefix goes out.
-type sendTimes struct {
-	base         http.RoundTripper
-	method, path string
-
-	mu sync.Mutex
-	at []time.Time
-}
-
-func (s *sendTimes) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method == s.method && strings.HasPrefix(r.URL.Path, s.path) {
-		s.mu.Lock()
-		s.at = append(s.at, time.Now())
-		s.mu.Unlock()
-	}
-	return s.base.RoundTrip(r)
-}
-
-// gaps are the times between one request and the next.
-func (s *sendTimes) gaps() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []time.Duration
-	for i := 1; i < len(s.at); i++ {
-		out = append(out, s.at[i].Sub(s.at[i-1]))
-	}
-	return out
 }
 
 func TestErrorMessage(t *testing.T) {
