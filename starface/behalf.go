@@ -97,8 +97,15 @@ func (c *Client) behalfForm(ctx context.Context) (string, error) {
 	}
 }
 
+// nobody names no user in either form: a PBX that honours actOnBehalfOf refuses it.
+var nobody = map[string]string{BehalfID: "2147483647", BehalfLogin: "teamsface-probe-no-such-login"}
+
 // probeBehalf reads the login's own redirects, then asks for them on behalf of its id and, if
-// the PBX refuses that with a 4xx, of its login.
+// the PBX refuses that with a 4xx, of its login. A form is taken when it lists the login's own
+// redirects; when the login has none (a dedicated API login often has no number), an empty list
+// proves nothing, so the form must also be refused for a user who does not exist: a PBX that
+// ignored the parameter would list the login's own (empty) redirects for anyone, and a write on
+// behalf of a user would change the wrong redirects.
 func (c *Client) probeBehalf(ctx context.Context) (string, error) {
 	b, err := c.do(ctx, http.MethodGet, "/rest/users/me", nil)
 	var me User
@@ -115,9 +122,22 @@ func (c *Client) probeBehalf(ctx context.Context) (string, error) {
 	var first error
 	for _, f := range [][2]string{{BehalfID, strconv.Itoa(me.ID)}, {BehalfLogin, me.Login}} {
 		got, err := c.redirectIDs(ctx, f[1])
-		switch {
-		case err == nil && !slices.Equal(got, own):
+		if err == nil && !slices.Equal(got, own) {
 			return "", fmt.Errorf("with actOnBehalfOf=%s (the %s of %s) the PBX lists other redirects than %s's own", f[1], f[0], me.Login, me.Login)
+		}
+		if err == nil && len(own) == 0 {
+			honoured, herr := c.honours(ctx, f[0])
+			switch {
+			case herr != nil:
+				return "", herr
+			case !honoured:
+				if first == nil {
+					first = fmt.Errorf("with actOnBehalfOf=%s, a %s nobody has, the PBX still lists redirects", nobody[f[0]], f[0])
+				}
+				continue
+			}
+		}
+		switch {
 		case err == nil:
 			c.behalf.mu.Lock()
 			c.behalf.form = f[0]
@@ -132,7 +152,20 @@ func (c *Client) probeBehalf(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("the PBX refuses both the id and the login of %s: %w; %w", me.Login, first, err)
 		}
 	}
-	return "", first // not reached: the login's answer returns above
+	return "", fmt.Errorf("the PBX does not tell users apart by actOnBehalfOf, which out-of-office redirects need: %w", first)
+}
+
+// honours reports whether the PBX refuses actOnBehalfOf naming nobody in this form, as one that
+// reads the parameter does (404, or 400 for a value not of its form). err is any other failure.
+func (c *Client) honours(ctx context.Context, form string) (bool, error) {
+	_, err := c.redirectIDs(ctx, nobody[form])
+	switch {
+	case err == nil:
+		return false, nil
+	case refusesUser(err):
+		return true, nil
+	}
+	return false, err
 }
 
 // redirectIDs lists the ids of the redirects of the user named by behalf ("": the login's

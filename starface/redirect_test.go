@@ -321,21 +321,30 @@ func behalfSent(s *starfacetest.Server) []string {
 // 0001): its own list, then the same on behalf of its id and, if refused, of its login.
 func TestActOnBehalfOfProbe(t *testing.T) {
 	tests := []struct {
-		name  string
-		pbx   starfacetest.BehalfForm
-		first []string // the first call: the probe, then the call
-		then  []string // the second call
-		form  string
+		name    string
+		pbx     starfacetest.BehalfForm
+		ownList bool     // the administrator has a number of its own, so the lists compared differ by user
+		first   []string // the first call: the probe, then the call
+		then    []string // the second call
+		form    string
 	}{
-		{"the PBX takes ids", starfacetest.BehalfByID,
+		{"the PBX takes ids", starfacetest.BehalfByID, true,
 			[]string{"-=200", "1=200", "17=200"}, []string{"17=200"}, starface.BehalfID},
-		{"the PBX takes logins", starfacetest.BehalfByLogin,
+		{"the PBX takes logins", starfacetest.BehalfByLogin, true,
 			[]string{"-=200", "1=404", "0001=200", "0003=200"}, []string{"0003=200"}, starface.BehalfLogin},
+		// A dedicated API login has no number: its empty list proves nothing, so the form must
+		// also be refused for nobody.
+		{"ids, a login without numbers", starfacetest.BehalfByID, false,
+			[]string{"-=200", "1=200", "2147483647=404", "17=200"}, []string{"17=200"}, starface.BehalfID},
+		{"logins, a login without numbers", starfacetest.BehalfByLogin, false,
+			[]string{"-=200", "1=404", "0001=200", "teamsface-probe-no-such-login=404", "0003=200"}, []string{"0003=200"}, starface.BehalfLogin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newRedirectServer(t)
-			s.AddNumber(1, "200") // the administrator's own, so that the lists compared differ by user
+			if tt.ownList {
+				s.AddNumber(1, "200")
+			}
 			s.SetActOnBehalfOf(tt.pbx)
 			c := newClient(t, s, nil)
 			s.ResetRequests()
@@ -355,6 +364,21 @@ func TestActOnBehalfOfProbe(t *testing.T) {
 				t.Errorf("ActOnBehalfOfForm after the probe sent %d requests", n)
 			}
 		})
+	}
+}
+
+// A PBX that ignores actOnBehalfOf would list the login's own (empty) redirects for anyone, and a
+// write would change the wrong redirects: the probe finds out, and nothing is read or written.
+func TestActOnBehalfOfIgnoredIsRefused(t *testing.T) {
+	s := newRedirectServer(t)
+	s.SetActOnBehalfOf(starfacetest.BehalfIgnored)
+	c := newClient(t, s, nil)
+	rs, err := c.Redirects(t.Context(), alice)
+	if err == nil || !strings.Contains(err.Error(), "does not tell users apart by actOnBehalfOf") || len(rs) != 0 {
+		t.Fatalf("redirects through a PBX that ignores actOnBehalfOf: %v, %v", rs, err)
+	}
+	if n := s.CountRequests("PUT", ""); n != 0 {
+		t.Errorf("%d writes", n)
 	}
 }
 

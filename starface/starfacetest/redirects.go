@@ -49,6 +49,9 @@ type BehalfForm int
 const (
 	BehalfByID    BehalfForm = iota // the user's REST id (default), as a third-party client sends it
 	BehalfByLogin                   // the login only ("0003"), as some versions may
+	// BehalfIgnored: the parameter is ignored and every list is the caller's own, as a PBX
+	// that does not know it might do (what the client must notice before it writes).
+	BehalfIgnored
 )
 
 // RedirectState is a redirect as the PBX holds it (RedirectOf).
@@ -302,6 +305,10 @@ func (s *Server) actingFor(w http.ResponseWriter, r *http.Request) *User {
 	s.mu.Lock()
 	var u *User
 	form := s.book().behalf
+	if form == BehalfIgnored {
+		s.mu.Unlock()
+		return c
+	}
 	if form == BehalfByID {
 		id, err := strconv.Atoi(val)
 		if err != nil {
