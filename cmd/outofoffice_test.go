@@ -3,9 +3,10 @@ package cmd
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +98,8 @@ func (h *harness) checkPutsKeepEverythingElse() (puts int) {
 func (h *harness) listReadsFor(i int) int {
 	n := 0
 	for _, r := range h.ss.Requests() {
-		if r.Method == "GET" && r.Path == "/rest/redirects" && strings.Contains(r.Query, fmt.Sprintf("actOnBehalfOf=%d", h.people[i].sfID)) {
+		q, _ := url.ParseQuery(r.Query)
+		if r.Method == "GET" && r.Path == "/rest/redirects" && q.Get("actOnBehalfOf") == strconv.Itoa(h.people[i].sfID) {
 			n++
 		}
 	}
