@@ -73,9 +73,16 @@ func runRelease(ctx context.Context, f *factory, o releaseOptions) error {
 	if err := f.g.printRelease(rep, o.dryRun); err != nil {
 		return err
 	}
-	if n := rep.FailedUsers(); n > 0 && !o.dryRun {
+	switch n := rep.FailedUsers(); {
+	case o.dryRun:
+	case n > 0:
 		// Not "retried next pass": a release is run by hand, before an uninstall or a move.
 		return &partialError{plural(n, "user", "users") + " could not be released and stay remembered: run teamsface release again"}
+	case len(rep.Leftover) > 0:
+		// A write an earlier run made may still be on (its phone or redirects could not be read
+		// to tell): it stays in the journal, and the release is not done until it is checked.
+		return &partialError{plural(len(rep.Leftover), "write of an earlier run", "writes of an earlier run") +
+			" could not be checked and stay in the journal: run teamsface release again"}
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,5 +70,36 @@ func TestRelease(t *testing.T) {
 	h.mustRun(ExitOK, "release")
 	if n := len(h.ss.Requests()) + len(h.gs.Requests()); n != 0 {
 		t.Errorf("a release of an empty state made %d requests", n)
+	}
+}
+
+// A release that cannot check what a killed run wrote (its phone cannot be read) is not done: exit
+// 3, the intent stays in the journal and the match is kept, so that the next release finds and
+// releases the DND (a package removal takes exit 0 as "nothing left on any phone").
+func TestReleaseWithAnUncheckedWriteIsNotDone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, 2, "")
+	h.mustRun(ExitOK, "sync", "once")
+	// A run switched 0002's DND on and was killed before recording it.
+	h.ss.SetDND(h.people[0].sfID, true)
+	in := `{"login":"0002","starface_id":2,"want":true,"at":"2026-11-23T09:00:00Z"}` + "\n"
+	h.writeFile("state/journal", in)
+	h.ss.AddFault(starfacetest.Fault{Method: "GET", Path: "/rest/users/2/phoneconfig", Status: 503, Times: 10})
+	var out, errb bytes.Buffer
+	deps := h.deps(&out, &errb)
+	deps.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() } // the retries' pauses
+	if code := h.runWith(context.Background(), deps, "release"); code != ExitPartial {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitPartial, errb.String())
+	}
+	if !strings.Contains(errb.String(), "1 write of an earlier run could not be checked and stay in the journal") {
+		t.Errorf("stderr:\n%s", errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(h.stateDir, "match.json")); err != nil {
+		t.Errorf("the match was forgotten: %v", err)
+	}
+	h.ss.ClearFaults()
+	h.mustRun(ExitOK, "release")
+	if h.dnd(0) {
+		t.Error("the DND the killed run switched on is still on after the second release")
 	}
 }

@@ -291,8 +291,10 @@ func (r *Run) Release(ctx context.Context, env Env) (*Report, error) {
 	if r.store == nil {
 		return rep, nil
 	}
-	if rep.Remembered == 0 {
-		r.st.SetMatch(nil) // forget the match with the users: a new installation matches anew
+	if rep.Remembered == 0 && len(rep.Leftover) == 0 {
+		// Forget the match with the users: a new installation matches anew. Not while writes of
+		// an earlier run are still to be checked: they stay in the journal for the next release.
+		r.st.SetMatch(nil)
 	}
 	if err := r.store.Save(r.st, rep.Leftover...); err != nil {
 		return nil, err
