@@ -286,7 +286,8 @@ func TestOutOfOfficeToANumber(t *testing.T) {
 }
 
 // A user without a voicemail box of their own fails alone (exit 3, retried) and is never sent to
-// another user's box; the others are redirected.
+// another user's box; the others are redirected. The failure stops only the redirect: the Teams
+// call still puts their phone on DND. The box the admin then creates is found by the next pass.
 func TestOutOfOfficeWithoutOwnVoicemailBoxFailsAlone(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, 2, oooYAML)
@@ -295,6 +296,7 @@ func TestOutOfOfficeWithoutOwnVoicemailBoxFailsAlone(t *testing.T) {
 	h.ss.AddNumber(p.sfID, "2003")
 	h.outOfOffice(0, true)
 	h.outOfOffice(1, true)
+	h.setPresence(1, "Busy", "InACall") // out of office, and in a Teams call all the same
 	_, errs := h.mustRun(ExitPartial, "sync", "once")
 	if !strings.Contains(errs, "no voicemail box of 0003's own") {
 		t.Errorf("stderr:\n%s", errs)
@@ -305,13 +307,22 @@ func TestOutOfOfficeWithoutOwnVoicemailBoxFailsAlone(t *testing.T) {
 	if r := h.redirectOf("2002", starface.TriggerAlways); !r.Enabled {
 		t.Error("0002 was not redirected")
 	}
+	if !h.dnd(1) {
+		t.Error("0003's Teams call did not put their phone on DND: the redirect's failure held it back")
+	}
+	out, _ := h.mustRun(ExitOK, "presence", "get", "0003")
+	if !strings.Contains(out, "no voicemail box of 0003's own") || !strings.Contains(out, "on ") {
+		t.Errorf("presence get does not show both the DND and the redirect's failure:\n%s", out)
+	}
 	h.ss.AddVoicemailBox(starfacetest.VoicemailBox{ID: 300, UserIDs: []int{p.sfID}})
 	h.advance(10 * time.Second)
-	h.mustRun(ExitPartial, "sync", "once") // the boxes are cached with the match: still none
-	h.advance(11 * time.Minute)            // the match is refreshed, and the boxes read again
+	h.resetLogs()
 	h.mustRun(ExitOK, "sync", "once")
 	if r := h.redirectOf("2003", starface.TriggerAlways); !r.Enabled || !r.Destination.Equal(starface.MailboxDestination(300)) {
 		t.Errorf("0003 once the box is there: %+v", r)
+	}
+	if n := h.phoneRequests("PUT"); n != 0 {
+		t.Errorf("the DND already on was written again (%d PUTs)", n)
 	}
 }
 

@@ -238,6 +238,9 @@ func presenceRowOf(up *pass.UserPlan) presenceRow {
 	if back > 0 {
 		row.NextAction = joinAction(row.NextAction, "put "+plural(back, "redirect", "redirects")+" back")
 	}
+	if up.RedirectErr != nil {
+		row.Error = up.RedirectErr.Error() // the DND columns stand: only the redirects cannot be done
+	}
 	return row
 }
 

@@ -19,16 +19,27 @@ import (
 // outcome, so phases run users concurrently without a lock, and the report lists each user's
 // changes in the order the phases made them.
 type outcome struct {
-	err     error // the first failure; nothing further is done for the user this pass
+	err     error // the first failure; nothing further is done for the user's DND and session this pass
 	changes []Change
 	intent  *state.Intent // the DND write announced, until it is known to have landed
 	// redirects are the redirect writes announced, in the order of the user's RedirectPlans
-	// that write; redirectsDone how many of them landed.
+	// that write; redirectsDone how many of them landed; redirectErr why the others did not.
+	// The redirects fail on their own: a DND that cannot be read or written does not keep a
+	// user's calls from going to voicemail, nor the other way round.
 	redirects     []state.Intent
 	redirectsDone int
+	redirectErr   error
 }
 
 func (o *outcome) failed() bool { return o.err != nil }
+
+// passErr is why the user's pass failed, nil when it did not.
+func (o *outcome) passErr() error {
+	if o.err != nil {
+		return o.err
+	}
+	return o.redirectErr
+}
 
 // Execute carries out the plan on st: it records every STARFACE write as an intent in one step,
 // then writes, sets and clears Teams presence sessions, and settles each outcome in st through
@@ -96,23 +107,31 @@ type executor struct {
 // whose turn comes after the pass's context ended fails with the context's error instead of
 // starting a request.
 func (x *executor) each(ctx context.Context, limit int, pick func(*UserPlan, *outcome) bool, fn func(*UserPlan, *outcome) error) (ran []bool) {
+	return x.eachInto(ctx, limit, func(o *outcome) *error { return &o.err }, pick, fn)
+}
+
+// eachInto is each with the failure kept where slot says: o.err for the DND and session
+// steps, o.redirectErr for the redirect writes. A user who failed there is skipped.
+func (x *executor) eachInto(ctx context.Context, limit int, slot func(*outcome) *error, pick func(*UserPlan, *outcome) bool,
+	fn func(*UserPlan, *outcome) error) (ran []bool) {
 	ran = make([]bool, len(x.p.Users))
 	var g errgroup.Group
 	g.SetLimit(concurrencyOf(limit))
 	for i, up := range x.p.Users {
 		o := &x.outs[i]
-		if o.failed() || !pick(up, o) {
+		failed := slot(o)
+		if *failed != nil || !pick(up, o) {
 			continue
 		}
 		ran[i] = true
 		g.Go(func() error {
 			if err := ctx.Err(); err != nil {
-				o.err = err
+				*failed = err
 			} else if err := fn(up, o); err != nil {
-				o.err = err
+				*failed = err
 			}
-			if o.err != nil {
-				o.changes = append(o.changes, x.failedChange(up, o.err))
+			if *failed != nil {
+				o.changes = append(o.changes, x.failedChange(up, *failed))
 			}
 			return nil
 		})
@@ -137,6 +156,10 @@ func (x *executor) observe() {
 		if up.Err != nil {
 			x.outs[i].err = up.Err
 			x.outs[i].changes = append(x.outs[i].changes, x.failedChange(up, up.Err))
+		}
+		if up.RedirectErr != nil {
+			x.outs[i].redirectErr = up.RedirectErr
+			x.outs[i].changes = append(x.outs[i].changes, x.failedChange(up, up.RedirectErr))
 		}
 	}
 }
@@ -173,6 +196,16 @@ func (x *executor) recordIntents() error {
 	var intents []state.Intent
 	s2t := x.env.Config.StarfaceToTeams
 	for i, up := range x.p.Users {
+		for _, rp := range up.RedirectPlans {
+			if rp.Step.Writes() && x.outs[i].redirectErr == nil {
+				in, err := redirectIntent(up, rp, x.now)
+				if err != nil {
+					return err
+				}
+				x.outs[i].redirects = append(x.outs[i].redirects, in)
+				intents = append(intents, in)
+			}
+		}
 		if x.outs[i].failed() {
 			continue
 		}
@@ -183,16 +216,6 @@ func (x *executor) recordIntents() error {
 		}
 		if up.OldSession != nil && up.OldSession.Live() {
 			intents = append(intents, state.Intent{Kind: state.KindSessionClear, Login: up.Login, EntraID: up.OldSession.EntraID, At: x.now})
-		}
-		for _, rp := range up.RedirectPlans {
-			if rp.Step.Writes() {
-				in, err := redirectIntent(up, rp, x.now)
-				if err != nil {
-					return err
-				}
-				x.outs[i].redirects = append(x.outs[i].redirects, in)
-				intents = append(intents, in)
-			}
 		}
 		switch up.Session {
 		case mapping.SessionSet, mapping.SessionRefresh:
@@ -334,10 +357,10 @@ func (x *executor) finish(rep *Report) {
 				x.st.Forget(up.Login)
 			}
 		}
-		if o.failed() {
-			u.PassFailed(o.err, x.now)
+		if err := o.passErr(); err != nil {
+			u.PassFailed(err, x.now)
 			rep.Summary.Failed++
-			x.env.Log.Error("user failed", "login", up.Login, "upn", up.Match.UPN, "error", o.err)
+			x.env.Log.Error("user failed", "login", up.Login, "upn", up.Match.UPN, "error", err)
 		} else {
 			u.PassSucceeded()
 		}

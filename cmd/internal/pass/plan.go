@@ -67,8 +67,12 @@ type UserPlan struct {
 	Phone *starface.PhoneConfig
 	// OneHub is the DND and call state OneHub reported this pass, nil when not read.
 	OneHub *OneHubState
-	// Err is a read that failed: nothing is done for the user, who is retried next pass.
+	// Err is a read that failed: nothing is done for the user's DND and Teams session, and
+	// the user is retried next pass.
 	Err error
+	// RedirectErr is why the user's redirects cannot be done this pass (a read that failed, no
+	// voicemail box of their own): it fails the user's pass but not their DND and session.
+	RedirectErr error
 
 	// OldSession is a session on an Entra user this login no longer matches: cleared (if
 	// still live) and forgotten before anything else.
@@ -187,7 +191,7 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 		if up.Err == nil && !up.readNeeded && up.needsPhone() {
 			rd.read(up)
 		}
-		if up.Err == nil && !up.redirectsNeeded && up.needsRedirects() {
+		if !up.redirectsNeeded && up.needsRedirects() {
 			rd.readRedirects(up)
 		}
 	})
@@ -200,8 +204,8 @@ func PlanPass(ctx context.Context, env Env, st *state.State, o PlanOptions) (*Pl
 		if up.Err == nil {
 			p.planDND(up)
 			planSession(env.Config, up, now)
-			p.planRedirects(env, up)
 		}
+		p.planRedirects(env, up) // the redirects stand apart: a phone that cannot be read does not keep them
 	}
 	return p, nil
 }
@@ -559,7 +563,7 @@ func (rd *readers) wait() {
 	})
 	rd.redirects.wait(func(up *UserPlan, rs []starface.Redirect, err error) {
 		if err != nil {
-			fail(up, "read redirects of", err)
+			up.RedirectErr = userError("read redirects of", up.Login, err)
 			return
 		}
 		up.Redirects = rs

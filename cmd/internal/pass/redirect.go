@@ -72,7 +72,7 @@ func (p *Plan) planRedirects(env Env, up *UserPlan) {
 	if up.RedirectWant == mapping.RedirectOn {
 		var err error
 		if target, err = p.redirectTarget(env.Config, up); err != nil {
-			up.Err = userError("redirect the calls of", up.Login, err)
+			up.RedirectErr = userError("redirect the calls of", up.Login, err)
 			return
 		}
 	}
@@ -135,13 +135,19 @@ func (p *Plan) redirectTarget(cfg *mapping.Config, up *UserPlan) (starface.Desti
 }
 
 // readMailboxes finds each matched user's voicemail boxes when a redirect needs them: from the
-// cached match, or once (all boxes and their users) when the match has not read them yet, to be
-// cached with it. A failure fails only the users whose calls were to go to voicemail.
+// cached match, or once (all boxes and their users) when the match has not read them yet or
+// does not give a user to be redirected exactly one box, to be cached with it. So a box the
+// admin creates for a user who failed for want of one is found by the next pass, and a cache
+// that serves everyone costs no request. A failure fails only the users whose calls were to go
+// to voicemail.
 func (p *Plan) readMailboxes(ctx context.Context, env Env, st *state.State) {
-	need := slices.ContainsFunc(p.Users, func(up *UserPlan) bool {
-		return up.Err == nil && up.redirectsRead && up.RedirectWant == mapping.RedirectOn
-	})
-	if !need || !env.Config.OutOfOffice.Voicemail() {
+	var need []*UserPlan
+	for _, up := range p.Users {
+		if up.redirectsRead && up.RedirectWant == mapping.RedirectOn {
+			need = append(need, up)
+		}
+	}
+	if len(need) == 0 || !env.Config.OutOfOffice.Voicemail() {
 		return
 	}
 	p.mailboxes = map[int][]int{}
@@ -149,7 +155,9 @@ func (p *Plan) readMailboxes(ctx context.Context, env Env, st *state.State) {
 		for _, e := range c.Entries {
 			p.mailboxes[e.StarfaceID] = e.Mailboxes
 		}
-		return
+		if !slices.ContainsFunc(need, func(up *UserPlan) bool { return len(p.mailboxes[up.Match.StarfaceID]) != 1 }) {
+			return
+		}
 	}
 	boxes, err := env.Starface.VoicemailBoxes(ctx)
 	if err != nil {
@@ -203,7 +211,8 @@ func redirectIntent(up *UserPlan, rp RedirectPlan, now time.Time) (state.Intent,
 // user whose every redirect is as decided has the decision applied, so that the next pass reads
 // nothing while it holds.
 func (x *executor) writeRedirects(ctx context.Context, rep *Report) {
-	x.each(ctx, x.env.Config.Starface.Concurrency, func(up *UserPlan, o *outcome) bool { return len(o.redirects) > 0 },
+	x.eachInto(ctx, x.env.Config.Starface.Concurrency, func(o *outcome) *error { return &o.redirectErr },
+		func(up *UserPlan, o *outcome) bool { return len(o.redirects) > 0 },
 		func(up *UserPlan, o *outcome) error {
 			for _, rp := range up.RedirectPlans {
 				if !rp.Step.Writes() {
@@ -219,7 +228,7 @@ func (x *executor) writeRedirects(ctx context.Context, rep *Report) {
 	for i, up := range x.p.Users {
 		o := &x.outs[i]
 		applied := up.u.RedirectApplied() == string(mapping.RedirectOn)
-		if up.Err != nil || len(up.RedirectPlans) == 0 && (up.RedirectWant == mapping.RedirectKeep || (up.RedirectWant == mapping.RedirectOn) == applied) {
+		if len(up.RedirectPlans) == 0 && (up.RedirectWant == mapping.RedirectKeep || (up.RedirectWant == mapping.RedirectOn) == applied) {
 			continue // nothing read, written or changed: the most users by far
 		}
 		u := x.st.Take(up.Login)
@@ -252,8 +261,8 @@ func (x *executor) writeRedirects(ctx context.Context, rep *Report) {
 			}
 		}
 		rep.Leftover = append(rep.Leftover, o.redirects[o.redirectsDone:]...)
-		rep.Summary.RedirectsFailed += len(o.redirects) - o.redirectsDone
-		if !o.failed() && up.RedirectWant != mapping.RedirectKeep && (up.redirectsRead || !up.needsRedirects()) {
+		rep.Summary.RedirectsFailed += len(o.redirects) - o.redirectsDone // not as decided: failed, or not sent after one that did
+		if o.redirectErr == nil && up.RedirectWant != mapping.RedirectKeep && (up.redirectsRead || !up.needsRedirects()) {
 			u.RedirectDecisionApplied(up.RedirectWant == mapping.RedirectOn)
 		}
 	}

@@ -3,6 +3,7 @@ package pass
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -186,13 +187,23 @@ func TestOutOfOfficeVoicemailBoxOfTheirOwn(t *testing.T) {
 	if f.count("put-redirect r-3") != 0 || f.count("boxes") != 1 {
 		t.Errorf("calls %v", f.calls)
 	}
-	// The boxes are cached with the match: the retry reads them no more.
+	// The retry reads the boxes again, for a box the admin may have created meanwhile.
 	run(t, env, st)
-	if f.count("boxes") != 1 {
-		t.Errorf("the voicemail boxes were read %d times, want once per match", f.count("boxes"))
+	if f.count("boxes") != 2 {
+		t.Errorf("the retry read the voicemail boxes %d times in all, want 2", f.count("boxes"))
 	}
 	if st.User("0003").Failures() != 2 {
 		t.Errorf("0003 failures %d, want 2", st.User("0003").Failures())
+	}
+	// Once nobody waits for a box, the boxes cached with the match cost no request.
+	f.setPresence("e-3", "Available", "Available")
+	run(t, env, st)
+	f.away("e-2", false)
+	run(t, env, st)
+	f.away("e-2", true)
+	run(t, env, st)
+	if f.count("boxes") != 2 || f.count("put-redirect r-2") != 3 {
+		t.Errorf("boxes read %d times (want 2), r-2 written %d times (want 3)", f.count("boxes"), f.count("put-redirect r-2"))
 	}
 }
 
@@ -305,5 +316,63 @@ func TestOutOfOfficeUserLeavingTheMatchIsPutBack(t *testing.T) {
 	}
 	if st.User("0002") != nil {
 		t.Error("a user with nothing left to put back is still remembered")
+	}
+}
+
+// The redirects and the DND stand apart: a user whose redirects cannot be done (no voicemail box
+// of their own, a redirect list that cannot be read) still gets DND for their Teams call, and one
+// whose DND cannot be written still has their calls redirected. Either failure fails the user's
+// pass (exit 3) and is retried next pass, which then writes only what is left.
+func TestOutOfOfficeAndDNDFailApart(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		break_ func(f *fakes)
+		// after the first pass
+		dnd        bool
+		redirected bool
+	}{
+		{"no voicemail box of their own", func(f *fakes) { f.boxes = nil }, true, false},
+		{"redirects cannot be read", func(f *fakes) { f.fail["redirects 2"] = errors.New("503 Service Unavailable") }, true, false},
+		{"a redirect write fails", func(f *fakes) { f.fail["put-redirect r-int"] = errors.New("503 Service Unavailable") }, true, false},
+		{"DND cannot be written", func(f *fakes) { f.fail["put 2"] = errors.New("503 Service Unavailable") }, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := holidayFakes(t)
+			env, now := testEnv(t, f, oooVoicemail)
+			st := state.New()
+			f.mu.Lock()
+			f.presence["e-2"] = graph.Presence{ID: "e-2", Availability: "Busy", Activity: "InACall", IsOutOfOffice: true}
+			boxes := f.boxes
+			tc.break_(f)
+			f.mu.Unlock()
+			redirected := func() bool {
+				return strings.Contains(f.redirectJSON(t, 2, "r-int"), `"mailboxId":"5"`)
+			}
+
+			rep := run(t, env, st)
+			if rep.Summary.Failed != 1 || f.dnd(2) != tc.dnd || redirected() != tc.redirected {
+				t.Fatalf("first pass: summary %+v, DND %t (want %t), redirected %t (want %t), changes %v",
+					rep.Summary, f.dnd(2), tc.dnd, redirected(), tc.redirected, actions(rep))
+			}
+			if tc.dnd != st.User("0002").Owned() {
+				t.Errorf("DND on %t but owned %t", tc.dnd, st.User("0002").Owned())
+			}
+
+			// Mended: the next pass does what is left and nothing twice.
+			f.mu.Lock()
+			f.boxes, f.calls = boxes, nil
+			f.mu.Unlock()
+			*now = now.Add(10 * time.Second)
+			rep = run(t, env, st)
+			if rep.Summary.Failed != 0 || !f.dnd(2) || !redirected() || st.User("0002").Failures() != 0 {
+				t.Fatalf("after the mend: summary %+v, DND %t, redirected %t, changes %v", rep.Summary, f.dnd(2), redirected(), actions(rep))
+			}
+			if n := f.count("put 2"); tc.dnd && n != 0 {
+				t.Errorf("the DND switched on before was written again (%d)", n)
+			}
+			if n := f.count("put-redirect r-int"); tc.redirected && n != 0 {
+				t.Errorf("the redirect switched on before was written again (%d)", n)
+			}
+		})
 	}
 }

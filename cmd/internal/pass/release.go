@@ -41,11 +41,11 @@ func PlanRelease(ctx context.Context, env Env, st *state.State) *Plan {
 		if up.Err == nil {
 			p.planDND(up)
 			planSession(env.Config, up, now)
-			p.planRedirects(env, up)
 			if up.Session == mapping.SessionClear {
 				up.SessionReason = "teamsface release"
 			}
 		}
+		p.planRedirects(env, up)
 	}
 	return p
 }
