@@ -38,7 +38,7 @@ func TestRunAsRootInTheServicesStateDirectoryRefuses(t *testing.T) {
 		if code != ExitUsage {
 			t.Errorf("teamsface %s as root: exit %d, want %d\n%s%s", strings.Join(args, " "), code, ExitUsage, out, errs)
 		}
-		for _, want := range []string{"belongs to", "runuser -u", "sudo -u", strings.Join(args, " ")} {
+		for _, want := range []string{"belongs to", "sudo -u", strings.Join(args, " ")} {
 			if !strings.Contains(errs, want) {
 				t.Errorf("teamsface %s: stderr lacks %q:\n%s", strings.Join(args, " "), want, errs)
 			}

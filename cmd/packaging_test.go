@@ -648,13 +648,13 @@ func TestPreremoveFailedRelease(t *testing.T) {
 		stderr []string // what stderr says, in order
 	}{
 		{"some users failed", map[string]string{"var/lib/teamsface/state.json": heldState}, "3", true,
-			[]string{"release for /etc/teamsface/mapping.yaml failed (some users could not be released)", "may still be on it", "kept, also on purge", "install teamsface again and remove it again"}},
+			[]string{"release for /etc/teamsface/mapping.yaml failed (some users, or writes of an earlier run, could not be released)", "may still be on it", "kept, also on purge", "install teamsface again and remove it again"}},
 		{"sign-in failed", map[string]string{"var/lib/teamsface/state.json": heldState}, "4", true,
 			[]string{"(sign-in or a permission failed)"}},
 		{"a journal left", map[string]string{"var/lib/teamsface/state.json": releasedState, "var/lib/teamsface/journal": "{}\n"}, "1", true,
 			[]string{"failed (exit 1)"}},
 		{"an empty state", map[string]string{"var/lib/teamsface/state.json": releasedState}, "4", false,
-			[]string{"failed (sign-in or a permission failed), but /var/lib/teamsface remembers no DND or Teams session teamsface set"}},
+			[]string{"failed (sign-in or a permission failed), but /var/lib/teamsface remembers no DND, Teams session or redirect teamsface set"}},
 		{"no state yet", nil, "2", false, []string{"failed (a configuration error), but"}},
 		{"an old mark, released now", map[string]string{"var/lib/teamsface/state.json": heldState, mark: "old\n"}, "0", false, nil},
 		{"an old mark, nothing held", map[string]string{"var/lib/teamsface/state.json": releasedState, mark: "old\n"}, "2", false, []string{"remembers no DND"}},

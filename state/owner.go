@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -30,7 +31,11 @@ type OwnerError struct {
 	Args []string
 }
 
-func (e *OwnerError) Error() string {
+func (e *OwnerError) Error() string { return e.message(runtime.GOOS) }
+
+// message is the error as shown on goos: runuser and setpriv are util-linux's, and elsewhere
+// (macOS, the BSDs) the fix is sudo's.
+func (e *OwnerError) message(goos string) string {
 	owner, user := displayUser(e.Owner, e.UID), displayUser(e.User, e.EUID)
 	msg := fmt.Sprintf("state directory %s belongs to %s, not to %s who runs teamsface now: ", e.Dir, owner, user)
 	args := "..."
@@ -47,11 +52,15 @@ func (e *OwnerError) Error() string {
 		}
 		return msg + fmt.Sprintf("if it is %s's, give it back as root with chown -R %s %s, or run teamsface as root",
 			user, shellQuote(chownTo), shellQuote(e.Dir))
-	case e.Owner == "":
+	case e.Owner == "" && goos == "linux":
 		// runuser and sudo want a user name (sudo refuses a uid without one by default);
 		// setpriv, from util-linux like runuser, takes the bare ids.
 		return msg + fmt.Sprintf("run it as %s, e.g. setpriv --reuid=%d --regid=%d --clear-groups teamsface %s",
 			owner, e.UID, e.GID, args)
+	case e.Owner == "":
+		return msg + fmt.Sprintf("run it as %s (a user with a name owns it more plainly: chown -R the directory to one)", owner)
+	case goos != "linux":
+		return msg + fmt.Sprintf("run it as %s, e.g. sudo -u %s teamsface %s", e.Owner, shellQuote(e.Owner), args)
 	default:
 		// runuser first: Debian installs no sudo by default, and util-linux is always there.
 		o := shellQuote(e.Owner)

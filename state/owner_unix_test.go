@@ -112,7 +112,7 @@ func TestRootRunInAnotherUsersDirectoryChangesNothing(t *testing.T) {
 				if !reflect.DeepEqual(*oe, want) {
 					t.Errorf("%s: %+v, want %+v", what, *oe, want)
 				}
-				if name := userName(nobody); name != "" && !strings.Contains(err.Error(), "runuser -u "+name+" -- teamsface ...") {
+				if name := userName(nobody); name != "" && !strings.Contains(err.Error(), "sudo -u "+name+" teamsface ...") {
 					t.Errorf("%s: %v does not name the fix", what, err)
 				}
 			}

@@ -201,8 +201,8 @@ func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
 
 // Load reads state.json and match.json. A missing file gives a fresh State;
 // one that cannot be parsed gives a *CorruptError; one from a newer teamsface
-// a *VersionError. A version-1 state.json is upgraded (and written as
-// version 2 by the next Save).
+// a *VersionError. A state.json of version 1 or 2 is upgraded (and written as
+// version 3 by the next Save).
 func (s *Store) Load() (*State, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -12,8 +12,9 @@ import (
 // State and User so that the format is versioned on its own and nothing
 // outside this package can reach a user's fields.
 
-// wireState is state.json, version 3 (version 2 without the redirects, which it reads as it is): compact (no indentation, short
-// fields, nothing that changes every pass), about 50 bytes per user.
+// wireState is state.json, version 3: compact (no indentation, short fields,
+// nothing that changes every pass), about 50 bytes per user. Version 2 is the
+// same without the redirects, and is read as it is.
 type wireState struct {
 	Version        int                  `json:"version"`
 	Users          map[string]*wireUser `json:"users"`

@@ -2,7 +2,7 @@
 # Runs before the package's files are removed (deb: prerm remove|upgrade|...; rpm: %preun 0|1).
 # On an uninstall (not an upgrade) it stops and disables teamsface and gives every phone back:
 # `teamsface release` switches off each DND teamsface switched on, clears each Teams session it
-# set and forgets them, for the main configuration and each teamsface@NAME instance. A release
+# set, puts back each redirect it switched on and forgets them, for the main configuration and each teamsface@NAME instance. A release
 # that fails (PBX unreachable, credentials rejected) is reported and does not stop the removal:
 # the state and the configuration stay, marked so that a purge keeps them, and the release can be
 # run again.
@@ -155,8 +155,8 @@ env_file_set() {
 timeout_cmd=$(command -v timeout)
 runuser_cmd=$(command -v runuser)
 
-# holds_state DIR says whether the state in DIR may still remember a DND or a Teams session
-# teamsface set: no when there is no state.json, or one whose users are {} (what a complete
+# holds_state DIR says whether the state in DIR may still remember a DND, a Teams session or a
+# redirect teamsface set: no when there is no state.json, or one whose users are {} (what a complete
 # release leaves) and no pending journal; yes for anything else, a format unknown here included.
 holds_state() {
     [ -s "$1/journal" ] && return 0
@@ -173,7 +173,7 @@ release() {
         failed "$config" "$state" "the file is gone"
         return 0
     fi
-    echo "teamsface: releasing every DND and Teams session teamsface set for $config"
+    echo "teamsface: releasing every DND, Teams session and redirect teamsface set for $config"
     code=0
     (
         # The command is fixed before the file's variables could change the script's.
@@ -189,14 +189,14 @@ release() {
     fi
     case "$code" in
         2) why="a configuration error" ;;
-        3) why="some users could not be released" ;;
+        3) why="some users, or writes of an earlier run, could not be released" ;;
         4) why="sign-in or a permission failed" ;;
         5) why="another teamsface still holds the state lock" ;;
         124) why="it took longer than 120 s" ;;
         *) why="exit $code" ;;
     esac
     if ! holds_state "$state"; then
-        echo "teamsface: the release for $config failed ($why), but $state remembers no DND or Teams session teamsface set: nothing is left on." >&2
+        echo "teamsface: the release for $config failed ($why), but $state remembers no DND, Teams session or redirect teamsface set: nothing is left on." >&2
         rm -f "$state/RELEASE-FAILED"
         return 0
     fi
@@ -208,7 +208,8 @@ release() {
 # postremove's purge keeps it; a later successful release (the next removal's) deletes the mark.
 failed() {
     echo "teamsface: the release for $1 failed ($3); the package is removed all the same." >&2
-    echo "  Phones teamsface switched to DND may still be on it, Teams sessions it set may still show." >&2
+    echo "  Phones teamsface switched to DND may still be on it, Teams sessions it set may still show," >&2
+    echo "  redirects it switched on for out of office may still send calls to voicemail." >&2
     echo "  $2 (what teamsface remembers of them) and $(dirname "$1") are kept, also on purge." >&2
     echo "  Once the cause is fixed: install teamsface again and remove it again, which releases again." >&2
     printf 'the release for %s failed before teamsface was removed: %s\n' "$1" "$3" >"$2/RELEASE-FAILED" 2>/dev/null || true
