@@ -355,7 +355,13 @@ func TestOutOfOfficeDryRunAndRelease(t *testing.T) {
 	if !strings.Contains(out, "redirect-on") || h.ss.CountRequests("PUT", "/rest/") != 0 {
 		t.Errorf("dry run: %d PUTs\n%s", h.ss.CountRequests("PUT", "/rest/"), out)
 	}
+	// A plan that only redirects changes something all the same (CI).
+	if _, errs := h.mustRun(ExitChanges, "sync", "once", "--dry-run", "--detailed-exitcode"); !strings.Contains(errs, "the plan makes 2 writes (2 to STARFACE)") {
+		t.Errorf("--detailed-exitcode:\n%s", errs)
+	}
 	h.mustRun(ExitOK, "sync", "once")
+	h.advance(10 * time.Second)
+	h.mustRun(ExitOK, "sync", "once", "--dry-run", "--detailed-exitcode")
 	out, _ = h.mustRun(ExitOK, "presence", "get")
 	if !strings.Contains(out, "(teamsface's)") {
 		t.Errorf("presence get does not show the owned redirect:\n%s", out)
