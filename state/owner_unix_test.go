@@ -59,12 +59,24 @@ func TestCheckOwnerPasses(t *testing.T) {
 	}
 }
 
-// A run as root (by habit: sudo teamsface ...) in a state directory that belongs to the service
-// user refuses before it reads or changes anything: no file is created, tightened or given to
-// root.
-func TestRootRunInAnotherUsersDirectoryChangesNothing(t *testing.T) {
+// A run in a state directory another user owns refuses before it reads or changes anything.
+// As root (by habit: sudo teamsface ...) in the service user's directory: no file is created,
+// tightened or given to root. As any other user the test stands in for the service in a
+// directory root made: "/", which it could not change anyway, so only the refusal is checked.
+func TestRunInAnotherUsersDirectoryChangesNothing(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: only root can give a directory to another user and still open it")
+		fi, err := os.Stat("/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if int(st.Uid) == os.Geteuid() {
+			t.Fatalf("/ belongs to uid %d, who runs the test: no directory of another user to try", st.Uid)
+		}
+		euid := os.Geteuid()
+		want := OwnerError{Dir: "/", UID: int(st.Uid), GID: int(st.Gid), Owner: userName(int(st.Uid)), EUID: euid, User: userName(euid)}
+		checkRefusals(t, "/", want, "chown -R")
+		return
 	}
 	const nobody = 65534
 	tests := []struct {
@@ -95,31 +107,41 @@ func TestRootRunInAnotherUsersDirectoryChangesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := ownership(t, dir)
-
-			s, oerr := Open(dir, 0)
-			if s != nil {
-				s.Close()
+			want := OwnerError{Dir: dir, UID: nobody, GID: nobody, Owner: userName(nobody), EUID: 0, User: "root"}
+			fix := "sudo -u " + want.Owner + " teamsface ..."
+			if want.Owner == "" {
+				fix = "setpriv --reuid=65534"
 			}
-			_, _, rerr := ReadOnly(dir)
-			cerr := CheckOwner(dir)
-			for what, err := range map[string]error{"Open": oerr, "ReadOnly": rerr, "CheckOwner": cerr} {
-				var oe *OwnerError
-				if !errors.As(err, &oe) {
-					t.Errorf("%s as root in uid %d's directory: %v, want an *OwnerError", what, nobody, err)
-					continue
-				}
-				want := OwnerError{Dir: dir, UID: nobody, GID: nobody, Owner: userName(nobody), EUID: 0, User: "root"}
-				if !reflect.DeepEqual(*oe, want) {
-					t.Errorf("%s: %+v, want %+v", what, *oe, want)
-				}
-				if name := userName(nobody); name != "" && !strings.Contains(err.Error(), "sudo -u "+name+" teamsface ...") {
-					t.Errorf("%s: %v does not name the fix", what, err)
-				}
-			}
+			checkRefusals(t, dir, want, fix)
 			if after := ownership(t, dir); !reflect.DeepEqual(after, before) {
 				t.Errorf("the refused runs changed the directory:\nbefore %+v\nafter  %+v", before, after)
 			}
 		})
+	}
+}
+
+// checkRefusals holds Open, ReadOnly and CheckOwner in dir to the *OwnerError want, whose
+// message names fix.
+func checkRefusals(t *testing.T, dir string, want OwnerError, fix string) {
+	t.Helper()
+	s, oerr := Open(dir, 0)
+	if s != nil {
+		s.Close()
+	}
+	_, _, rerr := ReadOnly(dir)
+	cerr := CheckOwner(dir)
+	for what, err := range map[string]error{"Open": oerr, "ReadOnly": rerr, "CheckOwner": cerr} {
+		var oe *OwnerError
+		if !errors.As(err, &oe) {
+			t.Errorf("%s as uid %d in uid %d's directory: %v, want an *OwnerError", what, want.EUID, want.UID, err)
+			continue
+		}
+		if !reflect.DeepEqual(*oe, want) {
+			t.Errorf("%s: %+v, want %+v", what, *oe, want)
+		}
+		if !strings.Contains(err.Error(), fix) {
+			t.Errorf("%s: %v does not name the fix %q", what, err, fix)
+		}
 	}
 }
 
