@@ -216,7 +216,7 @@ func presenceRowOf(up *pass.UserPlan) presenceRow {
 		row.NextAction = joinAction(row.NextAction, "clear Teams session")
 	}
 	if up.PresenceKnown {
-		out := up.Presence.OutOfOffice()
+		out := up.MappedPresence().IsOutOfOffice()
 		row.OutOfOffice = &out
 	}
 	on, back := 0, 0

@@ -40,14 +40,11 @@ type Presence struct {
 	// IsOutOfOffice is outOfOfficeSettings.isOutOfOffice: the user's automatic replies or
 	// scheduled out of office are on, or an event shown as out of office is on their calendar.
 	// False when Graph left the settings out or sent them null (older tenants, users without a
-	// mailbox), or sent something else in their place: the activity alone decides then. The
-	// settings' message, the user's automatic reply, is not kept. Use OutOfOffice to decide.
+	// mailbox), or sent something else in their place. The settings' message, the user's
+	// automatic reply, is not kept. Whether the user is out of office, this or the activity
+	// OutOfOffice, is mapping's to say (mapping.Presence.IsOutOfOffice).
 	IsOutOfOffice bool `json:"-"`
 }
-
-// OutOfOffice reports whether Microsoft says the user is out of office: isOutOfOffice, or the
-// activity OutOfOffice (graph.md: either may be true without the other).
-func (p Presence) OutOfOffice() bool { return p.IsOutOfOffice || p.Activity == "OutOfOffice" }
 
 // presenceWire is the presence object's fields without Presence's methods (so that encoding it
 // does not recurse into MarshalJSON).

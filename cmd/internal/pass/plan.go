@@ -385,8 +385,15 @@ func (p *Plan) decide(env Env, up *UserPlan, now time.Time) {
 	case u.Echo(pr.Availability, pr.Activity, now, env.Config.StarfaceToTeams.EchoGuard):
 		up.Decision = mapping.Decision{DND: mapping.DNDKeep, Reason: "teamsface's own STARFACE → Teams status (echo guard)"}
 	default:
-		up.Decision = env.Config.Decide(mapping.Presence{Availability: pr.Availability, Activity: pr.Activity})
+		up.Decision = env.Config.Decide(up.MappedPresence())
 	}
+}
+
+// MappedPresence is the user's Teams presence as the mapping takes it: the pair and Microsoft's
+// out-of-office setting, so that a rule's when.out_of_office and the redirects see the same.
+func (up *UserPlan) MappedPresence() mapping.Presence {
+	p := up.Presence
+	return mapping.Presence{Availability: p.Availability, Activity: p.Activity, OutOfOffice: p.IsOutOfOffice}
 }
 
 // trace explains the user's decisions at --log-level trace.
@@ -397,7 +404,7 @@ func (up *UserPlan) trace(env Env) {
 	pr, u := up.Presence, up.u
 	args := []any{"login", up.Login, "upn", up.Match.UPN, "availability", pr.Availability, "activity", pr.Activity,
 		"dnd", string(up.Decision.DND), "reason", up.Decision.Reason, "applied", u.Applied(), "owned", u.Owned(),
-		"out_of_office", pr.OutOfOffice()}
+		"out_of_office", up.MappedPresence().IsOutOfOffice()}
 	if env.Config.OutOfOffice.Enabled() || len(u.OwnedRedirects()) > 0 {
 		args = append(args, "redirect", string(up.RedirectWant), "redirect_applied", u.RedirectApplied(),
 			"redirects_owned", len(u.OwnedRedirects()))
@@ -606,7 +613,7 @@ func planSession(cfg *mapping.Config, up *UserPlan, now time.Time) {
 		up.LiveSession = &live
 		f.Live = &mapping.Session{Pair: mapping.Pair{Availability: s.Availability, Activity: s.Activity}, Expires: s.Expires}
 		up.UserPreferred = !up.Leaving && up.PresenceKnown &&
-			mapping.Outranked(f.Live.Pair, mapping.Presence{Availability: up.Presence.Availability, Activity: up.Presence.Activity})
+			mapping.Outranked(f.Live.Pair, up.MappedPresence())
 	}
 	f.DND, f.DNDKnown = up.dnd()
 	if up.OneHub != nil {

@@ -51,9 +51,7 @@ func (up *UserPlan) decideRedirect(cfg *mapping.Config) {
 	case up.Err != nil:
 		up.RedirectWant = mapping.RedirectKeep
 	default:
-		p := up.Presence
-		up.RedirectWant = cfg.OutOfOffice.DecideRedirect(mapping.Presence{Availability: p.Availability, Activity: p.Activity,
-			OutOfOffice: p.IsOutOfOffice}, up.PresenceKnown)
+		up.RedirectWant = cfg.OutOfOffice.DecideRedirect(up.MappedPresence(), up.PresenceKnown)
 	}
 }
 

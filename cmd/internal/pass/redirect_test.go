@@ -376,3 +376,23 @@ func TestOutOfOfficeAndDNDFailApart(t *testing.T) {
 		})
 	}
 }
+
+// A rule that asks whether the user is out of office sees what the redirects see: Microsoft's
+// out-of-office setting, not only the activity OutOfOffice (mapping check and sync decide alike).
+func TestOutOfOfficeRuleDecidesTheDND(t *testing.T) {
+	f := newFakes(2)
+	env, _ := testEnv(t, f, `teams_to_starface:
+  rules:
+    - when: {out_of_office: true}
+      dnd: on
+    - when: {}
+      dnd: off
+`)
+	f.mu.Lock()
+	f.presence["e-2"] = graph.Presence{ID: "e-2", Availability: "Available", Activity: "Available", IsOutOfOffice: true}
+	f.mu.Unlock()
+	rep := run(t, env, state.New())
+	if !f.dnd(2) || f.dnd(3) || rep.Summary.SwitchedOn != 1 {
+		t.Errorf("DND of 0002 (automatic replies on) %t, of 0003 %t; want on, off (%v)", f.dnd(2), f.dnd(3), actions(rep))
+	}
+}
