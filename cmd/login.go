@@ -318,9 +318,8 @@ func checkRedirects(ctx context.Context, f *factory, c *checkList, other starfac
 		c.fail("starface", "read voicemail boxes", notAdmin(cfg.Starface.Login, err))
 		return
 	}
-	mine := starface.BoxesOf(boxes, other.ID)
 	c.add("starface", "read voicemail boxes", "ok", fmt.Sprintf("%s; %s has %d of their own (redirect: voicemail needs exactly one)",
-		plural(len(boxes), "voicemail box", "voicemail boxes"), other.Login, len(mine)))
+		plural(len(boxes), "voicemail box", "voicemail boxes"), other.Login, len(starface.OwnBoxes(boxes)[other.ID])))
 }
 
 // notAdmin explains a 403 on another user's phone config: the login is no administrator.

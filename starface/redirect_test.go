@@ -559,11 +559,12 @@ func TestVoicemailBoxes(t *testing.T) {
 	if !reflect.DeepEqual(boxes, want) {
 		t.Errorf("boxes = %+v\nwant %+v", boxes, want)
 	}
-	if own := starface.BoxesOf(boxes, 17); len(own) != 1 || own[0].ID != 5 {
-		t.Errorf("Alice's boxes: %+v", own)
+	if own := starface.OwnBoxes(boxes); !reflect.DeepEqual(own, map[int][]int{17: {5}, 18: {7}}) {
+		t.Errorf("own boxes: %v, want Alice (17) box 5 and Bob (18) box 7; the group's box is nobody's own", own)
 	}
-	if own := starface.BoxesOf(boxes, 1); len(own) != 0 {
-		t.Errorf("the administrator's boxes: %+v", own)
+	twice := []starface.VoicemailBox{{ID: 5, UserIDs: []int{17, 17}}, {ID: 8, UserIDs: []int{17}}}
+	if own := starface.OwnBoxes(twice); !reflect.DeepEqual(own, map[int][]int{17: {5, 8}}) {
+		t.Errorf("a user listed twice in one box: %v, want boxes 5 and 8", own)
 	}
 	// A non-administrator sees her own box and her group's.
 	boxes, err = newClient(t, s, func(o *starface.Options) { o.Login, o.Password = "0003", alicePW }).VoicemailBoxes(ctx)

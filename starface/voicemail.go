@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"golang.org/x/sync/errgroup"
@@ -29,19 +28,19 @@ type VoicemailBox struct {
 	GroupIDs []int  // voicemailGroups[].accountId
 }
 
-// HasUser reports whether the box belongs to the user with this REST id.
-func (b VoicemailBox) HasUser(userID int) bool { return slices.Contains(b.UserIDs, userID) }
-
-// BoxesOf returns the boxes that belong to the user with this REST id. teamsface redirects
-// only to a user's one own box: the caller decides what none or several mean.
-func BoxesOf(boxes []VoicemailBox, userID int) []VoicemailBox {
-	var out []VoicemailBox
+// OwnBoxes maps each user's REST id to the ids of the boxes that belong to them, in the order
+// of boxes, in one walk over them. teamsface redirects only to a user's one own box: the caller
+// decides what none or several mean.
+func OwnBoxes(boxes []VoicemailBox) map[int][]int {
+	own := map[int][]int{}
 	for _, b := range boxes {
-		if b.HasUser(userID) {
-			out = append(out, b)
+		for _, u := range b.UserIDs {
+			if ids := own[u]; len(ids) == 0 || ids[len(ids)-1] != b.ID { // a user listed twice in one box
+				own[u] = append(ids, b.ID)
+			}
 		}
 	}
-	return out
+	return own
 }
 
 // VoicemailBoxes lists the boxes the signed-in login can access (for an administrator: all)

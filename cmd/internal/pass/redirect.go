@@ -120,7 +120,8 @@ func (p *Plan) redirectTarget(cfg *mapping.Config, up *UserPlan) (starface.Desti
 	case !ok:
 		return starface.Destination{}, fmt.Errorf("the voicemail boxes could not be read: %w", p.mailboxErr)
 	case len(boxes) == 0:
-		return starface.Destination{}, fmt.Errorf("no voicemail box of %s's own (out_of_office.redirect voicemail needs exactly one)", up.Login)
+		return starface.Destination{}, fmt.Errorf("no voicemail box of %s's own (out_of_office.redirect voicemail needs exactly one; "+
+			"one created now is found with the next user match, or at once with sync once --refresh-users)", up.Login)
 	case len(boxes) > 1:
 		ids := make([]string, len(boxes))
 		for i, b := range boxes {
@@ -133,19 +134,16 @@ func (p *Plan) redirectTarget(cfg *mapping.Config, up *UserPlan) (starface.Desti
 }
 
 // readMailboxes finds each matched user's voicemail boxes when a redirect needs them: from the
-// cached match, or once (all boxes and their users) when the match has not read them yet or
-// does not give a user to be redirected exactly one box, to be cached with it. So a box the
-// admin creates for a user who failed for want of one is found by the next pass, and a cache
-// that serves everyone costs no request. A failure fails only the users whose calls were to go
-// to voicemail.
+// cached match, or once (all boxes and their users) when the match has not read them yet, to
+// be cached with it. Reading them costs a request per box, so a user who has none is not a
+// reason to read them again each pass: a box created for them is found with the next match
+// (users.refresh, or sync once --refresh-users), as the error says. A failure fails only the
+// users whose calls were to go to voicemail.
 func (p *Plan) readMailboxes(ctx context.Context, env Env, st *state.State) {
-	var need []*UserPlan
-	for _, up := range p.Users {
-		if up.redirectsRead && up.RedirectWant == mapping.RedirectOn {
-			need = append(need, up)
-		}
-	}
-	if len(need) == 0 || !env.Config.OutOfOffice.Voicemail() {
+	need := slices.ContainsFunc(p.Users, func(up *UserPlan) bool {
+		return up.redirectsRead && up.RedirectWant == mapping.RedirectOn
+	})
+	if !need || !env.Config.OutOfOffice.Voicemail() {
 		return
 	}
 	p.mailboxes = map[int][]int{}
@@ -153,9 +151,7 @@ func (p *Plan) readMailboxes(ctx context.Context, env Env, st *state.State) {
 		for _, e := range c.Entries {
 			p.mailboxes[e.StarfaceID] = e.Mailboxes
 		}
-		if !slices.ContainsFunc(need, func(up *UserPlan) bool { return len(p.mailboxes[up.Match.StarfaceID]) != 1 }) {
-			return
-		}
+		return
 	}
 	boxes, err := env.Starface.VoicemailBoxes(ctx)
 	if err != nil {
@@ -163,12 +159,9 @@ func (p *Plan) readMailboxes(ctx context.Context, env Env, st *state.State) {
 		return
 	}
 	p.Summary.MailboxReads++
+	own := starface.OwnBoxes(boxes)
 	for _, up := range p.matched() {
-		var ids []int
-		for _, b := range starface.BoxesOf(boxes, up.Match.StarfaceID) {
-			ids = append(ids, b.ID)
-		}
-		p.mailboxes[up.Match.StarfaceID] = ids
+		p.mailboxes[up.Match.StarfaceID] = own[up.Match.StarfaceID]
 	}
 	p.mailboxesLooked = true
 }
