@@ -131,23 +131,24 @@ func (s RedirectStep) Writes() bool { return s == RedirectSwitchOn || s == Redir
 // office, a user's own ALWAYS redirects are switched on and owned, except one already on by
 // hand; when back, each owned one that still shows what teamsface wrote is put back, and one
 // changed by hand meanwhile is disowned and left. Busy and timeout redirects and group numbers
-// are never touched.
-func PlanRedirect(want RedirectWant, f RedirectFacts) (RedirectStep, string) {
+// are never touched. Why, with the redirect's number and target, is the caller's to say: the
+// step's comment above is the reason in short.
+func PlanRedirect(want RedirectWant, f RedirectFacts) RedirectStep {
 	switch {
 	case want == RedirectKeep:
-		return RedirectNothing, ""
+		return RedirectNothing
 	case f.Owned && !f.ShowsOwn:
-		return RedirectDisown, "changed by hand since teamsface switched it on: left as it is"
+		return RedirectDisown
 	case !f.Always || f.Group:
-		return RedirectNothing, ""
+		return RedirectNothing
 	case want == RedirectOn && f.Owned:
-		return RedirectHolds, ""
+		return RedirectHolds
 	case want == RedirectOn && f.Enabled:
-		return RedirectOnByHand, "already on, set by hand: left alone"
+		return RedirectOnByHand
 	case want == RedirectOn:
-		return RedirectSwitchOn, "out of office: redirect calls"
+		return RedirectSwitchOn
 	case f.Owned:
-		return RedirectRestore, "back: put the redirect back as it was"
+		return RedirectRestore
 	}
-	return RedirectNothing, ""
+	return RedirectNothing
 }

@@ -64,7 +64,7 @@ func (s StarfaceToTeams) PlanSession(f SessionFacts) SessionPlan {
 	var why string
 	switch {
 	case !s.Enabled:
-	case f.DNDKnown && f.DND && !f.Owned:
+	case f.DND && !f.Owned: // the DND is known: see above
 		pair, why = s.OnDND, "DND switched on at STARFACE by hand"
 	case f.CallKnown && f.OnCall && s.OnCall != (Pair{}):
 		pair, why = s.OnCall, "on a STARFACE call"

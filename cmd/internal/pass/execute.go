@@ -74,11 +74,18 @@ func (p *Plan) Execute(ctx context.Context, env Env, st *state.State) (*Report, 
 		c.Time = p.Time
 		st.SetMatch(&c)
 	}
-	if p.matchFresh || p.lookedUp {
-		cacheOneHubIDs(st, p.oneHubIDs)
-	}
-	if p.mailboxesLooked {
-		cacheMailboxes(st, p.mailboxes)
+	oneHub := (p.matchFresh || p.lookedUp) && len(p.oneHubIDs) > 0
+	if oneHub || p.mailboxesLooked {
+		// What was looked up this pass is kept with the user match, to be looked up again only
+		// when the match is refreshed.
+		updateMatch(st, func(c *state.MatchCache) {
+			if oneHub {
+				cacheOneHubIDs(c, p.oneHubIDs)
+			}
+			if p.mailboxesLooked {
+				cacheMailboxes(c, p.mailboxes)
+			}
+		})
 	}
 	x.observe()
 	if err := x.recordIntents(); err != nil {
@@ -372,21 +379,26 @@ func (x *executor) finish(rep *Report) {
 	sortChanges(rep.Changes)
 }
 
-// cacheOneHubIDs keeps the OneHub ids with the user match, so that they are looked up again
-// only when the match is refreshed.
-func cacheOneHubIDs(st *state.State, ids map[int]string) {
+// updateMatch changes a copy of the cached user match (whose entries the run may still hold)
+// with f, and caches the copy.
+func updateMatch(st *state.State, f func(*state.MatchCache)) {
 	c := st.Match()
-	if c == nil || len(ids) == 0 {
+	if c == nil {
 		return
 	}
 	n := *c
 	n.Entries = slices.Clone(c.Entries)
-	for i, e := range n.Entries {
+	f(&n)
+	st.SetMatch(&n)
+}
+
+// cacheOneHubIDs keeps the OneHub ids looked up with the user match.
+func cacheOneHubIDs(c *state.MatchCache, ids map[int]string) {
+	for i, e := range c.Entries {
 		if id, ok := ids[e.StarfaceID]; ok {
-			n.Entries[i].OneHubID = id
+			c.Entries[i].OneHubID = id
 		}
 	}
-	st.SetMatch(&n)
 }
 
 // sortChanges orders the report by login; a user's own changes stay in the order they were

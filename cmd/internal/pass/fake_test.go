@@ -133,7 +133,12 @@ func (f *fakes) count(name string) int {
 	return n
 }
 
-func (f *fakes) ListUsers(context.Context) ([]graph.User, error) { return f.entra, nil }
+func (f *fakes) ListUsers(context.Context) ([]graph.User, error) {
+	if err := f.call("entra users"); err != nil {
+		return nil, err
+	}
+	return f.entra, nil
+}
 func (f *fakes) ListGroupUsers(context.Context, string) ([]graph.User, error) {
 	return nil, errors.New("no groups here")
 }

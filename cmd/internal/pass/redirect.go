@@ -86,8 +86,8 @@ func (p *Plan) planRedirects(env Env, up *UserPlan) {
 				facts.ShowsOwn = r.Shows(true, wrote)
 			}
 		}
-		step, reason := mapping.PlanRedirect(up.RedirectWant, facts)
-		rp := RedirectPlan{Redirect: r, Step: step, Reason: reason}
+		step := mapping.PlanRedirect(up.RedirectWant, facts)
+		rp := RedirectPlan{Redirect: r, Step: step}
 		switch step {
 		case mapping.RedirectSwitchOn:
 			rp.Write = r.WithTarget(true, target)
@@ -167,18 +167,11 @@ func (p *Plan) readMailboxes(ctx context.Context, env Env, st *state.State) {
 }
 
 // cacheMailboxes keeps the voicemail boxes read this pass with the user match.
-func cacheMailboxes(st *state.State, boxes map[int][]int) {
-	c := st.Match()
-	if c == nil {
-		return
+func cacheMailboxes(c *state.MatchCache, boxes map[int][]int) {
+	for i, e := range c.Entries {
+		c.Entries[i].Mailboxes = boxes[e.StarfaceID]
 	}
-	n := *c
-	n.Entries = slices.Clone(c.Entries)
-	for i, e := range n.Entries {
-		n.Entries[i].Mailboxes = boxes[e.StarfaceID]
-	}
-	n.MailboxesRead = true
-	st.SetMatch(&n)
+	c.MailboxesRead = true
 }
 
 // redirectIntent announces a redirect write: the object as read (what a switched-on redirect
@@ -235,20 +228,20 @@ func (x *executor) writeRedirects(ctx context.Context, rep *Report) {
 				if rp.Step == mapping.RedirectRestore {
 					u.RedirectRestored(id)
 					rep.Summary.RedirectsRestored++
-					o.changes = append(o.changes, x.redirectChange(up, rp, ActionRedirectBack))
+					o.changes = append(o.changes, x.change(up, ActionRedirectBack, rp.Reason))
 					break
 				}
 				before, _ := json.Marshal(rp.Redirect)
 				wrote, _ := json.Marshal(rp.Write.Destination())
 				u.RedirectSwitchedOn(id, before, wrote)
 				rep.Summary.RedirectsOn++
-				o.changes = append(o.changes, x.redirectChange(up, rp, ActionRedirectOn))
+				o.changes = append(o.changes, x.change(up, ActionRedirectOn, rp.Reason))
 			case mapping.RedirectDisown:
 				u.RedirectDisowned(id)
 				x.env.Log.Warn("a redirect teamsface switched on is no longer teamsface's", "login", up.Login, "reason", rp.Reason)
-				o.changes = append(o.changes, x.redirectChange(up, rp, ActionRedirectLeave))
+				o.changes = append(o.changes, x.change(up, ActionRedirectLeave, rp.Reason))
 			case mapping.RedirectOnByHand:
-				o.changes = append(o.changes, x.redirectChange(up, rp, ActionRedirectHand))
+				o.changes = append(o.changes, x.change(up, ActionRedirectHand, rp.Reason))
 			}
 		}
 		rep.Leftover = append(rep.Leftover, o.redirects[o.redirectsDone:]...)
@@ -257,10 +250,6 @@ func (x *executor) writeRedirects(ctx context.Context, rep *Report) {
 			u.RedirectDecisionApplied(up.RedirectWant == mapping.RedirectOn)
 		}
 	}
-}
-
-func (x *executor) redirectChange(up *UserPlan, rp RedirectPlan, action string) Change {
-	return x.change(up, action, rp.Reason)
 }
 
 // redirectReason says in a line what becomes of a redirect and why, e.g. "out of office: 2002
@@ -284,7 +273,7 @@ func redirectReason(rp RedirectPlan) string {
 	case mapping.RedirectDisown:
 		return name + " was changed by hand since teamsface switched it on (" + shows(r) + "): left as it is"
 	}
-	return rp.Reason
+	return "" // nothing becomes of it
 }
 
 // settleRedirect resolves a redirect write an earlier run announced: the redirect read now tells

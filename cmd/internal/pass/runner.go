@@ -94,9 +94,6 @@ func (r *Run) Close() error {
 	return r.store.Close()
 }
 
-// ReadOnly reports whether the run withholds every write.
-func (r *Run) ReadOnly() bool { return r.store == nil }
-
 // Written reports the bytes written to the state directory, and the files synced, since Open.
 func (r *Run) Written() (bytes, syncs int64) {
 	if r.store == nil {

@@ -114,8 +114,11 @@ func TestRunnerGraphAllowed(t *testing.T) {
 	if _, err := run.Match(context.Background(), env); !errors.As(err, &te) {
 		t.Errorf("Match inside the window: %v", err)
 	}
-	if f.count("presence") != 0 {
-		t.Error("Graph was asked inside the window")
+	if _, err := run.Presence(context.Background(), env, nil); !errors.As(err, &te) {
+		t.Errorf("Presence inside the window: %v", err)
+	}
+	if n := f.count("entra users") + f.count("presence"); n != 0 {
+		t.Errorf("Graph was asked %d times inside the window", n)
 	}
 	run.Close()
 }
@@ -144,6 +147,32 @@ func TestRunnerFailedPassKeepsRetryAfterAndReloads(t *testing.T) {
 	st, _, err := state.ReadOnly(rn.Dir)
 	if err != nil || !st.GraphNotBefore().Equal(now.Add(50*time.Second)) {
 		t.Errorf("saved Retry-After %v (%v), want %v", st.GraphNotBefore(), err, now.Add(50*time.Second))
+	}
+
+	// A killed run switched 0002's DND on; the next pass settles that in memory, then fails
+	// (no Retry-After to keep this time, so nothing is saved). The run goes on from the state as
+	// saved, the intent still open, and the pass after it settles it again.
+	f.SetNotBefore(time.Time{})
+	*now = now.Add(time.Minute) // past the Retry-After: a pass that succeeds forgets it
+	if _, err := run.Pass(context.Background(), env, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f.setDND(2, true)
+	in := `{"login":"0002","starface_id":2,"want":true,"at":"2026-11-23T09:00:00Z"}` + "\n"
+	if err := os.WriteFile(filepath.Join(rn.Dir, "journal"), []byte(in), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.fail["users"] = errors.New("503 service unavailable")
+	*now = now.Add(time.Minute)
+	if _, err := run.Pass(context.Background(), env, Options{RefreshUsers: true}); err == nil {
+		t.Fatal("the pass did not fail")
+	}
+	if run.st.User("0002").Owned() {
+		t.Error("the failed pass's settlement stayed in memory: the state was not read again")
+	}
+	// Settled as teamsface's, the DND is released: 0002 is Available in Teams.
+	if _, err := run.Pass(context.Background(), env, Options{}); err != nil || f.dnd(2) {
+		t.Errorf("the pass after it: %v, 0002's DND on %t; want it settled as teamsface's and released", err, f.dnd(2))
 	}
 }
 
